@@ -1,0 +1,132 @@
+"""Argument checks shared by the components' Settings classes.
+
+Every Settings class collects all of its problems and raises one InvalidArgs, so a caller (the
+stack config loader, a test, another program) sees every bad input at once, each named with the
+value it had and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAILY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+_WEEKLY = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-"
+    r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$"
+)
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+WEEK_MINUTES = 7 * 24 * 60
+# The retention values CloudWatch Logs accepts (also used for S3 access-log expiry).
+CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                             1827, 2192, 2557, 2922, 3288, 3653)
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    value: object
+    allowed: str
+
+
+class InvalidArgs(ValueError):
+    """One or more inputs of a component are out of range; `problems` names each."""
+
+    def __init__(self, owner: str, problems: list[Problem]):
+        self.owner = owner
+        self.problems = problems
+        lines = [f"{p.field}={p.value!r}: {p.allowed}" for p in problems]
+        super().__init__(f"invalid {owner}: " + "; ".join(lines))
+
+
+class Checker:
+    def __init__(self, owner: str):
+        self.owner = owner
+        self.problems: list[Problem] = []
+
+    def require(self, ok: bool, field: str, value: object, allowed: str) -> bool:
+        if not ok:
+            self.problems.append(Problem(field, value, allowed))
+        return ok
+
+    def in_range(self, field: str, value: int, lo: int, hi: int) -> bool:
+        return self.require(lo <= value <= hi, field, value, f"must be an integer from {lo} to {hi}")
+
+    def one_of(self, field: str, value: object, choices) -> bool:
+        shown = ", ".join(str(c) for c in choices)
+        return self.require(value in choices, field, value, f"must be one of {shown}")
+
+    def matches(self, field: str, value: str, pattern: re.Pattern, allowed: str) -> bool:
+        return self.require(bool(pattern.match(value)), field, value, allowed)
+
+    def region(self, field: str, value: str, optional: bool = False) -> bool:
+        if optional and value == "":
+            return True
+        return self.matches(field, value, REGION, "must be an AWS region name such as us-east-1")
+
+    def cidrs(self, field: str, values, min_prefix: int = 8) -> None:
+        """Client CIDRs for a security group rule: valid networks, never the whole internet."""
+        for value in values:
+            try:
+                net = ipaddress.ip_network(value, strict=True)
+            except ValueError:
+                self.require(False, field, value, "must hold CIDRs such as 10.20.0.0/16")
+                continue
+            self.require(
+                net.prefixlen >= min_prefix,
+                field,
+                value,
+                f"must not open the port to the internet: use a prefix of /{min_prefix} or longer",
+            )
+
+    def daily_window(self, field: str, value: str, min_minutes: int) -> tuple[int, int] | None:
+        m = _DAILY.match(value)
+        if not self.require(bool(m), field, value, "must be hh:mm-hh:mm in UTC, e.g. 03:00-04:00"):
+            return None
+        start = int(m[1]) * 60 + int(m[2])
+        end = int(m[3]) * 60 + int(m[4])
+        length = (end - start) % (24 * 60)
+        if not self.require(
+            length >= min_minutes, field, value, f"must be at least {min_minutes} minutes long"
+        ):
+            return None
+        return start, length
+
+    def weekly_window(self, field: str, value: str, min_minutes: int) -> tuple[int, int] | None:
+        m = _WEEKLY.match(value)
+        if not self.require(
+            bool(m), field, value, "must be ddd:hh:mm-ddd:hh:mm in UTC, e.g. sun:04:30-sun:05:30"
+        ):
+            return None
+        start = DAYS.index(m[1]) * 1440 + int(m[2]) * 60 + int(m[3])
+        end = DAYS.index(m[4]) * 1440 + int(m[5]) * 60 + int(m[6])
+        length = (end - start) % WEEK_MINUTES
+        if not self.require(
+            length >= min_minutes, field, value, f"must be at least {min_minutes} minutes long"
+        ):
+            return None
+        return start, length
+
+    def windows_apart(self, field: str, value: str, daily, weekly, other: str) -> None:
+        """AWS refuses a daily backup window that overlaps the weekly maintenance window."""
+        if daily is None or weekly is None:
+            return
+        d_start, d_len = daily
+        w_start, w_len = weekly
+        for day in range(7):
+            start = day * 1440 + d_start
+            if _overlaps(start, d_len, w_start, w_len):
+                self.require(False, field, value, f"must not overlap {other}")
+                return
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InvalidArgs(self.owner, self.problems)
+
+
+def _overlaps(a_start: int, a_len: int, b_start: int, b_len: int) -> bool:
+    # Compare on the weekly circle: shift so that b starts at 0.
+    rel = (a_start - b_start) % WEEK_MINUTES
+    return rel < b_len or rel + a_len > WEEK_MINUTES

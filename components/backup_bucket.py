@@ -1,0 +1,242 @@
+"""Backup tier: a versioned, KMS-encrypted S3 bucket laid out as daily/ and weekly/ with Glacier lifecycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components._common import assume_role_policy, kms_key
+from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
+
+DAILY_PREFIX = "daily/"
+WEEKLY_PREFIX = "weekly/"
+ABORT_MULTIPART_DAYS = 7
+_MAX_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    daily_glacier_after_days: int = 30
+    daily_retention_days: int = 120
+    weekly_deep_archive_after_days: int = 7
+    weekly_retention_days: int = 365
+    noncurrent_version_days: int = 30
+    replication_region: str = ""
+
+    def __post_init__(self) -> None:
+        c = Checker("backup settings")
+        c.in_range("daily_glacier_after_days", self.daily_glacier_after_days, 0, _MAX_DAYS)
+        c.in_range("daily_retention_days", self.daily_retention_days, 1, _MAX_DAYS)
+        c.require(self.daily_retention_days > self.daily_glacier_after_days, "daily_retention_days",
+                  self.daily_retention_days,
+                  f"must be greater than daily_glacier_after_days ({self.daily_glacier_after_days})")
+        c.in_range("weekly_deep_archive_after_days", self.weekly_deep_archive_after_days, 0, _MAX_DAYS)
+        c.in_range("weekly_retention_days", self.weekly_retention_days, 1, _MAX_DAYS)
+        c.require(self.weekly_retention_days > self.weekly_deep_archive_after_days,
+                  "weekly_retention_days", self.weekly_retention_days,
+                  "must be greater than weekly_deep_archive_after_days "
+                  f"({self.weekly_deep_archive_after_days})")
+        c.in_range("noncurrent_version_days", self.noncurrent_version_days, 1, _MAX_DAYS)
+        c.region("replication_region", self.replication_region, optional=True)
+        c.raise_if_any()
+
+    def lifecycle_rules(self) -> list[dict]:
+        daily: dict = {"id": "daily", "status": "Enabled", "filter": {"prefix": DAILY_PREFIX},
+                       "expiration": {"days": self.daily_retention_days}}
+        if self.daily_glacier_after_days:
+            daily["transitions"] = [{"days": self.daily_glacier_after_days, "storage_class": "GLACIER"}]
+        return [
+            daily,
+            {"id": "weekly", "status": "Enabled", "filter": {"prefix": WEEKLY_PREFIX},
+             "transitions": [{"days": self.weekly_deep_archive_after_days,
+                              "storage_class": "DEEP_ARCHIVE"}],
+             "expiration": {"days": self.weekly_retention_days}},
+            *_housekeeping_rules(self.noncurrent_version_days),
+        ]
+
+
+def _housekeeping_rules(noncurrent_days: int) -> list[dict]:
+    # An empty prefix is the whole bucket; an explicit filter keeps the rule unambiguous.
+    return [
+        {"id": "noncurrent-versions", "status": "Enabled", "filter": {"prefix": ""},
+         "noncurrent_version_expiration": {"noncurrent_days": noncurrent_days},
+         "expiration": {"expired_object_delete_marker": True}},
+        {"id": "abort-incomplete-multipart", "status": "Enabled", "filter": {"prefix": ""},
+         "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS}},
+    ]
+
+
+@dataclass(frozen=True)
+class BackupBucketArgs:
+    settings: BackupSettings
+    tags: dict[str, str]
+    log_retention_days: int = 30
+
+    def __post_init__(self) -> None:
+        c = Checker("backup bucket args")
+        c.one_of("log_retention_days", self.log_retention_days, CLOUDWATCH_RETENTION_DAYS)
+        c.raise_if_any()
+
+
+class _HardenedBucket:
+    """Bucket plus the split pulumi-aws 7 resources every bucket here gets."""
+
+    def __init__(self, name: str, *, tags, opts, region=None, key=None, lifecycle_rules,
+                 extra_statements=None):
+        self.bucket = aws.s3.Bucket(name, force_destroy=False, region=region, tags=tags, opts=opts)
+        b = self.bucket
+        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=b.id, region=region,
+                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts)
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access", bucket=b.id, region=region, block_public_acls=True,
+            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True, opts=opts)
+        self.versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning", bucket=b.id, region=region,
+            versioning_configuration={"status": "Enabled"}, opts=opts)
+        # Server access log targets cannot use SSE-KMS, so the log bucket (key=None) uses SSE-S3.
+        default = ({"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn} if key
+                   else {"sse_algorithm": "AES256"})
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption", bucket=b.id, region=region,
+            rules=[{"apply_server_side_encryption_by_default": default,
+                    "bucket_key_enabled": key is not None,
+                    "blocked_encryption_types": ["SSE-C"]}],
+            opts=opts)
+        statements = [{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [b.arn, pulumi.Output.concat(b.arn, "/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }]
+        if key is not None:
+            statements += [
+                {"Sid": "DenyNonKmsUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                 "Resource": pulumi.Output.concat(b.arn, "/*"),
+                 "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
+                {"Sid": "DenyOtherKmsKeys", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                 "Resource": pulumi.Output.concat(b.arn, "/*"),
+                 "Condition": {"StringNotEqualsIfExists": {
+                     "s3:x-amz-server-side-encryption-aws-kms-key-id": key.arn}}},
+            ]
+        statements += extra_statements(b) if extra_statements else []
+        aws.s3.BucketPolicy(
+            f"{name}-policy", bucket=b.id, region=region,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                depends_on=[self.public_access_block])))
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle", bucket=b.id, region=region, rules=lifecycle_rules,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.versioning])))
+
+
+class BackupBucket(pulumi.ComponentResource):
+    """Where pg_dump archives land: daily/ to GLACIER, weekly/ to DEEP_ARCHIVE, access-logged."""
+
+    def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:storage:BackupBucket", name, None, opts)
+        s = args.settings
+        tags = args.tags
+        child = pulumi.ResourceOptions(parent=self)
+
+        key = kms_key(f"{name}-key", f"{name}: backup objects", tags, child)
+        primary = _HardenedBucket(f"{name}-bucket", tags=tags, opts=child, key=key,
+                                  lifecycle_rules=s.lifecycle_rules())
+
+        def allow_log_delivery(log_bucket):
+            return [{
+                "Sid": "AllowS3ServerAccessLogs", "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+                "Resource": pulumi.Output.concat(log_bucket.arn, "/*"),
+                "Condition": {"ArnLike": {"aws:SourceArn": primary.bucket.arn}},
+            }]
+
+        logs = _HardenedBucket(
+            f"{name}-logs", tags=tags, opts=child, extra_statements=allow_log_delivery,
+            lifecycle_rules=[
+                {"id": "expire-logs", "status": "Enabled", "filter": {"prefix": ""},
+                 "expiration": {"days": args.log_retention_days}},
+                *_housekeeping_rules(1),
+            ])
+        aws.s3.BucketLogging(
+            f"{name}-access-logging", bucket=primary.bucket.id, target_bucket=logs.bucket.id,
+            target_prefix="s3-access/",
+            target_object_key_format={"partitioned_prefix": {"partition_date_source": "EventTime"}},
+            opts=child)
+
+        self.replica_bucket_arn = None
+        if s.replication_region:
+            self.replica_bucket_arn = self._replicate(name, s, tags, key, primary, child)
+
+        b = primary.bucket
+        writer = aws.iam.Policy(
+            f"{name}-writer-policy",
+            description=f"Write-only access for the backup job to {name} (daily/ and weekly/)",
+            policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": "PutBackups", "Effect": "Allow",
+                     "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                     "Resource": [pulumi.Output.concat(b.arn, "/", DAILY_PREFIX, "*"),
+                                  pulumi.Output.concat(b.arn, "/", WEEKLY_PREFIX, "*")]},
+                    # kms:Decrypt is needed to complete SSE-KMS multipart uploads, not to read.
+                    {"Sid": "EncryptBackups", "Effect": "Allow",
+                     "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key.arn},
+                ],
+            }),
+            tags=tags, opts=child)
+
+        self.bucket_name = b.bucket
+        self.bucket_arn = b.arn
+        self.kms_key_arn = key.arn
+        self.log_bucket_name = logs.bucket.bucket
+        self.writer_policy_arn = writer.arn
+        self.register_outputs({
+            "bucket_name": self.bucket_name,
+            "bucket_arn": self.bucket_arn,
+            "kms_key_arn": self.kms_key_arn,
+            "log_bucket_name": self.log_bucket_name,
+            "replica_bucket_arn": self.replica_bucket_arn,
+            "writer_policy_arn": self.writer_policy_arn,
+        })
+
+    def _replicate(self, name, s, tags, key, primary, child) -> pulumi.Output[str]:
+        region = s.replication_region
+        replica_key = kms_key(f"{name}-replica-key", f"{name}: replica in {region}", tags, child,
+                              region=region)
+        replica = _HardenedBucket(f"{name}-replica", tags=tags, opts=child, key=replica_key,
+                                  region=region, lifecycle_rules=s.lifecycle_rules())
+        src, dst = primary.bucket, replica.bucket
+        role = aws.iam.Role(f"{name}-replication-role", assume_role_policy=assume_role_policy("s3.amazonaws.com"),
+                            tags=tags, opts=child)
+        aws.iam.RolePolicy(
+            f"{name}-replication-policy", role=role.id,
+            policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                     "Resource": src.arn},
+                    {"Effect": "Allow",
+                     "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl",
+                                "s3:GetObjectVersionTagging"],
+                     "Resource": pulumi.Output.concat(src.arn, "/*")},
+                    {"Effect": "Allow", "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                     "Resource": pulumi.Output.concat(dst.arn, "/*")},
+                    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
+                    {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                     "Resource": replica_key.arn},
+                ],
+            }),
+            opts=child)
+        aws.s3.BucketReplicationConfig(
+            f"{name}-replication", bucket=src.id, role=role.arn,
+            rules=[{
+                "id": "everything", "status": "Enabled", "priority": 1, "filter": {"prefix": ""},
+                "delete_marker_replication": {"status": "Enabled"},
+                "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
+                "destination": {"bucket": dst.arn, "storage_class": "STANDARD",
+                                "encryption_configuration": {"replica_kms_key_id": replica_key.arn}},
+            }],
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                depends_on=[primary.versioning, replica.versioning])))
+        return dst.arn

@@ -1,0 +1,254 @@
+"""Network tier: VPC over N AZs, public/private subnets, NAT, flow logs and the data-tier security groups."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components._common import assume_role_policy
+from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
+
+NAT_MODES = ("none", "single", "perAz")
+POSTGRES_PORT = 5432
+REDIS_PORT = 6379
+# Each subnet is a sixteenth of the VPC: public subnets take slots 0..5, private slots 8..13.
+_SUBNET_BITS = 4
+_PRIVATE_OFFSET = 8
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    vpc_cidr: str = "10.0.0.0/16"
+    az_count: int = 2
+    nat_gateways: str = "single"
+    database_allowed_cidrs: tuple[str, ...] = ()
+    cache_allowed_cidrs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        c = Checker("network settings")
+        try:
+            net = ipaddress.IPv4Network(self.vpc_cidr, strict=True)
+            c.require(16 <= net.prefixlen <= 22, "vpc_cidr", self.vpc_cidr,
+                      "must be an IPv4 CIDR from /16 to /22")
+        except ValueError:
+            c.require(False, "vpc_cidr", self.vpc_cidr, "must be an IPv4 CIDR such as 10.0.0.0/16")
+        c.in_range("az_count", self.az_count, 2, 6)
+        c.one_of("nat_gateways", self.nat_gateways, NAT_MODES)
+        c.cidrs("database_allowed_cidrs", self.database_allowed_cidrs)
+        c.cidrs("cache_allowed_cidrs", self.cache_allowed_cidrs)
+        c.raise_if_any()
+
+    def subnet_cidrs(self) -> tuple[list[str], list[str]]:
+        slots = list(ipaddress.IPv4Network(self.vpc_cidr).subnets(prefixlen_diff=_SUBNET_BITS))
+        public = [str(s) for s in slots[: self.az_count]]
+        private = [str(s) for s in slots[_PRIVATE_OFFSET: _PRIVATE_OFFSET + self.az_count]]
+        return public, private
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    settings: NetworkSettings
+    tags: dict[str, str]
+    log_retention_days: int = 30
+    # Region for every resource of this network; empty means the provider's region.
+    region: str = ""
+    # Which data-tier security groups to create.
+    database: bool = True
+    cache: bool = True
+    proxy: bool = False
+
+    def __post_init__(self) -> None:
+        c = Checker("network args")
+        c.one_of("log_retention_days", self.log_retention_days, CLOUDWATCH_RETENTION_DAYS)
+        c.region("region", self.region, optional=True)
+        c.require(self.database or not self.proxy, "proxy", self.proxy,
+                  "needs database=True (the proxy only fronts the database)")
+        c.raise_if_any()
+
+
+class Network(pulumi.ComponentResource):
+    """A VPC whose private subnets hold the data tier; ports open only to named groups and CIDRs."""
+
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    availability_zones: pulumi.Output[list[str]]
+    app_security_group_id: pulumi.Output[str]
+    database_security_group_id: pulumi.Output[str] | None
+    proxy_security_group_id: pulumi.Output[str] | None
+    cache_security_group_id: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:network:Network", name, None, opts)
+        s = args.settings
+        region = args.region or None
+        child = pulumi.ResourceOptions(parent=self)
+        tags = args.tags
+
+        def named(suffix: str) -> dict[str, str]:
+            return {**tags, "Name": f"{name}-{suffix}"}
+
+        zones = aws.get_availability_zones_output(
+            state="available",
+            region=region,
+            # Local and Wavelength zones lack most services; keep the region's own AZs.
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.availability_zones = zones.names.apply(lambda names: list(names[: s.az_count]))
+        self.az_count = s.az_count
+
+        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=s.vpc_cidr, enable_dns_hostnames=True,
+                          enable_dns_support=True, region=region, tags=named("vpc"), opts=child)
+        self.vpc_id = vpc.id
+        self.cidr_block = s.vpc_cidr
+
+        # The default security group allows all traffic between its members; strip every rule.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[],
+                                     region=region, tags=named("default-sg"), opts=child)
+
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, region=region,
+                                      tags=named("igw"), opts=child)
+        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, region=region,
+                                       tags=named("public-rt"), opts=child)
+        aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id,
+                      destination_cidr_block="0.0.0.0/0", gateway_id=igw.id, region=region, opts=child)
+
+        public_cidrs, private_cidrs = s.subnet_cidrs()
+        public, private = [], []
+        for i in range(s.az_count):
+            az = zones.names.apply(lambda names, i=i: names[i])
+            pub = aws.ec2.Subnet(f"{name}-public-{i}", vpc_id=vpc.id, cidr_block=public_cidrs[i],
+                                 availability_zone=az, map_public_ip_on_launch=False,
+                                 region=region, tags={**named(f"public-{i}"), "Tier": "public"},
+                                 opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-public-{i}-rta", subnet_id=pub.id,
+                                          route_table_id=public_rt.id, region=region, opts=child)
+            priv = aws.ec2.Subnet(f"{name}-private-{i}", vpc_id=vpc.id, cidr_block=private_cidrs[i],
+                                  availability_zone=az, region=region,
+                                  tags={**named(f"private-{i}"), "Tier": "private"}, opts=child)
+            public.append(pub)
+            private.append(priv)
+        self.public_subnet_ids = [sn.id for sn in public]
+        self.private_subnet_ids = [sn.id for sn in private]
+
+        self._private_routes(name, s, vpc, public, private, region, named, child)
+        self._flow_logs(name, args, vpc, region, tags, child)
+        self._security_groups(name, args, vpc, region, named, child)
+
+        self.register_outputs({
+            "vpc_id": self.vpc_id,
+            "public_subnet_ids": self.public_subnet_ids,
+            "private_subnet_ids": self.private_subnet_ids,
+            "availability_zones": self.availability_zones,
+            "app_security_group_id": self.app_security_group_id,
+        })
+
+    def _private_routes(self, name, s, vpc, public, private, region, named, child) -> None:
+        # none: isolated private subnets (the data tier needs no internet); single: one NAT
+        # (cheap, one AZ's outage cuts egress); perAz: one NAT and route table per AZ.
+        nat_count = {"none": 0, "single": 1, "perAz": s.az_count}[s.nat_gateways]
+        nats = []
+        for i in range(nat_count):
+            eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", region=region,
+                              tags=named(f"nat-eip-{i}"), opts=child)
+            nats.append(aws.ec2.NatGateway(f"{name}-nat-{i}", allocation_id=eip.id,
+                                           subnet_id=public[i].id, region=region,
+                                           tags=named(f"nat-{i}"), opts=child))
+        tables = max(nat_count, 1)
+        for t in range(tables):
+            rt = aws.ec2.RouteTable(f"{name}-private-rt-{t}", vpc_id=vpc.id, region=region,
+                                    tags=named(f"private-rt-{t}"), opts=child)
+            if nats:
+                aws.ec2.Route(f"{name}-private-default-{t}", route_table_id=rt.id,
+                              destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[t].id,
+                              region=region, opts=child)
+            for i, subnet in enumerate(private):
+                if i % tables == t:
+                    aws.ec2.RouteTableAssociation(f"{name}-private-{i}-rta", subnet_id=subnet.id,
+                                                  route_table_id=rt.id, region=region, opts=child)
+
+    def _flow_logs(self, name, args, vpc, region, tags, child) -> None:
+        log_group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", retention_in_days=args.log_retention_days,
+                                            region=region, tags=tags, opts=child)
+        role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
+            tags=tags, opts=child)
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents",
+                               "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+                    "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+                }],
+            }),
+            opts=child)
+        self.flow_log = aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=vpc.id, traffic_type="ALL",
+                                        log_destination_type="cloud-watch-logs",
+                                        log_destination=log_group.arn, iam_role_arn=role.arn,
+                                        max_aggregation_interval=60, region=region,
+                                        tags=tags, opts=child)
+
+    def _security_groups(self, name, args, vpc, region, named, child) -> None:
+        s = args.settings
+
+        def group(suffix: str, description: str) -> aws.ec2.SecurityGroup:
+            return aws.ec2.SecurityGroup(f"{name}-{suffix}-sg", vpc_id=vpc.id, description=description,
+                                         region=region, tags=named(f"{suffix}-sg"), opts=child)
+
+        def ingress(rule: str, sg, port: int, description: str, *, source=None, cidr=None):
+            net = ipaddress.ip_network(cidr) if cidr else None
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-{rule}", security_group_id=sg.id, ip_protocol="tcp", from_port=port,
+                to_port=port, description=description,
+                referenced_security_group_id=source.id if source is not None else None,
+                cidr_ipv4=cidr if net and net.version == 4 else None,
+                cidr_ipv6=cidr if net and net.version == 6 else None,
+                region=region, tags=args.tags, opts=child)
+
+        def egress(rule: str, sg, port: int, description: str, *, target=None, cidr=None):
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{rule}", security_group_id=sg.id, ip_protocol="tcp", from_port=port,
+                to_port=port, description=description,
+                referenced_security_group_id=target.id if target is not None else None,
+                cidr_ipv4=cidr, region=region, tags=args.tags, opts=child)
+
+        app = group("app", "App tier (tasks, functions, bastions): the only group the data tier trusts")
+        self.app_security_group_id = app.id
+        egress("app-https-out", app, 443, "HTTPS to AWS APIs and third-party services", cidr="0.0.0.0/0")
+        self.database_security_group_id = None
+        self.proxy_security_group_id = None
+        self.cache_security_group_id = None
+
+        if args.database:
+            db = group("db", f"PostgreSQL: {POSTGRES_PORT} from the app and proxy groups only")
+            self.database_security_group_id = db.id
+            ingress("db-from-app", db, POSTGRES_PORT, "PostgreSQL from the app tier", source=app)
+            egress("app-to-db", app, POSTGRES_PORT, "App to PostgreSQL", target=db)
+            for i, cidr in enumerate(s.database_allowed_cidrs):
+                ingress(f"db-from-cidr-{i}", db, POSTGRES_PORT,
+                        f"PostgreSQL from allow-listed {cidr}", cidr=cidr)
+            if args.proxy:
+                proxy = group("proxy", f"RDS Proxy: {POSTGRES_PORT} from the app group, to the database")
+                self.proxy_security_group_id = proxy.id
+                ingress("proxy-from-app", proxy, POSTGRES_PORT, "App to RDS Proxy", source=app)
+                ingress("db-from-proxy", db, POSTGRES_PORT, "RDS Proxy to PostgreSQL", source=proxy)
+                egress("proxy-to-db", proxy, POSTGRES_PORT, "RDS Proxy to PostgreSQL", target=db)
+                egress("app-to-proxy", app, POSTGRES_PORT, "App to RDS Proxy", target=proxy)
+
+        if args.cache:
+            cache = group("cache", f"Redis: {REDIS_PORT} from the app group only")
+            self.cache_security_group_id = cache.id
+            ingress("cache-from-app", cache, REDIS_PORT, "Redis from the app tier", source=app)
+            egress("app-to-cache", app, REDIS_PORT, "App to Redis", target=cache)
+            for i, cidr in enumerate(s.cache_allowed_cidrs):
+                ingress(f"cache-from-cidr-{i}", cache, REDIS_PORT, f"Redis from allow-listed {cidr}",
+                        cidr=cidr)

@@ -1,0 +1,432 @@
+"""Data tier: RDS PostgreSQL primary, N read replicas, optional DR replica and RDS Proxy."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components._common import assume_role_policy, kms_key
+from components._validation import Checker
+
+PORT = 5432
+_VERSION = re.compile(r"^(\d+)(\.\d+)?$")
+_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
+_PARAM = re.compile(r"^([a-z_][a-z0-9_.]*)=(.+)$")
+_IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+MAJORS = range(13, 18)
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+# Parameters PostgreSQL reads only at start: RDS needs apply_method=pending-reboot for them.
+STATIC_PARAMETERS = frozenset({
+    "shared_preload_libraries", "max_connections", "max_worker_processes", "max_wal_senders",
+    "max_replication_slots", "max_locks_per_transaction", "max_prepared_transactions",
+    "track_activity_query_size", "autovacuum_max_workers", "shared_buffers", "huge_pages",
+    "rds.logical_replication", "max_logical_replication_workers",
+})
+LOG_EXPORTS = ("postgresql", "upgrade")
+CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    engine_version: str = "16"
+    instance_class: str = "db.t4g.micro"
+    replica_instance_class: str = ""
+    allocated_storage_gb: int = 20
+    max_allocated_storage_gb: int = 100
+    multi_az: bool = False
+    read_replicas: int = 0
+    backup_retention_days: int = 7
+    backup_window: str = "03:00-04:00"
+    maintenance_window: str = "sun:04:30-sun:05:30"
+    deletion_protection: bool = True
+    final_snapshot: bool = True
+    max_connections: int = 100
+    parameters: tuple[str, ...] = ()
+    performance_insights_retention_days: int = 7
+    database_insights_mode: str = "standard"
+    monitoring_interval_seconds: int = 60
+    database_name: str = "app"
+    username: str = "app_admin"
+    dr_region: str = ""
+    dr_instance_class: str = ""
+    proxy_enabled: bool = False
+    proxy_pool_size: int = 25
+    proxy_borrow_timeout_seconds: int = 20
+
+    def __post_init__(self) -> None:
+        c = Checker("postgres settings")
+        m = _VERSION.match(self.engine_version)
+        if c.require(bool(m), "engine_version", self.engine_version,
+                     'must be a major ("16") or major.minor ("16.4") version'):
+            c.require(int(m[1]) in MAJORS, "engine_version", self.engine_version,
+                      f"major version must be {MAJORS.start} to {MAJORS.stop - 1}")
+        class_rule = "must be an RDS instance class such as db.t4g.micro or db.r6g.large"
+        c.matches("instance_class", self.instance_class, _CLASS, class_rule)
+        for fld in ("replica_instance_class", "dr_instance_class"):
+            value = getattr(self, fld)
+            if value:
+                c.matches(fld, value, _CLASS, class_rule + " (or empty for the primary's class)")
+        c.in_range("allocated_storage_gb", self.allocated_storage_gb, 20, 65536)
+        if self.max_allocated_storage_gb != 0:
+            c.require(self.allocated_storage_gb <= self.max_allocated_storage_gb <= 65536,
+                      "max_allocated_storage_gb", self.max_allocated_storage_gb,
+                      f"must be 0 (no autoscaling) or {self.allocated_storage_gb} to 65536")
+        c.in_range("read_replicas", self.read_replicas, 0, 15)
+        c.in_range("backup_retention_days", self.backup_retention_days, 1, 35)
+        backup = c.daily_window("backup_window", self.backup_window, 30)
+        maint = c.weekly_window("maintenance_window", self.maintenance_window, 30)
+        c.windows_apart("backup_window", self.backup_window, backup, maint, "maintenance_window")
+        c.in_range("max_connections", self.max_connections, 20, 5000)
+        for entry in self.parameters:
+            c.matches("parameters", entry, _PARAM, 'entries must be "name=value"')
+        pi = self.performance_insights_retention_days
+        c.require(pi == 7 or (pi % 31 == 0 and 31 <= pi <= 731),
+                  "performance_insights_retention_days", pi, "must be 7 or a multiple of 31 up to 731")
+        if c.one_of("database_insights_mode", self.database_insights_mode, ("standard", "advanced")):
+            c.require(self.database_insights_mode == "standard" or pi >= 465,
+                      "database_insights_mode", self.database_insights_mode,
+                      "advanced needs performance_insights_retention_days >= 465")
+        c.one_of("monitoring_interval_seconds", self.monitoring_interval_seconds, MONITORING_INTERVALS)
+        c.require(bool(re.match(r"^[A-Za-z][A-Za-z0-9_]{0,62}$", self.database_name)),
+                  "database_name", self.database_name,
+                  "must start with a letter and hold letters, digits or _ (at most 63)")
+        if c.matches("username", self.username, _IDENT,
+                     "must start with a lowercase letter and hold a-z, 0-9 or _ (at most 63)"):
+            c.require(not self.username.startswith(("rds", "pg_")), "username", self.username,
+                      "must not start with rds or pg_ (reserved by RDS and PostgreSQL)")
+        c.region("dr_region", self.dr_region, optional=True)
+        c.in_range("proxy_pool_size", self.proxy_pool_size, 1, self.max_connections)
+        c.in_range("proxy_borrow_timeout_seconds", self.proxy_borrow_timeout_seconds, 0, 3600)
+        c.raise_if_any()
+
+    @property
+    def major(self) -> int:
+        return int(self.engine_version.split(".")[0])
+
+    @property
+    def family(self) -> str:
+        return f"postgres{self.major}"
+
+    def parameter_list(self) -> list[dict[str, str]]:
+        """The seeds' settings, then config overrides; static ones wait for a reboot."""
+        values = {
+            "log_min_duration_statement": "1000",
+            "log_statement": "mod",
+            "log_connections": "1",
+            "log_disconnections": "1",
+            "rds.force_ssl": "1",
+            "shared_preload_libraries": "pg_stat_statements",
+            "max_connections": str(self.max_connections),
+        }
+        for entry in self.parameters:
+            key, value = entry.split("=", 1)
+            values[key.strip()] = value.strip()
+        return [
+            {"name": k, "value": v,
+             "apply_method": "pending-reboot" if k in STATIC_PARAMETERS else "immediate"}
+            for k, v in sorted(values.items())
+        ]
+
+
+@dataclass(frozen=True)
+class DrNetworking:
+    """Where the cross-region replica lives: a subnet list and security group in that region."""
+
+    region: str
+    subnet_ids: list
+    security_group_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class PostgresArgs:
+    settings: PostgresSettings
+    tags: dict[str, str]
+    vpc_id: pulumi.Input[str]
+    subnet_ids: list
+    security_group_id: pulumi.Input[str]
+    availability_zones: pulumi.Input[list[str]]
+    proxy_security_group_id: pulumi.Input[str] | None = None
+    dr: DrNetworking | None = None
+    apply_immediately: bool = False
+
+    def __post_init__(self) -> None:
+        c = Checker("postgres args")
+        c.require(len(self.subnet_ids) >= 2, "subnet_ids", len(self.subnet_ids),
+                  "needs subnets in at least 2 AZs (RDS subnet groups require it)")
+        c.require(not self.settings.proxy_enabled or self.proxy_security_group_id is not None,
+                  "proxy_security_group_id", None, "is required when the proxy is enabled")
+        c.require(bool(self.settings.dr_region) == (self.dr is not None), "dr",
+                  self.dr, "must be given exactly when settings.dr_region is set")
+        c.raise_if_any()
+
+
+class Postgres(pulumi.ComponentResource):
+    """RDS PostgreSQL with encrypted storage, forced TLS, generated credentials and read replicas."""
+
+    def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:data:Postgres", name, None, opts)
+        s = args.settings
+        tags = args.tags
+        child = pulumi.ResourceOptions(parent=self)
+
+        key = kms_key(f"{name}-key", f"{name}: storage, Performance Insights and credentials",
+                      tags, child)
+        password = random.RandomPassword(
+            f"{name}-password", length=40, special=True,
+            # RDS refuses / @ " and space in master passwords.
+            override_special="!#$%^&*()-_=+[]{}<>:?", min_lower=1, min_upper=1, min_numeric=1,
+            opts=child)
+        subnet_group = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=args.subnet_ids,
+                                           description=f"{name} private subnets", tags=tags,
+                                           opts=child)
+        # Auto-named, so a family change (major upgrade) builds the new group before the old
+        # one is deleted and the instance switches over in between.
+        params = aws.rds.ParameterGroup(f"{name}-params", family=s.family,
+                                        description=f"{name} {s.family} seed settings",
+                                        parameters=s.parameter_list(), tags=tags,
+                                        opts=pulumi.ResourceOptions(parent=self,
+                                                                    delete_before_replace=False))
+        monitoring_role_arn = None
+        if s.monitoring_interval_seconds:
+            role = aws.iam.Role(f"{name}-monitoring-role",
+                                assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"),
+                                tags=tags, opts=child)
+            aws.iam.RolePolicyAttachment(
+                f"{name}-monitoring-policy", role=role.name,
+                policy_arn=aws.iam.ManagedPolicy.AMAZON_RDS_ENHANCED_MONITORING_ROLE, opts=child)
+            monitoring_role_arn = role.arn
+
+        common = dict(  # settings every instance (primary and replicas) shares
+            storage_type="gp3",
+            max_allocated_storage=s.max_allocated_storage_gb,
+            publicly_accessible=False,
+            copy_tags_to_snapshot=True,
+            performance_insights_enabled=True,
+            performance_insights_retention_period=s.performance_insights_retention_days,
+            database_insights_mode=s.database_insights_mode,
+            monitoring_interval=s.monitoring_interval_seconds,
+            monitoring_role_arn=monitoring_role_arn,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            iam_database_authentication_enabled=True,
+            auto_minor_version_upgrade=True,
+            ca_cert_identifier=CA_CERTIFICATE,
+            apply_immediately=args.apply_immediately,
+            tags=tags,
+        )
+        # Storage autoscaling grows allocated_storage behind Pulumi's back; don't fight it.
+        storage_opts = pulumi.ResourceOptions(parent=self, ignore_changes=["allocated_storage"])
+
+        final_id = None
+        if s.final_snapshot:
+            suffix = random.RandomId(f"{name}-final-snapshot-suffix", byte_length=4, opts=child)
+            final_id = pulumi.Output.concat(name, "-final-", suffix.hex)
+
+        first_az = pulumi.Output.from_input(args.availability_zones).apply(lambda zs: zs[0])
+        self.primary = aws.rds.Instance(
+            f"{name}-primary",
+            engine="postgres",
+            engine_version=s.engine_version,
+            allow_major_version_upgrade=True,
+            instance_class=s.instance_class,
+            allocated_storage=s.allocated_storage_gb,
+            storage_encrypted=True,
+            kms_key_id=key.arn,
+            performance_insights_kms_key_id=key.arn,
+            db_name=s.database_name,
+            username=s.username,
+            password=password.result,
+            port=PORT,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[args.security_group_id],
+            parameter_group_name=params.name,
+            multi_az=s.multi_az,
+            # Pin a single-AZ primary so replicas can be spread over the other AZs.
+            availability_zone=None if s.multi_az else first_az,
+            backup_retention_period=s.backup_retention_days,
+            backup_window=s.backup_window,
+            maintenance_window=s.maintenance_window,
+            deletion_protection=s.deletion_protection,
+            skip_final_snapshot=not s.final_snapshot,
+            final_snapshot_identifier=final_id,
+            delete_automated_backups=False,
+            **common,
+            opts=storage_opts,
+        )
+
+        self.replicas = []
+        for i in range(s.read_replicas):
+            az = pulumi.Output.from_input(args.availability_zones).apply(
+                lambda zs, i=i: zs[(i + 1) % len(zs)])
+            self.replicas.append(aws.rds.Instance(
+                f"{name}-replica-{i}",
+                replicate_source_db=self.primary.identifier,
+                instance_class=s.replica_instance_class or s.instance_class,
+                availability_zone=az,
+                vpc_security_group_ids=[args.security_group_id],
+                parameter_group_name=params.name,
+                performance_insights_kms_key_id=key.arn,
+                backup_retention_period=0,
+                skip_final_snapshot=True,
+                deletion_protection=False,
+                **common,
+                opts=storage_opts,
+            ))
+
+        self.dr_replica = None
+        if args.dr is not None:
+            self.dr_replica = self._dr_replica(name, s, args, common, child, storage_opts)
+
+        secret = aws.secretsmanager.Secret(
+            f"{name}-credentials", description=f"{name} master credentials (RDS secret format)",
+            kms_key_id=key.arn, recovery_window_in_days=7, tags=tags, opts=child)
+        aws.secretsmanager.SecretVersion(
+            f"{name}-credentials-version", secret_id=secret.id,
+            secret_string=pulumi.Output.json_dumps({
+                "engine": "postgres", "username": s.username, "password": password.result,
+                "host": self.primary.address, "port": PORT, "dbname": s.database_name,
+                "dbInstanceIdentifier": self.primary.identifier,
+            }),
+            opts=child)
+
+        writer_host = self.primary.address
+        self.proxy_endpoint = None
+        if s.proxy_enabled:
+            writer_host = self.proxy_endpoint = self._proxy(name, s, args, key, secret, child)
+
+        zone, reader_host = self._reader_dns(name, args, writer_host, child)
+
+        self.kms_key_arn = key.arn
+        self.secret_arn = secret.arn
+        self.port = PORT
+        self.primary_address = self.primary.address
+        self.writer_endpoint = writer_host
+        self.reader_endpoint = reader_host
+        self.replica_endpoints = [r.address for r in self.replicas]
+        self.private_zone_id = zone.zone_id
+
+        def url(host):
+            return pulumi.Output.secret(pulumi.Output.all(host, password.result).apply(
+                lambda hp: f"postgresql://{quote(s.username)}:{quote(hp[1], safe='')}@{hp[0]}:{PORT}/"
+                           f"{s.database_name}?sslmode=require"))
+
+        self.connection_url = url(writer_host)
+        self.reader_connection_url = url(reader_host)
+
+        self.register_outputs({
+            "primary_address": self.primary_address,
+            "writer_endpoint": self.writer_endpoint,
+            "reader_endpoint": self.reader_endpoint,
+            "replica_endpoints": self.replica_endpoints,
+            "secret_arn": self.secret_arn,
+            "connection_url": self.connection_url,
+            "reader_connection_url": self.reader_connection_url,
+        })
+
+    def _dr_replica(self, name, s, args, common, child, storage_opts) -> aws.rds.Instance:
+        dr = args.dr
+        key = kms_key(f"{name}-dr-key", f"{name}: DR replica storage in {dr.region}", args.tags,
+                      child, region=dr.region)
+        subnets = aws.rds.SubnetGroup(f"{name}-dr-subnets", subnet_ids=dr.subnet_ids,
+                                      region=dr.region, description=f"{name} DR subnets",
+                                      tags=args.tags, opts=child)
+        params = aws.rds.ParameterGroup(f"{name}-dr-params", family=s.family, region=dr.region,
+                                        description=f"{name} {s.family} seed settings (DR)",
+                                        parameters=s.parameter_list(), tags=args.tags, opts=child)
+        return aws.rds.Instance(
+            f"{name}-dr-replica",
+            region=dr.region,
+            # Cross-region replicas name their source by ARN.
+            replicate_source_db=self.primary.arn,
+            instance_class=s.dr_instance_class or s.instance_class,
+            storage_encrypted=True,
+            kms_key_id=key.arn,
+            performance_insights_kms_key_id=key.arn,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[dr.security_group_id],
+            parameter_group_name=params.name,
+            # Backups on the DR copy so a promoted replica keeps point-in-time recovery.
+            backup_retention_period=s.backup_retention_days,
+            backup_window=s.backup_window,
+            maintenance_window=s.maintenance_window,
+            deletion_protection=s.deletion_protection,
+            skip_final_snapshot=True,
+            **common,
+            opts=storage_opts,
+        )
+
+    def _proxy(self, name, s, args, key, secret, child) -> pulumi.Output[str]:
+        role = aws.iam.Role(f"{name}-proxy-role", assume_role_policy=assume_role_policy("rds.amazonaws.com"),
+                            tags=args.tags, opts=child)
+        aws.iam.RolePolicy(
+            f"{name}-proxy-secret-access", role=role.id,
+            policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret.arn},
+                    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
+                ],
+            }),
+            opts=child)
+        proxy = aws.rds.Proxy(
+            f"{name}-proxy",
+            engine_family="POSTGRESQL",
+            require_tls=True,
+            role_arn=role.arn,
+            vpc_subnet_ids=args.subnet_ids,
+            vpc_security_group_ids=[args.proxy_security_group_id],
+            idle_client_timeout=1800,
+            debug_logging=False,
+            auths=[{
+                "auth_scheme": "SECRETS",
+                "secret_arn": secret.arn,
+                "iam_auth": "DISABLED",
+                "client_password_auth_type":
+                    "POSTGRES_SCRAM_SHA_256" if s.major >= 14 else "POSTGRES_MD5",
+                "description": "master credentials from Secrets Manager",
+            }],
+            tags=args.tags,
+            opts=child)
+        # The seed's PgBouncer pool (25 of max_connections) as the proxy's share of connections.
+        percent = max(1, min(100, math.ceil(100 * s.proxy_pool_size / s.max_connections)))
+        target_group = aws.rds.ProxyDefaultTargetGroup(
+            f"{name}-proxy-pool", db_proxy_name=proxy.name,
+            connection_pool_config={
+                "max_connections_percent": percent,
+                "max_idle_connections_percent": max(1, percent // 2),
+                "connection_borrow_timeout": s.proxy_borrow_timeout_seconds,
+            },
+            opts=child)
+        aws.rds.ProxyTarget(f"{name}-proxy-target", db_proxy_name=proxy.name,
+                            target_group_name=target_group.name,
+                            db_instance_identifier=self.primary.identifier, opts=child)
+        self.proxy = proxy
+        return proxy.endpoint
+
+    def _reader_dns(self, name, args, writer_host, child):
+        """One private name for reads that spreads over the replicas (the primary when none).
+
+        RDS Proxy read-only endpoints serve only Aurora clusters, so for RDS instances a
+        weighted private DNS record is the reader endpoint.
+        """
+        zone_name = f"{name}.internal"
+        zone = aws.route53.Zone(f"{name}-zone", name=zone_name,
+                                comment=f"{name}: stable writer/reader names inside the VPC",
+                                vpcs=[{"vpc_id": args.vpc_id}], tags=args.tags, opts=child)
+        aws.route53.Record(f"{name}-writer-record", zone_id=zone.zone_id, name=f"writer.{zone_name}",
+                           type="CNAME", ttl=5, records=[writer_host], opts=child)
+        reader = f"reader.{zone_name}"
+        if not self.replicas:
+            aws.route53.Record(f"{name}-reader-record", zone_id=zone.zone_id, name=reader,
+                               type="CNAME", ttl=5, records=[self.primary.address], opts=child)
+        for i, replica in enumerate(self.replicas):
+            aws.route53.Record(f"{name}-reader-record-{i}", zone_id=zone.zone_id, name=reader,
+                               type="CNAME", ttl=5, records=[replica.address],
+                               set_identifier=f"replica-{i}", weighted_routing_policies=[{"weight": 1}],
+                               opts=child)
+        return zone, pulumi.Output.from_input(reader)

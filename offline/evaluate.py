@@ -1,0 +1,206 @@
+"""Run __main__.py for a stack's YAML under pulumi.runtime.set_mocks and return the resource graph.
+
+Shared by the tests and by `./plan`. It does what the CLI does before a program starts (read
+Pulumi.<stack>.yaml, turn values into the strings the engine passes, mark secure values secret)
+and then runs the real program with a monitor that records every registration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from google.protobuf import json_format
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAM = ROOT / "__main__.py"
+PROJECT = "platform"
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# Stand-in for values encrypted with the stack's secrets provider (never decrypted offline).
+SECRET_PLACEHOLDER = "offline://secret-placeholder"
+
+
+class StackFileError(Exception):
+    """The stack file is missing or not a Pulumi stack file."""
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict  # engine encoding: secrets as signature maps, unknowns as the UNKNOWN sentinel
+    outputs: dict
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    provider: str
+    protect: bool
+    ignore_changes: list[str]
+    delete_before_replace: bool
+
+    def input(self, key: str, default=None):
+        """An input with secrets unwrapped (unknowns stay the UNKNOWN sentinel)."""
+        return plain(self.inputs.get(key, default))
+
+
+@dataclass
+class Graph:
+    stack: str
+    preview: bool
+    resources: list[Resource] = field(default_factory=list)
+    stack_outputs: dict = field(default_factory=dict)
+
+    def of_type(self, typ: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == typ]
+
+    def named(self, name: str) -> Resource:
+        found = [r for r in self.resources if r.name == name]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} resources named {name!r}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def children(self, urn: str) -> list[Resource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.resources:
+            if r.type != "pulumi:pulumi:Stack":
+                out[r.type] = out.get(r.type, 0) + 1
+        return dict(sorted(out.items()))
+
+
+def is_secret(value) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
+
+
+def plain(value):
+    if is_secret(value):
+        return plain(value.get("value"))
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def contains_unknown(value) -> bool:
+    if value == UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+# ---- stack files -----------------------------------------------------------------------------
+def stack_file(stack: str) -> Path:
+    return ROOT / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_config(path: Path) -> tuple[dict[str, str], set[str]]:
+    """Config as the engine hands it to a program: {"ns:key": "text"} plus the secret keys."""
+    if not path.is_file():
+        raise StackFileError(f"no stack file {path}: create it with `pulumi stack init <name>` "
+                             "and `pulumi config set`, or copy Pulumi.staging.yaml")
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise StackFileError(f"{path.name} is not valid YAML: {err}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
+        raise StackFileError(f"{path.name} must be a mapping with a `config:` mapping inside")
+    raw: dict[str, str] = {}
+    secret: set[str] = set()
+    for key, value in (doc.get("config") or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            raw[full] = SECRET_PLACEHOLDER
+            secret.add(full)
+        elif isinstance(value, bool):
+            raw[full] = "true" if value else "false"
+        elif isinstance(value, (list, dict)):
+            raw[full] = json.dumps(value)
+        elif value is None:
+            raw[full] = ""
+        else:
+            raw[full] = str(value)
+    return raw, secret
+
+
+# ---- running the program ---------------------------------------------------------------------
+def _recording_monitor(mocks, graph: Graph):
+    from pulumi.runtime.mocks import MockMonitor
+
+    class RecordingMonitor(MockMonitor):
+        def RegisterResource(self, request):
+            response = super().RegisterResource(request)
+            urn = response.urn
+            state = self.resources[urn].state if urn in self.resources else {}
+            graph.resources.append(Resource(
+                urn=urn, type=request.type, name=request.name, parent=request.parent,
+                custom=request.custom,
+                inputs=json_format.MessageToDict(request.object),
+                outputs=dict(state or {}),
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                provider=request.provider, protect=bool(request.protect),
+                ignore_changes=list(request.ignoreChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+            ))
+            return response
+
+        def RegisterResourceOutputs(self, request):
+            if request.urn.endswith(f"::{PROJECT}-{graph.stack}") or "pulumi:pulumi:Stack" in request.urn:
+                graph.stack_outputs.update(json_format.MessageToDict(request.outputs))
+            return super().RegisterResourceOutputs(request)
+
+    return RecordingMonitor(mocks)
+
+
+def run(raw: dict[str, str], secret_keys: set[str], stack: str, *, preview: bool) -> Graph:
+    """Evaluate the program once. Raises the program's own errors (e.g. ConfigError)."""
+    import pulumi
+    from pulumi.runtime.stack import run_pulumi_func
+
+    from offline.mocks import PlatformMocks
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    graph = Graph(stack=stack, preview=preview)
+
+    def evaluate() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            mocks = PlatformMocks(preview)
+            pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
+                                     monitor=_recording_monitor(mocks, graph))
+            pulumi.runtime.set_all_config(raw, sorted(secret_keys))
+            loop.run_until_complete(run_pulumi_func(
+                lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    # A fresh context per run: Pulumi keeps its settings, root resource and config in contextvars.
+    contextvars.Context().run(evaluate)
+    return graph
+
+
+def evaluate_stack(stack: str, *, preview: bool = False, config_path: Path | None = None) -> Graph:
+    raw, secret = read_stack_config(config_path or stack_file(stack))
+    return run(raw, secret, stack, preview=preview)

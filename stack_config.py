@@ -1,0 +1,256 @@
+"""Stack configuration, parsed once: Pulumi.yaml's schema + the stack's values -> typed settings.
+
+Pulumi.yaml's `config:` block is the single source of each key's type, default and description.
+The components' Settings classes own the ranges; this module maps their fields to config keys
+(postgres + read_replicas -> postgresReadReplicas), collects every problem and raises one
+ConfigError naming each key, its value, what is allowed and the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import yaml
+
+from components._validation import CLOUDWATCH_RETENTION_DAYS, REGION, InvalidArgs
+from components.backup_bucket import BackupSettings
+from components.network import NetworkSettings
+from components.postgres import PostgresSettings
+from components.redis import RedisSettings
+
+PROJECT = "platform"
+PROJECT_FILE = Path(__file__).with_name("Pulumi.yaml")
+ENVIRONMENTS = ("development", "staging", "production")
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack configuration. A RunError, so the Pulumi CLI prints it without a traceback."""
+
+
+def schema() -> dict[str, dict]:
+    return yaml.safe_load(PROJECT_FILE.read_text())["config"]
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    stack: str
+    environment: str
+    aws_region: str
+    owner: str
+    cost_center: str
+    protect_stateful_resources: bool
+    apply_immediately: bool
+    log_retention_days: int
+    network: NetworkSettings
+    postgres: PostgresSettings | None
+    dr_vpc_cidr: str
+    external_database_url: pulumi.Output[str] | None
+    redis: RedisSettings | None
+    backups: BackupSettings | None
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Built once and handed to every component; the policy pack checks them."""
+        return {
+            "Project": PROJECT,
+            "Stack": self.stack,
+            "Environment": self.environment,
+            "Owner": self.owner,
+            "CostCenter": self.cost_center,
+            "ManagedBy": "pulumi",
+        }
+
+
+class _Problems:
+    def __init__(self, stack: str):
+        self.stack = stack
+        self.lines: list[str] = []
+
+    def bad(self, key: str, value: object, allowed: str, fix: str | None = None) -> None:
+        fix = fix or f"pulumi config set {key} <value> --stack {self.stack}"
+        self.lines.append(f"  - {key} = {value!r}: {allowed}\n    fix: {fix}")
+
+    def raise_if_any(self) -> None:
+        if self.lines:
+            n = len(self.lines)
+            raise ConfigError(
+                f"invalid configuration for stack '{self.stack}' ({n} problem{'s' * (n != 1)}):\n"
+                + "\n".join(self.lines)
+                + "\n(keys, types and defaults: Pulumi.yaml `config:`; README 'Configuration reference')")
+
+
+def _parse(key: str, spec: dict, text: str, problems: _Problems):
+    kind = spec["type"]
+    if kind == "integer":
+        if re.fullmatch(r"-?\d+", text.strip()):
+            return int(text)
+        problems.bad(key, text, "must be an integer")
+    elif kind == "boolean":
+        if text.strip().lower() in ("true", "false"):
+            return text.strip().lower() == "true"
+        problems.bad(key, text, "must be true or false")
+    elif kind == "array":
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        problems.bad(key, text, "must be a list of strings",
+                     f"pulumi config set --path '{key}[0]' <value> --stack {problems.stack}")
+    else:
+        return text
+    return None
+
+
+def _camel(prefix: str, field: str) -> str:
+    words = field.split("_")
+    if not prefix:
+        return words[0] + "".join(w.title() for w in words[1:])
+    return prefix + "".join(w.title() for w in words)
+
+
+def settings_keys(cls, prefix: str) -> dict[str, str]:
+    """Settings field -> config key."""
+    return {f.name: _camel(prefix, f.name) for f in dataclasses.fields(cls)}
+
+
+# (settings class, config key prefix, key that turns the tier off or None)
+SECTIONS = {
+    "network": (NetworkSettings, "", None),
+    "postgres": (PostgresSettings, "postgres", "postgresEnabled"),
+    "redis": (RedisSettings, "redis", "redisEnabled"),
+    "backups": (BackupSettings, "backup", "backupBucketEnabled"),
+}
+
+
+def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSettings:
+    """Validate `raw` ({"platform:key": "text"}, as the engine passes config) for `stack`."""
+    spec = schema()
+    problems = _Problems(stack)
+
+    for full in sorted(raw):
+        namespace, _, key = full.partition(":")
+        if namespace == PROJECT and key not in spec:
+            close = difflib.get_close_matches(key, spec, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            problems.bad(full, raw[full], f"unknown key; {hint}every key is listed in Pulumi.yaml",
+                         f"pulumi config rm {full} --stack {stack}")
+        elif namespace == "aws":
+            problems.bad(full, raw[full],
+                         "not read: this program builds its own AWS provider from awsRegion and "
+                         "takes credentials from the environment (AWS_PROFILE, OIDC)",
+                         f"pulumi config rm {full} --stack {stack}"
+                         + (" && pulumi config set awsRegion <region>" if key == "region" else ""))
+
+    values: dict[str, object] = {}
+    for key, entry in spec.items():
+        text = raw.get(f"{PROJECT}:{key}")
+        if text is None:
+            default = entry.get("default")
+            values[key] = tuple(default) if isinstance(default, list) else default
+        else:
+            values[key] = _parse(key, entry, text, problems)
+    problems.raise_if_any()  # typed values from here on
+
+    environment = values["environment"]
+    if environment not in ENVIRONMENTS:
+        problems.bad("environment", environment, "must be one of " + ", ".join(ENVIRONMENTS))
+    if not REGION.match(values["awsRegion"]):
+        problems.bad("awsRegion", values["awsRegion"], "must be an AWS region name such as us-east-1")
+    for key in ("owner", "costCenter"):
+        if not _TAG_VALUE.match(values[key]):
+            problems.bad(key, values[key], "must be 1-256 characters allowed in AWS tags")
+    if values["logRetentionDays"] not in CLOUDWATCH_RETENTION_DAYS:
+        problems.bad("logRetentionDays", values["logRetentionDays"],
+                     "must be one of " + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS)))
+
+    built = {}
+    for section, (cls, prefix, enabled_key) in SECTIONS.items():
+        if enabled_key and not values[enabled_key]:
+            built[section] = None
+            continue
+        keys = settings_keys(cls, prefix)
+        try:
+            built[section] = cls(**{f: values[k] for f, k in keys.items()})
+        except InvalidArgs as err:
+            built[section] = None
+            for p in err.problems:
+                problems.bad(keys[p.field], values[keys[p.field]], p.allowed)
+
+    pg = built["postgres"]
+    if pg and pg.dr_region:
+        if pg.dr_region == values["awsRegion"]:
+            problems.bad("postgresDrRegion", pg.dr_region, "must differ from awsRegion")
+        _check_dr_cidr(values, problems)
+    if built["backups"] and built["backups"].replication_region == values["awsRegion"]:
+        problems.bad("backupReplicationRegion", values["awsRegion"], "must differ from awsRegion")
+    if not values["postgresEnabled"] and values["databaseAllowedCidrs"]:
+        problems.bad("databaseAllowedCidrs", list(values["databaseAllowedCidrs"]),
+                     "has no effect while postgresEnabled is false", f"pulumi config rm databaseAllowedCidrs --stack {stack}")
+    if not values["redisEnabled"] and values["cacheAllowedCidrs"]:
+        problems.bad("cacheAllowedCidrs", list(values["cacheAllowedCidrs"]),
+                     "has no effect while redisEnabled is false", f"pulumi config rm cacheAllowedCidrs --stack {stack}")
+
+    external = values["externalDatabaseUrl"]
+    if external:
+        shown = "[secret]"
+        if values["postgresEnabled"]:
+            problems.bad("externalDatabaseUrl", shown, "conflicts with postgresEnabled=true",
+                         f"pulumi config set postgresEnabled false --stack {stack}")
+        if f"{PROJECT}:externalDatabaseUrl" not in secret_keys:
+            problems.bad("externalDatabaseUrl", shown, "holds credentials, so it must be a secret",
+                         f"pulumi config set --secret externalDatabaseUrl <url> --stack {stack}")
+        if "://" not in external:
+            problems.bad("externalDatabaseUrl", shown, "must be a URL such as libsql://db.turso.io")
+    problems.raise_if_any()
+
+    return StackSettings(
+        stack=stack,
+        environment=environment,
+        aws_region=values["awsRegion"],
+        owner=values["owner"],
+        cost_center=values["costCenter"],
+        protect_stateful_resources=values["protectStatefulResources"],
+        apply_immediately=values["applyImmediately"],
+        log_retention_days=values["logRetentionDays"],
+        network=built["network"],
+        postgres=pg,
+        dr_vpc_cidr=values["postgresDrVpcCidr"],
+        external_database_url=pulumi.Output.secret(external) if external else None,
+        redis=built["redis"],
+        backups=built["backups"],
+    )
+
+
+def _check_dr_cidr(values, problems: _Problems) -> None:
+    try:
+        dr = NetworkSettings(vpc_cidr=values["postgresDrVpcCidr"])
+    except InvalidArgs as err:
+        problems.bad("postgresDrVpcCidr", values["postgresDrVpcCidr"], err.problems[0].allowed)
+        return
+    try:
+        overlap = ipaddress.ip_network(dr.vpc_cidr).overlaps(ipaddress.ip_network(values["vpcCidr"]))
+    except ValueError:
+        return  # vpcCidr itself is reported by the network section
+    if overlap:
+        problems.bad("postgresDrVpcCidr", dr.vpc_cidr, f"must not overlap vpcCidr ({values['vpcCidr']})")
+
+
+def from_runtime() -> StackSettings:
+    """Read the config the engine handed this process (PULUMI_CONFIG, or set_all_config under mocks)."""
+    from pulumi.runtime import config as rc
+
+    keys = set(rc.CONFIG.get()) | set(rc.get_config_env())
+    raw = {k: str(rc.get_config(k)) for k in keys}
+    secret = {k for k in keys if rc.is_config_secret(k) or k in rc.get_config_secret_keys_env()}
+    return load(raw, secret, pulumi.get_stack())
