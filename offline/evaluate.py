@@ -94,6 +94,8 @@ def plain(value):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf Structs carry every number as a double
     return value
 
 
@@ -149,12 +151,13 @@ def _recording_monitor(mocks, graph: Graph):
         def RegisterResource(self, request):
             response = super().RegisterResource(request)
             urn = response.urn
-            state = self.resources[urn].state if urn in self.resources else {}
+            reg = self.resources.get(urn)
+            state = {**(reg.state or {}), "id": reg.id} if reg else {}
             graph.resources.append(Resource(
                 urn=urn, type=request.type, name=request.name, parent=request.parent,
                 custom=request.custom,
                 inputs=json_format.MessageToDict(request.object),
-                outputs=dict(state or {}),
+                outputs=state,
                 dependencies=list(request.dependencies),
                 property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                 provider=request.provider, protect=bool(request.protect),
@@ -163,24 +166,22 @@ def _recording_monitor(mocks, graph: Graph):
             ))
             return response
 
-        def RegisterResourceOutputs(self, request):
-            if request.urn.endswith(f"::{PROJECT}-{graph.stack}") or "pulumi:pulumi:Stack" in request.urn:
-                graph.stack_outputs.update(json_format.MessageToDict(request.outputs))
-            return super().RegisterResourceOutputs(request)
-
     return RecordingMonitor(mocks)
 
 
-def run(raw: dict[str, str], secret_keys: set[str], stack: str, *, preview: bool) -> Graph:
-    """Evaluate the program once. Raises the program's own errors (e.g. ConfigError)."""
+def run(raw: dict[str, str], secret_keys: set[str], stack: str, *, preview: bool,
+        graph: Graph | None = None) -> Graph:
+    """Evaluate the program once. Raises the program's own errors (e.g. ConfigError); a caller
+    that passes `graph` can still inspect what was registered before the error."""
     import pulumi
+    from pulumi.runtime.settings import get_root_resource
     from pulumi.runtime.stack import run_pulumi_func
 
     from offline.mocks import PlatformMocks
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    graph = Graph(stack=stack, preview=preview)
+    graph = graph if graph is not None else Graph(stack=stack, preview=preview)
 
     def evaluate() -> None:
         loop = asyncio.new_event_loop()
@@ -192,6 +193,10 @@ def run(raw: dict[str, str], secret_keys: set[str], stack: str, *, preview: bool
             pulumi.runtime.set_all_config(raw, sorted(secret_keys))
             loop.run_until_complete(run_pulumi_func(
                 lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+            # set_mocks closes the root stack before the program runs, so its exports never
+            # reach the monitor; read them off the root resource.
+            root = get_root_resource()
+            graph.stack_outputs.update(loop.run_until_complete(_encode_outputs(root.outputs)))
         finally:
             asyncio.set_event_loop(None)
             loop.close()
@@ -199,6 +204,19 @@ def run(raw: dict[str, str], secret_keys: set[str], stack: str, *, preview: bool
     # A fresh context per run: Pulumi keeps its settings, root resource and config in contextvars.
     contextvars.Context().run(evaluate)
     return graph
+
+
+async def _encode_outputs(outputs: dict) -> dict:
+    """Stack exports in the engine's encoding (secret signature maps, UNKNOWN sentinel)."""
+    import pulumi
+
+    encoded = {}
+    for name, value in outputs.items():
+        out = pulumi.Output.from_input(value)
+        known, secret = await out.is_known(), await out.is_secret()
+        plain_value = await out.future(with_unknowns=True) if known else UNKNOWN
+        encoded[name] = {SECRET_SIG_KEY: SECRET_SIG, "value": plain_value} if secret else plain_value
+    return encoded
 
 
 def evaluate_stack(stack: str, *, preview: bool = False, config_path: Path | None = None) -> Graph:

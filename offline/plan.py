@@ -1,0 +1,136 @@
+"""`./plan STACK` — evaluate a stack offline (update and preview mode) and print its resource tree.
+
+Exit codes: 0 the plan evaluated; 2 bad stack configuration (or stack file); 1 the program failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import warnings
+from pathlib import Path
+
+EXIT_OK, EXIT_PROGRAM_ERROR, EXIT_CONFIG_ERROR = 0, 1, 2
+
+
+def _fmt_lifecycle(r) -> str:
+    parts = []
+    for rule in r.input("rules") or []:
+        prefix = (rule.get("filter") or {}).get("prefix") or "*"
+        steps = [f"{t.get('storageClass')}@{t.get('days')}d" for t in rule.get("transitions") or []]
+        if (rule.get("expiration") or {}).get("days"):
+            steps.append(f"expire@{rule['expiration']['days']}d")
+        if rule.get("noncurrentVersionExpiration"):
+            steps.append(f"noncurrent@{rule['noncurrentVersionExpiration'].get('noncurrentDays')}d")
+        if rule.get("abortIncompleteMultipartUpload"):
+            steps.append(f"abort-mpu@{rule['abortIncompleteMultipartUpload'].get('daysAfterInitiation')}d")
+        parts.append(f"{prefix} " + " ".join(steps))
+    return "; ".join(parts)
+
+
+def _fmt_instance(r) -> str:
+    if r.input("replicateSourceDb"):
+        where = r.input("region") or r.input("availabilityZone") or ""
+        return f"replica {r.input('instanceClass')} in {where}"
+    az = "multi-AZ" if r.input("multiAz") else f"single-AZ {r.input('availabilityZone')}"
+    return (f"postgres {r.input('engineVersion')} {r.input('instanceClass')} {az}, "
+            f"{r.input('allocatedStorage')}-{r.input('maxAllocatedStorage')} GiB gp3, "
+            f"backups {r.input('backupRetentionPeriod')}d, KMS, deletion protection "
+            f"{'on' if r.input('deletionProtection') else 'off'}")
+
+
+def _fmt_cache(r) -> str:
+    if r.input("clusterMode") == "enabled":
+        shape = f"{r.input('numNodeGroups')} shards x {1 + int(r.input('replicasPerNodeGroup') or 0)} nodes"
+    else:
+        shape = f"{r.input('numCacheClusters')} node(s)"
+    return (f"{r.input('engine')} {r.input('engineVersion')} {r.input('nodeType')} {shape}, "
+            f"multi-AZ {'on' if r.input('multiAzEnabled') else 'off'}, TLS+AUTH, KMS, "
+            f"snapshots {r.input('snapshotRetentionLimit')}d")
+
+
+FACTS = {
+    "aws:ec2/vpc:Vpc": lambda r: f"{r.input('cidrBlock')} {r.input('region') or ''}".strip(),
+    "aws:ec2/subnet:Subnet": lambda r: f"{r.input('cidrBlock')} {r.input('availabilityZone')}",
+    "aws:rds/instance:Instance": _fmt_instance,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _fmt_cache,
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _fmt_lifecycle,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": lambda r: r.input("description"),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": lambda r: r.input("description"),
+    "aws:rds/proxy:Proxy": lambda r: f"TLS required: {r.input('requireTls')}",
+}
+
+
+def _natural(name: str) -> list:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+def render_tree(graph) -> list[str]:
+    from offline.evaluate import UNKNOWN
+
+    lines: list[str] = []
+    stack = next(r for r in graph.resources if r.type == "pulumi:pulumi:Stack")
+
+    def walk(urn: str, prefix: str) -> None:
+        kids = sorted(graph.children(urn), key=lambda r: _natural(r.name))
+        for i, r in enumerate(kids):
+            last = i == len(kids) - 1
+            fact = FACTS.get(r.type, lambda _r: "")(r)
+            fact = "" if not fact or UNKNOWN in str(fact) else f"  — {fact}"
+            flag = "  [protected]" if r.protect and r.custom else ""
+            lines.append(f"{prefix}{'└─ ' if last else '├─ '}{r.name}  ({r.type}){flag}{fact}")
+            walk(r.urn, prefix + ("   " if last else "│  "))
+
+    lines.append(f"{stack.name}  (pulumi:pulumi:Stack)")
+    walk(stack.urn, "")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="plan", description=__doc__.splitlines()[0])
+    parser.add_argument("stack", nargs="?", help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument("--config", type=Path, help="a stack config file elsewhere (e.g. examples/)")
+    args = parser.parse_args(argv)
+    if not args.stack and not args.config:
+        parser.error("name a stack (staging, production) or give --config PATH")
+    stack = args.stack or args.config.name.removeprefix("Pulumi.").removesuffix(".yaml")
+
+    print("loading Pulumi SDKs…", file=sys.stderr, flush=True)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    from offline.evaluate import StackFileError, evaluate_stack, stack_file
+    from stack_config import ConfigError
+
+    path = args.config or stack_file(stack)
+    try:
+        graphs = {}
+        for preview in (False, True):
+            print(f"evaluating {path.name} ({'preview' if preview else 'update'} mode)…",
+                  file=sys.stderr, flush=True)
+            graphs[preview] = evaluate_stack(stack, preview=preview, config_path=path)
+    except (ConfigError, StackFileError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except Exception as err:  # noqa: BLE001 - the program's own failure, reported in one line
+        print(f"error: the program failed: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_PROGRAM_ERROR
+
+    graph = graphs[False]
+    counts = graph.counts()
+    total = sum(counts.values())
+    print(f"Offline plan of stack '{stack}' from {path.name} (mocks; no cloud calls, no credentials)")
+    print(f"Evaluated in update and preview mode: {total} and "
+          f"{sum(graphs[True].counts().values())} resources.\n")
+    print("\n".join(render_tree(graph)))
+    print(f"\nResources by type ({total}):")
+    width = max(len(t) for t in counts)
+    for typ, n in counts.items():
+        print(f"  {typ.ljust(width)}  {n:>3}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `./plan production | head` is fine
+        sys.exit(EXIT_OK)

@@ -1,0 +1,70 @@
+"""Shared fixtures: the real program evaluated offline, per stack and mode, cached per session."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from offline.evaluate import Graph, read_stack_config, run, stack_file  # noqa: E402
+from stack_config import ConfigError  # noqa: E402
+
+STACKS = ("staging", "production")
+
+
+def config_of(stack: str, **overrides) -> tuple[dict[str, str], set[str]]:
+    raw, secret = read_stack_config(stack_file(stack))
+    for key, value in overrides.items():
+        full = key if ":" in key else f"platform:{key}"
+        if value is None:
+            raw.pop(full, None)
+        else:
+            raw[full] = value
+    return raw, secret
+
+
+def evaluate(stack: str = "staging", *, preview: bool = False, secret: tuple[str, ...] = (),
+             **overrides) -> Graph:
+    """The stack's YAML with `overrides` ({"postgresReadReplicas": "3"}) evaluated offline."""
+    raw, secret_keys = config_of(stack, **overrides)
+    return run(raw, secret_keys | {f"platform:{k}" for k in secret}, stack, preview=preview)
+
+
+def config_error(stack: str = "staging", secret: tuple[str, ...] = (), **overrides) -> str:
+    """Evaluate and expect a ConfigError with nothing registered; return its message."""
+    raw, secret_keys = config_of(stack, **overrides)
+    graph = Graph(stack=stack, preview=False)
+    with pytest.raises(ConfigError) as info:
+        run(raw, secret_keys | {f"platform:{k}" for k in secret}, stack, preview=False, graph=graph)
+    registered = [r.type for r in graph.resources if r.type != "pulumi:pulumi:Stack"]
+    assert registered == [], f"resources registered before the config error: {registered}"
+    return str(info.value)
+
+
+_cache: dict[tuple[str, bool], Graph] = {}
+
+
+def stack_graph(stack: str, preview: bool = False) -> Graph:
+    key = (stack, preview)
+    if key not in _cache:
+        _cache[key] = evaluate(stack, preview=preview)
+    return _cache[key]
+
+
+@pytest.fixture(params=STACKS)
+def any_stack(request) -> Graph:
+    return stack_graph(request.param)
+
+
+@pytest.fixture
+def staging() -> Graph:
+    return stack_graph("staging")
+
+
+@pytest.fixture
+def production() -> Graph:
+    return stack_graph("production")
