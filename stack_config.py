@@ -153,6 +153,7 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
                          + (" && pulumi config set awsRegion <region>" if key == "region" else ""))
 
     values: dict[str, object] = {}
+    before_parsing = len(problems.lines)
     for key, entry in spec.items():
         text = raw.get(f"{PROJECT}:{key}")
         if text is None:
@@ -160,7 +161,8 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
             values[key] = tuple(default) if isinstance(default, list) else default
         else:
             values[key] = _parse(key, entry, text, problems)
-    problems.raise_if_any()  # typed values from here on
+    if len(problems.lines) > before_parsing:
+        problems.raise_if_any()  # a value of the wrong type: the range checks below need types
 
     environment = values["environment"]
     if environment not in ENVIRONMENTS:

@@ -1,0 +1,142 @@
+"""Bad input gets one clear error naming the key, the value and the fix; nothing is registered."""
+
+import dataclasses
+
+import pytest
+import yaml
+from conftest import config_error
+
+import stack_config
+from offline.evaluate import StackFileError, read_stack_config
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"postgresReadReplicas": "-1"}, "postgresReadReplicas = -1: must be an integer from 0 to 15"),
+    ({"postgresReadReplicas": "two"}, "postgresReadReplicas = 'two': must be an integer"),
+    ({"postgresMultiAz": "yes"}, "postgresMultiAz = 'yes': must be true or false"),
+    ({"databaseAllowedCidrs": "10.0.0.0/8"}, "databaseAllowedCidrs = '10.0.0.0/8': must be a list of strings"),
+    ({"postgresEngineVersion": "sixteen"}, "postgresEngineVersion = 'sixteen': must be a major"),
+    ({"postgresEngineVersion": "12"}, "major version must be 13 to 17"),
+    ({"environment": "prod"}, "environment = 'prod': must be one of development, staging, production"),
+    ({"awsRegion": "us-east"}, "awsRegion = 'us-east': must be an AWS region name"),
+    ({"logRetentionDays": "10"}, "logRetentionDays = 10: must be one of"),
+    ({"natGateways": "many"}, "natGateways = 'many': must be one of none, single, perAz"),
+    ({"databaseAllowedCidrs": '["0.0.0.0/0"]'}, "must not open the port to the internet"),
+    ({"redisEngine": "valkey"}, "redisEngineVersion = '7.1': must be one of 7.2, 8.0, 8.1"),
+    ({"backupDailyRetentionDays": "5", "backupDailyGlacierAfterDays": "10"},
+     "backupDailyRetentionDays = 5: must be greater than daily_glacier_after_days"),
+    ({"postgresDrRegion": "us-east-1"}, "postgresDrRegion = 'us-east-1': must differ from awsRegion"),
+    ({"postgresDrVpcCidr": "10.0.0.0/16", "postgresDrRegion": "us-west-2"}, "must not overlap vpcCidr"),
+    ({"backupReplicationRegion": "us-east-1"}, "must differ from awsRegion"),
+    ({"redisEnabled": "false", "cacheAllowedCidrs": '["10.9.0.0/24"]'}, "has no effect while redisEnabled is false"),
+])
+def test_bad_values_name_the_key_value_and_rule(overrides, expected):
+    message = config_error(**overrides)
+    assert expected in message
+    key = next(iter(overrides))
+    assert f"fix: pulumi config" in message and "--stack staging" in message
+    assert key in message
+
+
+def test_retention_zero_in_production_is_refused():
+    message = config_error("production", postgresBackupRetentionDays="0")
+    assert "postgresBackupRetentionDays = 0: must be an integer from 1 to 35" in message
+    assert "pulumi config set postgresBackupRetentionDays <value> --stack production" in message
+
+
+def test_unknown_keys_get_a_suggestion_and_the_rm_command():
+    message = config_error(postgresReplicas="2")
+    assert "platform:postgresReplicas = '2': unknown key; did you mean 'postgresReadReplicas'?" in message
+    assert "fix: pulumi config rm platform:postgresReplicas --stack staging" in message
+
+
+def test_unknown_keys_and_range_errors_come_together():
+    message = config_error(postgresReplicas="2", postgresReadReplicas="-1")
+    assert "(2 problems)" in message and "unknown key" in message and "from 0 to 15" in message
+
+
+def test_aws_region_key_points_at_aws_region():
+    message = config_error(**{"aws:region": "eu-west-1"})
+    assert "aws:region" in message and "pulumi config set awsRegion <region>" in message
+
+
+def test_all_problems_are_reported_at_once():
+    message = config_error(postgresReadReplicas="99", redisNodes="0", azCount="9")
+    assert "(3 problems)" in message
+    assert all(k in message for k in ("postgresReadReplicas", "redisNodes", "azCount"))
+    assert "Traceback" not in message
+
+
+def test_external_url_must_be_a_secret_and_never_echoed():
+    message = config_error(postgresEnabled="false", externalDatabaseUrl="libsql://u:pw@db.turso.io")
+    assert "externalDatabaseUrl = '[secret]': holds credentials, so it must be a secret" in message
+    assert "pw@" not in message
+    message = config_error(externalDatabaseUrl="libsql://db.turso.io", secret=("externalDatabaseUrl",))
+    assert "conflicts with postgresEnabled=true" in message
+
+
+def test_config_error_is_a_pulumi_run_error():
+    import pulumi
+    assert issubclass(stack_config.ConfigError, pulumi.RunError)  # the CLI prints no traceback
+
+
+def test_missing_and_malformed_stack_files(tmp_path):
+    with pytest.raises(StackFileError, match="no stack file"):
+        read_stack_config(tmp_path / "Pulumi.nope.yaml")
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config: [unclosed\n")
+    with pytest.raises(StackFileError, match="not valid YAML"):
+        read_stack_config(bad)
+    bad.write_text("config: just-a-string\n")
+    with pytest.raises(StackFileError, match="`config:` mapping"):
+        read_stack_config(bad)
+
+
+def test_secure_values_become_secret_placeholders(tmp_path):
+    f = tmp_path / "Pulumi.x.yaml"
+    f.write_text("config:\n  platform:externalDatabaseUrl:\n    secure: AAABAKx==\n  platform:azCount: 3\n")
+    raw, secret = read_stack_config(f)
+    assert secret == {"platform:externalDatabaseUrl"} and raw["platform:azCount"] == "3"
+
+
+# ---- Pulumi.yaml is the one schema -------------------------------------------------------------
+SCHEMA = stack_config.schema()
+TYPES = {int: "integer", bool: "boolean", str: "string", tuple[str, ...]: "array"}
+STACK_WIDE = {"environment", "awsRegion", "owner", "costCenter", "protectStatefulResources",
+              "applyImmediately", "logRetentionDays", "postgresEnabled", "redisEnabled",
+              "backupBucketEnabled", "externalDatabaseUrl", "postgresDrVpcCidr"}
+
+
+def test_every_key_has_type_default_and_description():
+    for key, spec in SCHEMA.items():
+        assert spec.get("type") in ("string", "integer", "boolean", "array"), key
+        assert "default" in spec and spec.get("description"), key
+        assert not spec.get("secret"), f"{key}: a secret key cannot carry a default (the CLI refuses it)"
+
+
+def test_settings_fields_match_the_schema_types_and_defaults():
+    consumed = set(STACK_WIDE)
+    for cls, prefix, _ in stack_config.SECTIONS.values():
+        hints = {f.name: f for f in dataclasses.fields(cls)}
+        for field_name, key in stack_config.settings_keys(cls, prefix).items():
+            assert key in SCHEMA, f"{cls.__name__}.{field_name} has no Pulumi.yaml key {key}"
+            f = hints[field_name]
+            annotation = eval(f.type) if isinstance(f.type, str) else f.type  # noqa: S307
+            assert SCHEMA[key]["type"] == TYPES[annotation], key
+            default = SCHEMA[key]["default"]
+            assert (tuple(default) if isinstance(default, list) else default) == f.default, key
+            consumed.add(key)
+    assert consumed == set(SCHEMA), f"keys nobody reads: {set(SCHEMA) - consumed}"
+
+
+def test_stack_files_only_use_declared_keys():
+    for stack in ("staging", "production"):
+        doc = yaml.safe_load((stack_config.PROJECT_FILE.parent / f"Pulumi.{stack}.yaml").read_text())
+        for key in doc["config"]:
+            assert key.startswith("platform:") and key.split(":", 1)[1] in SCHEMA, key
+
+
+def test_readme_documents_every_key():
+    readme = (stack_config.PROJECT_FILE.parent / "README.md").read_text()
+    missing = [k for k in SCHEMA if f"`{k}`" not in readme]
+    assert missing == []
