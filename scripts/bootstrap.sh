@@ -11,6 +11,11 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: installing requirements (first run takes about a minute)" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt" >&2
+  if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+      -r "$ROOT/requirements-dev.txt" > "$VENV/pip.log" 2>&1; then
+    tail -n 40 "$VENV/pip.log" >&2
+    echo "bootstrap: pip install failed (full log: $VENV/pip.log)" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi

@@ -34,7 +34,7 @@ def test_bad_values_name_the_key_value_and_rule(overrides, expected):
     message = config_error(**overrides)
     assert expected in message
     key = next(iter(overrides))
-    assert f"fix: pulumi config" in message and "--stack staging" in message
+    assert "fix: pulumi config" in message and "--stack staging" in message
     assert key in message
 
 
