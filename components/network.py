@@ -99,12 +99,10 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.availability_zones = zones.names.apply(lambda names: list(names[: s.az_count]))
-        self.az_count = s.az_count
 
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=s.vpc_cidr, enable_dns_hostnames=True,
                           enable_dns_support=True, region=region, tags=named("vpc"), opts=child)
         self.vpc_id = vpc.id
-        self.cidr_block = s.vpc_cidr
 
         # The default security group allows all traffic between its members; strip every rule.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[],
@@ -191,7 +189,7 @@ class Network(pulumi.ComponentResource):
                 }],
             }),
             opts=child)
-        self.flow_log = aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=vpc.id, traffic_type="ALL",
+        aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=vpc.id, traffic_type="ALL",
                                         log_destination_type="cloud-watch-logs",
                                         log_destination=log_group.arn, iam_role_arn=role.arn,
                                         max_aggregation_interval=60, region=region,

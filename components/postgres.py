@@ -295,11 +295,9 @@ class Postgres(pulumi.ComponentResource):
             opts=child)
 
         writer_host = self.primary.address
-        self.proxy_endpoint = None
         if s.proxy_enabled:
-            writer_host = self.proxy_endpoint = self._proxy(name, s, args, key, secret, child)
-
-        zone, reader_host = self._reader_dns(name, args, writer_host, child)
+            writer_host = self._proxy(name, s, args, key, secret, child)
+        reader_host = self._reader_dns(name, args, writer_host, child)
 
         self.kms_key_arn = key.arn
         self.secret_arn = secret.arn
@@ -308,7 +306,6 @@ class Postgres(pulumi.ComponentResource):
         self.writer_endpoint = writer_host
         self.reader_endpoint = reader_host
         self.replica_endpoints = [r.address for r in self.replicas]
-        self.private_zone_id = zone.zone_id
 
         def url(host):
             return pulumi.Output.secret(pulumi.Output.all(host, password.result).apply(
@@ -405,7 +402,6 @@ class Postgres(pulumi.ComponentResource):
         aws.rds.ProxyTarget(f"{name}-proxy-target", db_proxy_name=proxy.name,
                             target_group_name=target_group.name,
                             db_instance_identifier=self.primary.identifier, opts=child)
-        self.proxy = proxy
         return proxy.endpoint
 
     def _reader_dns(self, name, args, writer_host, child):
@@ -429,4 +425,4 @@ class Postgres(pulumi.ComponentResource):
                                type="CNAME", ttl=5, records=[replica.address],
                                set_identifier=f"replica-{i}", weighted_routing_policies=[{"weight": 1}],
                                opts=child)
-        return zone, pulumi.Output.from_input(reader)
+        return pulumi.Output.from_input(reader)

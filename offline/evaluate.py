@@ -69,9 +69,6 @@ class Graph:
             raise KeyError(f"{len(found)} resources named {name!r}")
         return found[0]
 
-    def by_urn(self, urn: str) -> Resource:
-        return next(r for r in self.resources if r.urn == urn)
-
     def children(self, urn: str) -> list[Resource]:
         return [r for r in self.resources if r.parent == urn]
 

@@ -11,10 +11,6 @@ def rules(graph, kind):
     return {r.name: r for r in graph.of_type(f"aws:vpc/securityGroup{kind}Rule:SecurityGroup{kind}Rule")}
 
 
-def sg_id(graph, name):
-    return graph.named(name).outputs["id"] if "id" in graph.named(name).outputs else None
-
-
 def test_staging_spans_two_azs_with_one_nat(staging):
     subnets = staging.of_type("aws:ec2/subnet:Subnet")
     assert len(subnets) == 4
