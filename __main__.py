@@ -5,9 +5,15 @@ Every difference between stacks lives in Pulumi.<stack>.yaml; nothing here asks 
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 import stack_config
+from components._dns import DnsZone, SiteTarget
+from components.alarms import Alarms, AlarmsArgs, CacheTarget, DatabaseTarget, LoadBalancerTarget, UptimeTarget
+from components.app import VERCEL_APEX_IP, VERCEL_CNAME, App, AppArgs
 from components.backup_bucket import BackupBucket, BackupBucketArgs
+from components.cdn import CLOUDFRONT_ZONE_ID, Cdn, CdnArgs
+from components.dns import Dns, DnsArgs
 from components.network import Network, NetworkArgs, NetworkSettings
 from components.postgres import DrNetworking, Postgres, PostgresArgs
 from components.redis import Redis, RedisArgs
@@ -18,13 +24,18 @@ provider = aws.Provider("aws", region=cfg.aws_region)
 with_aws = pulumi.ResourceOptions(providers=[provider])
 stateful = pulumi.ResourceOptions(providers=[provider], protect=cfg.protect_stateful_resources)
 
+secure_compute = cfg.vercel if cfg.vercel and cfg.vercel.secure_compute else None
 network = Network("network", NetworkArgs(
     cfg.network, tags, cfg.log_retention_days, database=cfg.postgres is not None,
-    cache=cfg.redis is not None, proxy=bool(cfg.postgres and cfg.postgres.proxy_enabled)), opts=with_aws)
+    cache=cfg.redis is not None, proxy=bool(cfg.postgres and cfg.postgres.proxy_enabled),
+    peer_cidr=secure_compute.secure_compute_cidr if secure_compute else "",
+    peering_connection_id=secure_compute.peering_connection_id if secure_compute else ""), opts=with_aws)
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("appSecurityGroupId", network.app_security_group_id)
 
+db = cache = None
+database_url = read_url = None
 if cfg.postgres:
     dr = None
     if cfg.postgres.dr_region:
@@ -33,7 +44,8 @@ if cfg.postgres:
             region=cfg.postgres.dr_region, cache=False), opts=with_aws)
         dr = DrNetworking(cfg.postgres.dr_region, dr_net.private_subnet_ids, dr_net.database_security_group_id)
     db = Postgres("postgres", PostgresArgs(
-        cfg.postgres, tags, vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
+        cfg.postgres, tags, vpc_id=network.vpc_id,
+        subnet_ids=network.public_subnet_ids if cfg.postgres.publicly_accessible else network.private_subnet_ids,
         security_group_id=network.database_security_group_id,
         availability_zones=network.availability_zones,
         proxy_security_group_id=network.proxy_security_group_id, dr=dr,
@@ -44,8 +56,13 @@ if cfg.postgres:
     pulumi.export("databaseSecretArn", db.secret_arn)
     pulumi.export("databaseUrl", db.connection_url)
     pulumi.export("databaseReadUrl", db.reader_connection_url)
+    # Vercel cannot resolve the VPC's private reader zone; it reads from a replica's own endpoint.
+    outside_vpc = cfg.app.hosting == "vercel"
+    database_url = db.connection_url
+    read_url = db.external_reader_connection_url if outside_vpc else db.reader_connection_url
 elif cfg.external_database_url is not None:
     pulumi.export("databaseUrl", cfg.external_database_url)
+    database_url = cfg.external_database_url
 
 if cfg.redis:
     cache = Redis("redis", RedisArgs(
@@ -63,3 +80,64 @@ if cfg.backups:
     pulumi.export("backupBucketName", backups.bucket_name)
     pulumi.export("backupKmsKeyArn", backups.kms_key_arn)
     pulumi.export("backupWriterPolicyArn", backups.writer_policy_arn)
+
+app = cdn = None
+dns = None
+if cfg.app.hosting != "none":
+    zone_id = cfg.cloudflare.zone_id if cfg.app.dns_provider == "cloudflare" else aws.route53.get_zone_output(
+        name=cfg.app.zone_name, private_zone=False, opts=pulumi.InvokeOutputOptions(provider=provider)).zone_id
+    dns = DnsZone(cfg.app.dns_provider, zone_id, proxied=bool(cfg.cloudflare and cfg.cloudflare.proxied))
+    origin_secret = None
+    if cfg.cdn and cfg.app.hosting == "aws":
+        origin_secret = random.RandomPassword("cdn-origin-secret", length=40, special=False).result
+    app = App("app", AppArgs(
+        cfg.app, tags, cfg.project_name, vercel=cfg.vercel, ecs=cfg.ecs,
+        database_url=database_url, database_read_url=read_url, redis_url=cache.url if cache else None,
+        vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids, app_security_group_id=network.app_security_group_id,
+        dns=dns, log_retention_days=cfg.log_retention_days, behind_cdn=cfg.cdn is not None,
+        origin_secret=origin_secret), opts=with_aws)
+    pulumi.export("appUrl", cfg.app.url)
+    pulumi.export("appEnvironmentKeys", app.environment_keys)
+    if app.project_id is not None:
+        pulumi.export("vercelProjectId", app.project_id)
+    if app.repository_url is not None:
+        pulumi.export("ecrRepositoryUrl", app.repository_url)
+        pulumi.export("loadBalancerDnsName", app.load_balancer_dns_name)
+
+    if cfg.cdn:
+        cdn = Cdn("cdn", CdnArgs(
+            cfg.cdn, cfg.rate_limits, tags, cfg.app.domain, dns, app.origin_hostname,
+            origin_is_load_balancer=cfg.app.hosting == "aws", origin_secret=origin_secret,
+            log_retention_days=cfg.log_retention_days), opts=stateful)  # the assets bucket holds uploads
+        target = SiteTarget(cfg.app.domain, cdn.domain_name, CLOUDFRONT_ZONE_ID, description="CloudFront")
+        pulumi.export("cdnDomainName", cdn.domain_name)
+        pulumi.export("cdnDistributionId", cdn.distribution_id)
+        pulumi.export("assetsBucketName", cdn.assets_bucket_name)
+    elif cfg.app.hosting == "aws":
+        target = SiteTarget(cfg.app.domain, app.load_balancer_dns_name, app.load_balancer_zone_id,
+                            description="load balancer")
+    else:
+        target = SiteTarget(cfg.app.domain, VERCEL_CNAME, apex_ip=VERCEL_APEX_IP, description="Vercel")
+    Dns("dns", DnsArgs(dns, target, cfg.cloudflare, cfg.rate_limits), opts=with_aws)
+
+databases = []
+if db is not None:
+    pg = cfg.postgres
+    databases.append(DatabaseTarget("db-primary", db.primary.identifier, False, pg.allocated_storage_gb,
+                                    pg.max_connections))
+    databases += [DatabaseTarget(f"db-replica-{i}", r.identifier, True, pg.allocated_storage_gb, pg.max_connections)
+                  for i, r in enumerate(db.replicas)]
+    if db.dr_replica is not None:
+        databases.append(DatabaseTarget("db-dr-replica", db.dr_replica.identifier, True, pg.allocated_storage_gb,
+                                        pg.max_connections, region=pg.dr_region))
+alarms = Alarms("alarms", AlarmsArgs(
+    cfg.observability, tags, cfg.aws_region, databases=databases,
+    cache=CacheTarget(cache.node_ids, cfg.redis.highly_available or cfg.redis.cluster_mode) if cache else None,
+    distribution_id=cdn.distribution_id if cdn else None,
+    load_balancer=LoadBalancerTarget(app.load_balancer_arn_suffix, app.target_group_arn_suffix)
+    if app is not None and app.load_balancer_arn_suffix is not None else None,
+    uptime=UptimeTarget(cfg.app.domain, cfg.app.health_check_path) if cfg.app.hosting != "none" else None),
+    opts=with_aws)
+pulumi.export("alarmTopicArn", alarms.topic_arn)
+pulumi.export("dashboardName", alarms.dashboard_name)

@@ -21,7 +21,11 @@ import pulumi
 import yaml
 
 from components._validation import CLOUDWATCH_RETENTION_DAYS, REGION, InvalidArgs
+from components.alarms import ObservabilitySettings
+from components.app import AppSettings, EcsSettings, VercelSettings
 from components.backup_bucket import BackupSettings
+from components.cdn import CdnSettings, RateLimitSettings
+from components.dns import CloudflareSettings
 from components.network import NetworkSettings
 from components.postgres import PostgresSettings
 from components.redis import RedisSettings
@@ -56,6 +60,17 @@ class StackSettings:
     external_database_url: pulumi.Output[str] | None
     redis: RedisSettings | None
     backups: BackupSettings | None
+    app: AppSettings
+    vercel: VercelSettings | None
+    ecs: EcsSettings | None
+    cdn: CdnSettings | None
+    rate_limits: RateLimitSettings
+    cloudflare: CloudflareSettings | None
+    observability: ObservabilitySettings
+
+    @property
+    def project_name(self) -> str:
+        return f"{PROJECT}-{self.stack}"
 
     @property
     def tags(self) -> dict[str, str]:
@@ -130,6 +145,22 @@ SECTIONS = {
     "postgres": (PostgresSettings, "postgres", "postgresEnabled"),
     "redis": (RedisSettings, "redis", "redisEnabled"),
     "backups": (BackupSettings, "backup", "backupBucketEnabled"),
+    "app": (AppSettings, "app", None),
+    "vercel": (VercelSettings, "vercel", None),
+    "ecs": (EcsSettings, "ecs", None),
+    "cdn": (CdnSettings, "cdn", "cdnEnabled"),
+    "rate_limits": (RateLimitSettings, "rateLimit", None),
+    "cloudflare": (CloudflareSettings, "cloudflare", None),
+    "observability": (ObservabilitySettings, "", None),
+}
+# Sections that only mean something in some stacks: (condition on the values, what makes them count).
+# Setting one of their keys anywhere else is a mistake worth an error, not a silent no-op.
+CONDITIONAL = {
+    "vercel": (lambda v: v["appHosting"] == "vercel", "appHosting is vercel"),
+    "ecs": (lambda v: v["appHosting"] == "aws", "appHosting is aws"),
+    "cdn": (lambda v: v["cdnEnabled"], "cdnEnabled is true"),
+    "cloudflare": (lambda v: v["appDnsProvider"] == "cloudflare" and v["appHosting"] != "none",
+                   "appDnsProvider is cloudflare and an app is hosted"),
 }
 
 
@@ -178,6 +209,13 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
 
     built = {}
     for section, (cls, prefix, enabled_key) in SECTIONS.items():
+        if section in CONDITIONAL and not CONDITIONAL[section][0](values):
+            built[section] = None
+            for key in settings_keys(cls, prefix).values():
+                if key != enabled_key and f"{PROJECT}:{key}" in raw:
+                    problems.bad(key, values[key], f"has no effect unless {CONDITIONAL[section][1]}",
+                                 f"pulumi config rm {key} --stack {stack}")
+            continue
         if enabled_key and not values[enabled_key]:
             built[section] = None
             continue
@@ -202,6 +240,8 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
     if not values["redisEnabled"] and values["cacheAllowedCidrs"]:
         problems.bad("cacheAllowedCidrs", list(values["cacheAllowedCidrs"]),
                      "has no effect while redisEnabled is false", f"pulumi config rm cacheAllowedCidrs --stack {stack}")
+
+    _check_app(values, built, problems)
 
     external = values["externalDatabaseUrl"]
     if external:
@@ -231,7 +271,56 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
         external_database_url=pulumi.Output.secret(external) if external else None,
         redis=built["redis"],
         backups=built["backups"],
+        app=built["app"],
+        vercel=built["vercel"],
+        ecs=built["ecs"],
+        cdn=built["cdn"],
+        rate_limits=built["rate_limits"],
+        cloudflare=built["cloudflare"],
+        observability=built["observability"],
     )
+
+
+def _check_app(values, built, problems: _Problems) -> None:
+    """How the app reaches the data tier, and what the edge needs. Each rule names the way out."""
+    stack = problems.stack
+    hosting = values["appHosting"]
+    pg, vc = built["postgres"], built["vercel"]
+    if hosting == "none" and values["cdnEnabled"]:
+        problems.bad("cdnEnabled", True, "needs an app to front: set appHosting to vercel or aws",
+                     f"pulumi config set appHosting aws --stack {stack}")
+    if values["appDnsProvider"] == "cloudflare" and hosting != "none" and not values["cloudflareZoneId"]:
+        problems.bad("cloudflareZoneId", "", "is required when appDnsProvider is cloudflare",
+                     f"pulumi config set cloudflareZoneId <32-hex zone id> --stack {stack}")
+    if pg and pg.publicly_accessible and not values["databaseAllowedCidrs"]:
+        problems.bad("postgresPubliclyAccessible", True,
+                     "needs databaseAllowedCidrs: a public endpoint is only allowed behind an allow-list",
+                     f"pulumi config set --path 'databaseAllowedCidrs[0]' <egress CIDR> --stack {stack}")
+    if hosting == "aws" and values["natGateways"] == "none":
+        problems.bad("natGateways", "none", "ECS tasks in private subnets need a NAT to pull images and reach AWS APIs",
+                     f"pulumi config set natGateways single --stack {stack}")
+    if hosting != "vercel" or vc is None:
+        return
+    if vc.secure_compute:
+        try:
+            overlap = ipaddress.ip_network(vc.secure_compute_cidr).overlaps(ipaddress.ip_network(values["vpcCidr"]))
+        except ValueError:
+            overlap = False
+        if overlap:
+            problems.bad("vercelSecureComputeCidr", vc.secure_compute_cidr,
+                         f"must not overlap vpcCidr ({values['vpcCidr']}); peered networks need distinct ranges")
+        return
+    # Without Secure Compute, Vercel's functions come from the internet: say how to reach the data.
+    if values["redisEnabled"]:
+        problems.bad("redisEnabled", True,
+                     "ElastiCache is reachable only inside the VPC; Vercel needs vercelSecureCompute to use it",
+                     f"pulumi config set vercelSecureCompute true --stack {stack}  "
+                     f"(or: pulumi config set redisEnabled false)")
+    if pg and not pg.publicly_accessible:
+        problems.bad("postgresEnabled", True,
+                     "a private database is unreachable from Vercel without vercelSecureCompute",
+                     f"pulumi config set vercelSecureCompute true --stack {stack}  (or the explicit opt-in: "
+                     f"pulumi config set postgresPubliclyAccessible true, with databaseAllowedCidrs)")
 
 
 def _check_dr_cidr(values, problems: _Problems) -> None:

@@ -1,4 +1,4 @@
-"""Small builders several tiers share: a rotating KMS key and the IAM trust document."""
+"""Small builders several tiers share: a rotating KMS key, the IAM trust document, a hardened bucket."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pulumi_aws as aws
 
 
 def kms_key(name: str, description: str, tags: dict[str, str], opts: pulumi.ResourceOptions,
-            region: str | None = None) -> aws.kms.Key:
+            region: str | None = None, policy: pulumi.Input[str] | None = None) -> aws.kms.Key:
     """A customer-managed key with yearly rotation and the longest deletion window."""
     return aws.kms.Key(name, description=description, enable_key_rotation=True,
-                       deletion_window_in_days=30, region=region, tags=tags, opts=opts)
+                       deletion_window_in_days=30, region=region, policy=policy, tags=tags, opts=opts)
 
 
 def assume_role_policy(service: str) -> str:
@@ -21,3 +21,62 @@ def assume_role_policy(service: str) -> str:
         "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                        "Principal": {"Service": service}}],
     })
+
+
+class HardenedBucket:
+    """Bucket plus the split pulumi-aws 7 resources every bucket here gets."""
+
+    def __init__(self, name: str, *, tags, opts, region=None, key=None, lifecycle_rules,
+                 extra_statements=None, defer_policy: bool = False):
+        self.bucket = aws.s3.Bucket(name, force_destroy=False, region=region, tags=tags, opts=opts)
+        b = self.bucket
+        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=b.id, region=region,
+                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts)
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access", bucket=b.id, region=region, block_public_acls=True,
+            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True, opts=opts)
+        self.versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning", bucket=b.id, region=region,
+            versioning_configuration={"status": "Enabled"}, opts=opts)
+        # Server access log targets cannot use SSE-KMS, so the log bucket (key=None) uses SSE-S3.
+        default = ({"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn} if key
+                   else {"sse_algorithm": "AES256"})
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption", bucket=b.id, region=region,
+            rules=[{"apply_server_side_encryption_by_default": default,
+                    "bucket_key_enabled": key is not None,
+                    "blocked_encryption_types": ["SSE-C"]}],
+            opts=opts)
+        statements = [{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [b.arn, pulumi.Output.concat(b.arn, "/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }]
+        if key is not None:
+            statements += [
+                {"Sid": "DenyNonKmsUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                 "Resource": pulumi.Output.concat(b.arn, "/*"),
+                 "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
+                {"Sid": "DenyOtherKmsKeys", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                 "Resource": pulumi.Output.concat(b.arn, "/*"),
+                 "Condition": {"StringNotEqualsIfExists": {
+                     "s3:x-amz-server-side-encryption-aws-kms-key-id": key.arn}}},
+            ]
+        self._name, self._region, self._opts, self._statements = name, region, opts, statements
+        self.policy = None
+        if not defer_policy:
+            self.attach_policy(extra_statements(b) if extra_statements else [])
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle", bucket=b.id, region=region, rules=lifecycle_rules,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.versioning])))
+
+    def attach_policy(self, extra_statements: list) -> aws.s3.BucketPolicy:
+        """The bucket policy: the TLS/KMS guards plus `extra_statements`. Deferred when the extra
+        statements name a resource that itself needs the bucket (a CloudFront distribution)."""
+        self.policy = aws.s3.BucketPolicy(
+            f"{self._name}-policy", bucket=self.bucket.id, region=self._region,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17",
+                                             "Statement": self._statements + extra_statements}),
+            opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(
+                depends_on=[self.public_access_block])))
+        return self.policy

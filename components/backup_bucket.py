@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import assume_role_policy, kms_key
+from components._common import HardenedBucket, assume_role_policy, kms_key
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
 
 DAILY_PREFIX = "daily/"
@@ -80,56 +80,6 @@ class BackupBucketArgs:
         c.raise_if_any()
 
 
-class _HardenedBucket:
-    """Bucket plus the split pulumi-aws 7 resources every bucket here gets."""
-
-    def __init__(self, name: str, *, tags, opts, region=None, key=None, lifecycle_rules,
-                 extra_statements=None):
-        self.bucket = aws.s3.Bucket(name, force_destroy=False, region=region, tags=tags, opts=opts)
-        b = self.bucket
-        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=b.id, region=region,
-                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts)
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access", bucket=b.id, region=region, block_public_acls=True,
-            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True, opts=opts)
-        self.versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=b.id, region=region,
-            versioning_configuration={"status": "Enabled"}, opts=opts)
-        # Server access log targets cannot use SSE-KMS, so the log bucket (key=None) uses SSE-S3.
-        default = ({"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn} if key
-                   else {"sse_algorithm": "AES256"})
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=b.id, region=region,
-            rules=[{"apply_server_side_encryption_by_default": default,
-                    "bucket_key_enabled": key is not None,
-                    "blocked_encryption_types": ["SSE-C"]}],
-            opts=opts)
-        statements = [{
-            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-            "Resource": [b.arn, pulumi.Output.concat(b.arn, "/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }]
-        if key is not None:
-            statements += [
-                {"Sid": "DenyNonKmsUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-                 "Resource": pulumi.Output.concat(b.arn, "/*"),
-                 "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
-                {"Sid": "DenyOtherKmsKeys", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-                 "Resource": pulumi.Output.concat(b.arn, "/*"),
-                 "Condition": {"StringNotEqualsIfExists": {
-                     "s3:x-amz-server-side-encryption-aws-kms-key-id": key.arn}}},
-            ]
-        statements += extra_statements(b) if extra_statements else []
-        aws.s3.BucketPolicy(
-            f"{name}-policy", bucket=b.id, region=region,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                depends_on=[self.public_access_block])))
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=b.id, region=region, rules=lifecycle_rules,
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.versioning])))
-
-
 class BackupBucket(pulumi.ComponentResource):
     """Where pg_dump archives land: daily/ to GLACIER, weekly/ to DEEP_ARCHIVE, access-logged."""
 
@@ -140,7 +90,7 @@ class BackupBucket(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         key = kms_key(f"{name}-key", f"{name}: backup objects", tags, child)
-        primary = _HardenedBucket(f"{name}-bucket", tags=tags, opts=child, key=key,
+        primary = HardenedBucket(f"{name}-bucket", tags=tags, opts=child, key=key,
                                   lifecycle_rules=s.lifecycle_rules())
 
         def allow_log_delivery(log_bucket):
@@ -151,7 +101,7 @@ class BackupBucket(pulumi.ComponentResource):
                 "Condition": {"ArnLike": {"aws:SourceArn": primary.bucket.arn}},
             }]
 
-        logs = _HardenedBucket(
+        logs = HardenedBucket(
             f"{name}-logs", tags=tags, opts=child, extra_statements=allow_log_delivery,
             lifecycle_rules=[
                 {"id": "expire-logs", "status": "Enabled", "filter": {"prefix": ""},
@@ -204,7 +154,7 @@ class BackupBucket(pulumi.ComponentResource):
         region = s.replication_region
         replica_key = kms_key(f"{name}-replica-key", f"{name}: replica in {region}", tags, child,
                               region=region)
-        replica = _HardenedBucket(f"{name}-replica", tags=tags, opts=child, key=replica_key,
+        replica = HardenedBucket(f"{name}-replica", tags=tags, opts=child, key=replica_key,
                                   region=region, lifecycle_rules=s.lifecycle_rules())
         src, dst = primary.bucket, replica.bucket
         role = aws.iam.Role(f"{name}-replication-role", assume_role_policy=assume_role_policy("s3.amazonaws.com"),

@@ -59,9 +59,17 @@ class NetworkArgs:
     database: bool = True
     cache: bool = True
     proxy: bool = False
+    # A peered network the data tier trusts (Vercel Secure Compute): its CIDR, and the pcx- id of
+    # its peering request once the peer has sent it ("" until then: rules exist, routes do not).
+    peer_cidr: str = ""
+    peering_connection_id: str = ""
 
     def __post_init__(self) -> None:
         c = Checker("network args")
+        if self.peer_cidr:
+            c.cidrs("peer_cidr", [self.peer_cidr], min_prefix=16)
+        c.require(self.peer_cidr or not self.peering_connection_id, "peering_connection_id",
+                  self.peering_connection_id, "needs peer_cidr")
         c.one_of("log_retention_days", self.log_retention_days, CLOUDWATCH_RETENTION_DAYS)
         c.region("region", self.region, optional=True)
         c.require(self.database or not self.proxy, "proxy", self.proxy,
@@ -83,6 +91,7 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:network:Network", name, None, opts)
+        self._args = args
         s = args.settings
         region = args.region or None
         child = pulumi.ResourceOptions(parent=self)
@@ -157,12 +166,22 @@ class Network(pulumi.ComponentResource):
                                            subnet_id=public[i].id, region=region,
                                            tags=named(f"nat-{i}"), opts=child))
         tables = max(nat_count, 1)
+        peering = None
+        if self._args.peering_connection_id:
+            peering = aws.ec2.VpcPeeringConnectionAccepter(
+                f"{name}-peering", vpc_peering_connection_id=self._args.peering_connection_id, auto_accept=True,
+                region=region, tags=named("peering"), opts=child)
         for t in range(tables):
             rt = aws.ec2.RouteTable(f"{name}-private-rt-{t}", vpc_id=vpc.id, region=region,
                                     tags=named(f"private-rt-{t}"), opts=child)
             if nats:
                 aws.ec2.Route(f"{name}-private-default-{t}", route_table_id=rt.id,
                               destination_cidr_block="0.0.0.0/0", nat_gateway_id=nats[t].id,
+                              region=region, opts=child)
+            if peering is not None:
+                aws.ec2.Route(f"{name}-private-peer-{t}", route_table_id=rt.id,
+                              destination_cidr_block=self._args.peer_cidr,
+                              vpc_peering_connection_id=peering.vpc_peering_connection_id,
                               region=region, opts=child)
             for i, subnet in enumerate(private):
                 if i % tables == t:
@@ -234,6 +253,9 @@ class Network(pulumi.ComponentResource):
             for i, cidr in enumerate(s.database_allowed_cidrs):
                 ingress(f"db-from-cidr-{i}", db, POSTGRES_PORT,
                         f"PostgreSQL from allow-listed {cidr}", cidr=cidr)
+            if args.peer_cidr:
+                ingress("db-from-peer", db, POSTGRES_PORT, f"PostgreSQL from the peered {args.peer_cidr}",
+                        cidr=args.peer_cidr)
             if args.proxy:
                 proxy = group("proxy", f"RDS Proxy: {POSTGRES_PORT} from the app group, to the database")
                 self.proxy_security_group_id = proxy.id
@@ -241,6 +263,9 @@ class Network(pulumi.ComponentResource):
                 ingress("db-from-proxy", db, POSTGRES_PORT, "RDS Proxy to PostgreSQL", source=proxy)
                 egress("proxy-to-db", proxy, POSTGRES_PORT, "RDS Proxy to PostgreSQL", target=db)
                 egress("app-to-proxy", app, POSTGRES_PORT, "App to RDS Proxy", target=proxy)
+                if args.peer_cidr:
+                    ingress("proxy-from-peer", proxy, POSTGRES_PORT, f"RDS Proxy from the peered {args.peer_cidr}",
+                            cidr=args.peer_cidr)
 
         if args.cache:
             cache = group("cache", f"Redis: {REDIS_PORT} from the app group only")
@@ -250,3 +275,6 @@ class Network(pulumi.ComponentResource):
             for i, cidr in enumerate(s.cache_allowed_cidrs):
                 ingress(f"cache-from-cidr-{i}", cache, REDIS_PORT, f"Redis from allow-listed {cidr}",
                         cidr=cidr)
+            if args.peer_cidr:
+                ingress("cache-from-peer", cache, REDIS_PORT, f"Redis from the peered {args.peer_cidr}",
+                        cidr=args.peer_cidr)

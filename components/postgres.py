@@ -58,6 +58,9 @@ class PostgresSettings:
     proxy_enabled: bool = False
     proxy_pool_size: int = 25
     proxy_borrow_timeout_seconds: int = 20
+    # The explicit opt-in for apps outside the VPC without private networking (Vercel without
+    # Secure Compute): a public endpoint in the public subnets, TLS forced, allow-listed CIDRs only.
+    publicly_accessible: bool = False
 
     def __post_init__(self) -> None:
         c = Checker("postgres settings")
@@ -103,6 +106,8 @@ class PostgresSettings:
         c.region("dr_region", self.dr_region, optional=True)
         c.in_range("proxy_pool_size", self.proxy_pool_size, 1, self.max_connections)
         c.in_range("proxy_borrow_timeout_seconds", self.proxy_borrow_timeout_seconds, 0, 3600)
+        c.require(not (self.publicly_accessible and self.proxy_enabled), "publicly_accessible",
+                  self.publicly_accessible, "cannot be combined with proxy_enabled (RDS Proxy is VPC-only)")
         c.raise_if_any()
 
     @property
@@ -205,7 +210,7 @@ class Postgres(pulumi.ComponentResource):
         common = dict(  # settings every instance (primary and replicas) shares
             storage_type="gp3",
             max_allocated_storage=s.max_allocated_storage_gb,
-            publicly_accessible=False,
+            publicly_accessible=s.publicly_accessible,
             copy_tags_to_snapshot=True,
             performance_insights_enabled=True,
             performance_insights_retention_period=s.performance_insights_retention_days,
@@ -314,6 +319,9 @@ class Postgres(pulumi.ComponentResource):
 
         self.connection_url = url(writer_host)
         self.reader_connection_url = url(reader_host)
+        # For clients outside the VPC (Vercel), which cannot resolve the private reader zone:
+        # the first replica's own endpoint, or the writer when there is no replica.
+        self.external_reader_connection_url = url(self.replicas[0].address if self.replicas else writer_host)
 
         self.register_outputs({
             "primary_address": self.primary_address,
@@ -353,7 +361,7 @@ class Postgres(pulumi.ComponentResource):
             maintenance_window=s.maintenance_window,
             deletion_protection=s.deletion_protection,
             skip_final_snapshot=True,
-            **common,
+            **{**common, "publicly_accessible": False},  # the DR subnets are private
             opts=storage_opts,
         )
 

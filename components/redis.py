@@ -167,6 +167,13 @@ class Redis(pulumi.ComponentResource):
         else:
             self.primary_endpoint = rg.primary_endpoint_address
             self.reader_endpoint = rg.reader_endpoint_address
+        # ElastiCache names member clusters deterministically; alarms need them before they exist.
+        if s.cluster_mode:
+            suffixes = [f"-{g + 1:04d}-{n + 1:03d}" for g in range(s.shards)
+                        for n in range(1 + s.replicas_per_shard)]
+        else:
+            suffixes = [f"-{n + 1:03d}" for n in range(s.nodes)]
+        self.node_ids = [pulumi.Output.concat(rg.replication_group_id, sfx) for sfx in suffixes]
         self.port = PORT
         self.kms_key_arn = key.arn
         self.auth_token_secret_arn = secret.arn

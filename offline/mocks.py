@@ -34,6 +34,18 @@ AUTONAMES = {
     "aws:elasticache/replicationGroup:ReplicationGroup": ("replicationGroupId", 40, True),
     "aws:s3/bucket:Bucket": ("bucket", 63, True),
     "aws:secretsmanager/secret:Secret": ("name", 512, False),
+    "aws:sns/topic:Topic": ("name", 256, False),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("name", 255, False),
+    "aws:ecr/repository:Repository": ("name", 256, True),
+    "aws:ecs/cluster:Cluster": ("name", 255, False),
+    "aws:ecs/service:Service": ("name", 255, False),
+    "aws:lb/loadBalancer:LoadBalancer": ("name", 32, False),
+    "aws:lb/targetGroup:TargetGroup": ("name", 32, False),
+    "aws:wafv2/webAcl:WebAcl": ("name", 128, False),
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": ("name", 128, False),
+    "aws:cloudfront/originAccessControl:OriginAccessControl": ("name", 64, False),
+    "aws:budgets/budget:Budget": ("name", 100, False),
+    "aws:appautoscaling/policy:Policy": ("name", 255, False),
 }
 
 # type -> id prefix for EC2-style ids
@@ -50,6 +62,15 @@ EC2_IDS = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
     "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": "pcx",
+}
+
+# Managed CloudFront policies the program looks up by name (their real, global ids).
+CLOUDFRONT_POLICIES = {
+    "Managed-CachingDisabled": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+    "Managed-CachingOptimized": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+    "Managed-AllViewer": "216adef6-5c7f-47e4-b989-5492eafa07d3",
+    "Managed-AllViewerExceptHostHeader": "b689b0a8-53d0-40ab-baf2-68738e2966ac",
 }
 
 
@@ -101,6 +122,28 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "zoneIds": [f"use1-az{i + 1}" for i in range(len(letters))],
                 "groupNames": [region] * len(letters),
             }
+        region = self._region(args.args, args.provider)
+        a = args.args
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/offline", "userId": "AIDAOFFLINE",
+                    "id": ACCOUNT}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": region, "name": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com",
+                    "description": region}
+        if args.token == "aws:route53/getZone:getZone":
+            zid = "Z" + _h("zone", a.get("name", "")).upper()[:20]
+            return {"zoneId": zid, "id": zid, "name": a.get("name"), "arn": f"arn:aws:route53:::hostedzone/{zid}",
+                    "privateZone": False, "nameServers": ["ns-1.awsdns-01.org"], "resourceRecordSetCount": 2}
+        if args.token in ("aws:cloudfront/getCachePolicy:getCachePolicy",
+                          "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy"):
+            if a.get("name") not in CLOUDFRONT_POLICIES:
+                raise ValueError(f"no managed CloudFront policy named {a.get('name')!r}")
+            return {"id": CLOUDFRONT_POLICIES[a["name"]], "name": a["name"], "etag": "E1"}
+        if args.token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            return {"id": "pl-3b927c52", "name": a.get("name"), "addressFamily": "IPv4", "maxEntries": 55,
+                    "arn": f"arn:aws:ec2:{region}:aws:prefix-list/pl-3b927c52", "entries": [], "ownerId": "AWS"}
+        if args.token == "aws:elb/getServiceAccount:getServiceAccount":
+            return {"id": "127311923021", "arn": "arn:aws:iam::127311923021:root", "region": region}
         raise NotImplementedError(f"offline mocks have no answer for invoke {args.token}")
 
     # ---- realistic computed outputs ------------------------------------------------------
@@ -196,6 +239,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
                        "hostedZoneId": "Z3AQBSTGFYJSTF"}
         if typ.startswith("aws:s3/"):
             return str(inputs.get("bucket") or f"{name}-{h[:8]}"), {}
+        out = self._app_edge(typ, name, inputs, region, h, arn)
+        if out is not None:
+            return out
         if typ == "random:index/randomPassword:RandomPassword":
             length = int(inputs.get("length") or 32)
             base = "Aa1" + ("!" if inputs.get("special") else "x") + _h(typ, name, n=64)
@@ -206,3 +252,86 @@ class PlatformMocks(pulumi.runtime.Mocks):
             hexv = _h(typ, name, n=2 * n)
             return hexv, {"hex": hexv, "dec": str(int(hexv, 16)), "b64Url": hexv, "b64Std": hexv}
         return f"{name}-{h[:8]}", {"arn": arn.format(svc=typ.split(":")[1].split("/")[0], res=name)}
+
+    def _app_edge(self, typ: str, name: str, inputs: dict, region: str, h: str, arn: str):
+        """App tier, edge, alarms and the Vercel/Cloudflare providers."""
+        if typ == "aws:acm/certificate:Certificate":
+            cid = str(uuid.UUID(_h(typ, name, n=32)))
+            names = [inputs["domainName"], *(inputs.get("subjectAlternativeNames") or [])]
+            return arn.format(svc="acm", res=f"certificate/{cid}"), {
+                "arn": arn.format(svc="acm", res=f"certificate/{cid}"), "status": "PENDING_VALIDATION",
+                "domainValidationOptions": [{
+                    "domainName": n, "resourceRecordType": "CNAME",
+                    "resourceRecordName": f"_{_h(n, n=32)}.{n}.",
+                    "resourceRecordValue": f"_{_h(n, 'v', n=32)}.jkddzztszm.acm-validations.aws."} for n in names]}
+        if typ == "aws:acm/certificateValidation:CertificateValidation":
+            return inputs["certificateArn"], {}
+        if typ == "aws:cloudfront/distribution:Distribution":
+            did = "E" + h.upper()[:13]
+            return did, {"arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{did}",
+                         "domainName": f"d{h[:13]}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2",
+                         "status": "Deployed", "etag": "E2QWRUHAPOMQZL"}
+        if typ.startswith("aws:cloudfront/"):
+            return str(uuid.UUID(_h(typ, name, n=32))), {"etag": "E1"}
+        if typ == "aws:wafv2/webAcl:WebAcl":
+            wid = str(uuid.UUID(_h(typ, name, n=32)))
+            return wid, {"arn": f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/{inputs['name']}/{wid}",
+                         "capacity": 1400}
+        if typ == "aws:lb/loadBalancer:LoadBalancer":
+            lname = inputs["name"]
+            suffix = f"app/{lname}/{h[:16]}"
+            return arn.format(svc="elasticloadbalancing", res=f"loadbalancer/{suffix}"), {
+                "arn": arn.format(svc="elasticloadbalancing", res=f"loadbalancer/{suffix}"), "arnSuffix": suffix,
+                "dnsName": f"{lname}-{int(h[:8], 16)}.{region}.elb.amazonaws.com", "zoneId": "Z35SXDOTRQ7X7K"}
+        if typ == "aws:lb/targetGroup:TargetGroup":
+            suffix = f"targetgroup/{inputs['name']}/{h[:16]}"
+            return arn.format(svc="elasticloadbalancing", res=suffix), {
+                "arn": arn.format(svc="elasticloadbalancing", res=suffix), "arnSuffix": suffix}
+        if typ in ("aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule"):
+            lid = arn.format(svc="elasticloadbalancing", res=f"listener/app/{name}/{h[:16]}")
+            return lid, {"arn": lid}
+        if typ == "aws:ecr/repository:Repository":
+            rname = inputs["name"]
+            return rname, {"arn": arn.format(svc="ecr", res=f"repository/{rname}"), "registryId": ACCOUNT,
+                           "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{rname}"}
+        if typ == "aws:ecs/cluster:Cluster":
+            carn = arn.format(svc="ecs", res=f"cluster/{inputs['name']}")
+            return carn, {"arn": carn}
+        if typ == "aws:ecs/service:Service":
+            return arn.format(svc="ecs", res=f"service/{inputs['name']}"), {}
+        if typ == "aws:ecs/taskDefinition:TaskDefinition":
+            tarn = arn.format(svc="ecs", res=f"task-definition/{inputs['family']}:1")
+            return inputs["family"], {"arn": tarn, "revision": 1, "arnWithoutRevision": tarn[:-2]}
+        if typ == "aws:appautoscaling/target:Target":
+            return inputs["resourceId"], {"arn": arn.format(svc="application-autoscaling", res=f"scalable-target/{h}")}
+        if typ == "aws:sns/topic:Topic":
+            tarn = arn.format(svc="sns", res=inputs["name"])
+            return tarn, {"arn": tarn, "owner": ACCOUNT}
+        if typ == "aws:sns/topicSubscription:TopicSubscription":
+            sarn = f"{inputs['topic']}:{uuid.UUID(_h(typ, name, n=32))}"
+            return sarn, {"arn": sarn, "pendingConfirmation": True}
+        if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return inputs["name"], {"arn": arn.format(svc="cloudwatch", res=f"alarm:{inputs['name']}")}
+        if typ == "aws:cloudwatch/dashboard:Dashboard":
+            return inputs["dashboardName"], {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/"
+                                                             f"{inputs['dashboardName']}"}
+        if typ == "aws:route53/healthCheck:HealthCheck":
+            hid = str(uuid.UUID(_h(typ, name, n=32)))
+            return hid, {"arn": f"arn:aws:route53:::healthcheck/{hid}"}
+        if typ in ("aws:cloudwatch/logDeliverySource:LogDeliverySource",
+                   "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"):
+            kind = "delivery-source" if "Source" in typ else "delivery-destination"
+            return inputs["name"], {"arn": arn.format(svc="logs", res=f"{kind}:{inputs['name']}")}
+        if typ == "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter":
+            return inputs["vpcPeeringConnectionId"], {"acceptStatus": "active"}
+        if typ.startswith("vercel:"):
+            prefix = {"vercel:index/project:Project": "prj_", "vercel:index/network:Network": "net_"}.get(typ, "")
+            rid = prefix + _h(typ, name, n=24)
+            out = {}
+            if typ == "vercel:index/network:Network":
+                out = {"awsAccountId": "210987654321", "awsRegion": "us-east-1", "vpcId": f"vpc-{h}",
+                       "status": "ready", "egressIpAddresses": ["198.51.100.10", "198.51.100.11"]}
+            return rid, out
+        if typ.startswith("cloudflare:"):
+            return _h(typ, name, n=32), {}
+        return None

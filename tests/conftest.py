@@ -27,6 +27,15 @@ def config_of(stack: str, **overrides) -> tuple[dict[str, str], set[str]]:
     return raw, secret
 
 
+APP_PREFIXES = ("app", "ecs", "vercel", "cdn", "rateLimit", "cloudflare")
+
+
+def without_app(stack: str = "staging") -> dict[str, None]:
+    """Overrides that remove the stack's app tier and edge (for tests of the data tier alone)."""
+    raw, _ = config_of(stack)
+    return {k.split(":", 1)[1]: None for k in raw if k.split(":", 1)[1].startswith(APP_PREFIXES)}
+
+
 def evaluate(stack: str = "staging", *, preview: bool = False, secret: tuple[str, ...] = (),
              **overrides) -> Graph:
     """The stack's YAML with `overrides` ({"postgresReadReplicas": "3"}) evaluated offline."""

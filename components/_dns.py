@@ -1,0 +1,90 @@
+"""DNS that several tiers write: ACM validation records and the site's apex/www/api names.
+
+A stack's domain lives either in Route 53 (zone looked up by name) or in Cloudflare (zone id from
+config); `DnsZone` hides which, so certificates and site records are written the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_cloudflare as cloudflare
+
+DNS_PROVIDERS = ("route53", "cloudflare")
+HOSTS = ("", "www", "api")  # apex, www (redirects to apex) and api, as the seeds publish them
+CLOUDFLARE_TTL = 300  # seconds; Cloudflare requires a ttl (1 means "automatic", required when proxied)
+
+
+@dataclass(frozen=True)
+class DnsZone:
+    provider: str  # route53 | cloudflare
+    zone_id: pulumi.Input[str]
+    # Cloudflare only, site names only: orange-cloud them (rate limits act on proxied traffic only).
+    proxied: bool = False
+
+    def record(self, resource_name: str, fqdn: pulumi.Input[str], rtype: str, value: pulumi.Input[str],
+               opts: pulumi.ResourceOptions, comment: str = "", proxied: bool = False):
+        if self.provider == "cloudflare":
+            # DNS-only unless asked: Vercel asks for DNS-only records, and ACM must see its CNAMEs as they are.
+            return cloudflare.DnsRecord(resource_name, zone_id=self.zone_id, name=fqdn, type=rtype,
+                                        content=value, ttl=1 if proxied else CLOUDFLARE_TTL, proxied=proxied,
+                                        comment=comment or None, opts=opts)
+        return aws.route53.Record(resource_name, zone_id=self.zone_id, name=fqdn, type=rtype, ttl=300,
+                                  records=[value], allow_overwrite=False, opts=opts)
+
+    def alias(self, resource_name: str, fqdn: str, target: SiteTarget, opts: pulumi.ResourceOptions):
+        """The site's names: Route 53 alias records (apex-safe) or Cloudflare CNAMEs (flattened at the apex)."""
+        if self.provider == "route53" and target.alias_zone_id is not None:
+            for rtype in ("A", "AAAA"):
+                aws.route53.Record(f"{resource_name}-{rtype.lower()}", zone_id=self.zone_id, name=fqdn, type=rtype,
+                                   aliases=[{"name": target.hostname, "zone_id": target.alias_zone_id,
+                                             "evaluate_target_health": False}], opts=opts)
+        elif self.provider == "route53" and target.apex_ip and "." not in fqdn.removesuffix(target.domain):
+            self.record(resource_name, fqdn, "A", target.apex_ip, opts)
+        else:
+            self.record(resource_name, fqdn, "CNAME", target.hostname, opts, comment=target.description,
+                        proxied=self.proxied)
+
+
+@dataclass(frozen=True)
+class SiteTarget:
+    """Where apex/www/api point: CloudFront, an ALB, or Vercel."""
+    domain: str
+    hostname: pulumi.Input[str]
+    alias_zone_id: pulumi.Input[str] | None = None  # Route 53 alias target zone (CloudFront, ALB)
+    apex_ip: str | None = None  # Vercel's apex A record for DNS providers without flattening
+    description: str = ""
+
+
+def fqdns(domain: str) -> list[str]:
+    return [f"{h}.{domain}" if h else domain for h in HOSTS]
+
+
+def validated_certificate(name: str, domain: str, zone: DnsZone, tags: dict[str, str],
+                          opts: pulumi.ResourceOptions, region: str | None = None):
+    """An ACM certificate for apex/www/api, DNS-validated through `zone`; returns the validation."""
+    names = fqdns(domain)
+    cert = aws.acm.Certificate(f"{name}-cert", domain_name=names[0], subject_alternative_names=names[1:],
+                               validation_method="DNS", key_algorithm="RSA_2048", region=region,
+                               tags={**tags, "Name": f"{name}-cert"},
+                               opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                                   # A replacement must exist before CloudFront/ALB let go of the old one.
+                                   delete_before_replace=False)))
+    records = []
+    for i, fqdn in enumerate(names):
+        option = cert.domain_validation_options.apply(
+            lambda opts_, fqdn=fqdn: next(o for o in opts_ if o.domain_name == fqdn))
+        records.append(zone.record(
+            f"{name}-validation-{i}", option.resource_record_name.apply(lambda n: n.rstrip(".")),
+            "CNAME", option.resource_record_value.apply(lambda v: v.rstrip(".")), opts,
+            comment="ACM validation"))
+    validation = aws.acm.CertificateValidation(
+        f"{name}-cert-validation", certificate_arn=cert.arn, region=region,
+        validation_record_fqdns=[option_name(r) for r in records], opts=opts)
+    return cert, validation
+
+
+def option_name(record) -> pulumi.Output[str]:
+    return record.name if isinstance(record, cloudflare.DnsRecord) else record.fqdn

@@ -1,0 +1,397 @@
+"""Observability tier: an encrypted SNS topic, the seeds' alarms, an uptime check, a dashboard and a budget.
+
+Alarms are declared as data (AlarmSpec) so that thresholds can be overridden by name from config,
+and the dashboard is drawn from the same list. CloudWatch only lets an alarm notify a topic in its
+own region, so the component keeps one topic per region it alarms in: the stack's region, us-east-1
+for CloudFront and Route 53 metrics, and the DR region for the cross-region replica.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components._common import kms_key
+from components._validation import Checker
+
+GLOBAL_METRICS_REGION = "us-east-1"  # CloudFront and Route 53 health-check metrics live here
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+
+# name -> (default, min, max, meaning). Defaults come from the seeds where they give one.
+THRESHOLDS: dict[str, tuple[float, float, float, str]] = {
+    "dbCpuPercent": (80, 1, 100, "RDS CPUUtilization above this % (seed: CPU > 80)"),
+    "dbFreeStoragePercent": (10, 1, 90, "RDS FreeStorageSpace below this % of allocated storage"),
+    "dbFreeableMemoryMb": (256, 16, 65536, "RDS FreeableMemory below this many MiB"),
+    "dbConnectionsPercent": (80, 1, 100, "DatabaseConnections above this % of max_connections (seed: > 80 of 100)"),
+    "dbReadLatencyMs": (20, 1, 10000, "RDS ReadLatency above this many ms"),
+    "dbWriteLatencyMs": (20, 1, 10000, "RDS WriteLatency above this many ms"),
+    "dbDiskQueueDepth": (64, 1, 10000, "RDS DiskQueueDepth above this"),
+    "dbReplicaLagSeconds": (60, 1, 86400, "ReplicaLag of every replica above this many seconds"),
+    "redisEngineCpuPercent": (80, 1, 100, "ElastiCache EngineCPUUtilization above this % per node"),
+    "redisMemoryPercent": (90, 1, 100, "DatabaseMemoryUsagePercentage above this % per node (seed: memory > 90)"),
+    "redisEvictions": (100, 0, 1e9, "Evictions per 5 minutes per node above this"),
+    "redisConnections": (1000, 1, 65000, "CurrConnections per node above this"),
+    "redisReplicationLagSeconds": (30, 1, 3600, "ReplicationLag per node above this many seconds"),
+    "cdn5xxErrorRatePercent": (5, 0.1, 100, "CloudFront 5xxErrorRate above this %"),
+    "cdn4xxErrorRatePercent": (15, 0.1, 100, "CloudFront 4xxErrorRate above this %"),
+    "alb5xxPer5Minutes": (30, 1, 1e9, "ALB target 5xx count per 5 minutes (seed: 0.1 errors/s)"),
+    "albP95ResponseSeconds": (1, 0.01, 60, "ALB TargetResponseTime p95 above this (seed: p95 > 1 s)"),
+    "albUnhealthyHosts": (0, 0, 1000, "UnHealthyHostCount above this"),
+}
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    alarm_emails: tuple[str, ...] = ()
+    alarm_webhook_urls: tuple[str, ...] = ()
+    alarm_actions_enabled: bool = True
+    alarm_thresholds: tuple[str, ...] = ()
+    uptime_check_enabled: bool = True
+    budget_monthly_usd: int = 0
+
+    def __post_init__(self) -> None:
+        c = Checker("observability settings")
+        for email in self.alarm_emails:
+            c.matches("alarm_emails", email, _EMAIL, "must hold e-mail addresses")
+        for url in self.alarm_webhook_urls:
+            c.require(url.startswith("https://") and len(url) > 8, "alarm_webhook_urls", url,
+                      "must hold https:// URLs (SNS refuses to deliver alarms over plain HTTP here)")
+        for item in self.alarm_thresholds:
+            name, sep, value = item.partition("=")
+            if not c.require(bool(sep), "alarm_thresholds", item, "entries must be name=value, e.g. dbCpuPercent=90"):
+                continue
+            if not c.one_of("alarm_thresholds", name, tuple(THRESHOLDS)):
+                continue
+            _, lo, hi, _ = THRESHOLDS[name]
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+            c.require(number is not None and lo <= number <= hi, "alarm_thresholds", item,
+                      f"{name} must be a number from {lo:g} to {hi:g}")
+        c.in_range("budget_monthly_usd", self.budget_monthly_usd, 0, 10_000_000)
+        c.raise_if_any()
+
+    def threshold(self, name: str) -> float:
+        for item in self.alarm_thresholds:
+            key, _, value = item.partition("=")
+            if key == name:
+                return float(value)
+        return THRESHOLDS[name][0]
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    """One RDS instance to watch. region "" is the stack's region."""
+    label: str
+    identifier: pulumi.Input[str]
+    replica: bool
+    allocated_storage_gb: int
+    max_connections: int
+    region: str = ""
+
+
+@dataclass(frozen=True)
+class CacheTarget:
+    node_ids: list[pulumi.Input[str]]
+    replicated: bool
+
+
+@dataclass(frozen=True)
+class LoadBalancerTarget:
+    arn_suffix: pulumi.Input[str]
+    target_group_arn_suffix: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class UptimeTarget:
+    fqdn: str
+    path: str
+
+
+@dataclass(frozen=True)
+class AlarmsArgs:
+    settings: ObservabilitySettings
+    tags: dict[str, str]
+    region: str  # the stack's region (where the main topic lives)
+    databases: list[DatabaseTarget] = field(default_factory=list)
+    cache: CacheTarget | None = None
+    distribution_id: pulumi.Input[str] | None = None
+    load_balancer: LoadBalancerTarget | None = None
+    uptime: UptimeTarget | None = None
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    key: str  # child-name suffix
+    namespace: str
+    metric: str
+    dimensions: dict
+    threshold: pulumi.Input[float]
+    comparison: str
+    description: str
+    statistic: str = "Average"
+    extended_statistic: str | None = None
+    period: int = 300
+    evaluation_periods: int = 3
+    datapoints: int = 2
+    region: str = ""
+    missing: str = "missing"
+
+
+class Alarms(pulumi.ComponentResource):
+    """Alarm and OK actions on every alarm; `alarm_actions_enabled: false` keeps a stack silent."""
+
+    topic_arn: pulumi.Output[str]
+    alarm_names: list[pulumi.Output[str]]
+    dashboard_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:observability:Alarms", name, None, opts)
+        self._name = name
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._topics: dict[str, aws.sns.Topic] = {}
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._account = identity.account_id
+        self._partition = identity.arn.apply(lambda arn: arn.split(":")[1])
+
+        specs = self._database_specs() + self._cache_specs() + self._edge_specs()
+        if args.uptime and args.settings.uptime_check_enabled:
+            specs.append(self._uptime_spec())
+        self.topic_arn = self._topic("").arn
+        self.alarms = [self._alarm(spec) for spec in specs]
+        self.alarm_names = [a.name for a in self.alarms]
+        self.dashboard_name = self._dashboard(specs).dashboard_name
+        self.budget = self._budget()
+
+        self.register_outputs({"topic_arn": self.topic_arn, "alarm_names": self.alarm_names,
+                               "dashboard_name": self.dashboard_name})
+
+    # ---- topics ---------------------------------------------------------------------------
+    def _topic(self, region: str) -> aws.sns.Topic:
+        """The topic for alarms in `region` ("" = the stack's), created on first use."""
+        if region == self._args.region:
+            region = ""
+        if region in self._topics:
+            return self._topics[region]
+        name, tags, child = self._name, self._args.tags, self._child
+        suffix = f"-{region}" if region else ""
+        on_region = region or None
+        key_policy = pulumi.Output.json_dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
+                 "Principal": {"AWS": pulumi.Output.format("arn:{0}:iam::{1}:root", self._partition, self._account)}},
+                # An encrypted topic drops CloudWatch and Budgets notifications unless they may use the key.
+                {"Sid": "PublishersEncrypt", "Effect": "Allow", "Resource": "*",
+                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                 "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]}},
+            ],
+        })
+        key = kms_key(f"{name}-topic-key{suffix}", f"{name}: SNS alarm topic", tags, child,
+                      region=on_region, policy=key_policy)
+        topic = aws.sns.Topic(f"{name}-topic{suffix}", kms_master_key_id=key.arn, region=on_region,
+                              tags=tags, opts=child)
+        aws.sns.TopicPolicy(f"{name}-topic-policy{suffix}", arn=topic.arn, region=on_region,
+                            policy=pulumi.Output.json_dumps({
+                                "Version": "2012-10-17",
+                                "Statement": [
+                                    {"Sid": "AlarmsAndBudgetsPublish", "Effect": "Allow", "Action": "sns:Publish",
+                                     "Resource": topic.arn,
+                                     "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]},
+                                     "Condition": {"StringEquals": {"aws:SourceAccount": self._account}}},
+                                    {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Action": "sns:Publish",
+                                     "Resource": topic.arn, "Principal": "*",
+                                     "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                                ],
+                            }), opts=child)
+        s = self._args.settings
+        for i, email in enumerate(s.alarm_emails):
+            aws.sns.TopicSubscription(f"{name}-email-{i}{suffix}", topic=topic.arn, protocol="email",
+                                      endpoint=email, region=on_region, opts=child)
+        for i, url in enumerate(s.alarm_webhook_urls):
+            aws.sns.TopicSubscription(f"{name}-webhook-{i}{suffix}", topic=topic.arn, protocol="https",
+                                      endpoint=url, endpoint_auto_confirms=False, raw_message_delivery=False,
+                                      region=on_region, opts=child)
+        self._topics[region] = topic
+        return topic
+
+    # ---- alarm specs ----------------------------------------------------------------------
+    def _database_specs(self) -> list[AlarmSpec]:
+        t = self._args.settings.threshold
+        specs: list[AlarmSpec] = []
+        for db in self._args.databases:
+            dims = {"DBInstanceIdentifier": db.identifier}
+
+            def spec(key, metric, threshold, comparison, description, db=db, dims=dims, **kw):
+                return AlarmSpec(f"{db.label}-{key}", "AWS/RDS", metric, dims, threshold, comparison,
+                                 f"{db.label}: {description}", region=db.region, **kw)
+
+            specs.append(spec("cpu", "CPUUtilization", t("dbCpuPercent"), "GreaterThanThreshold",
+                              f"CPU above {t('dbCpuPercent'):g} %"))
+            if db.replica:
+                specs.append(spec("replica-lag", "ReplicaLag", t("dbReplicaLagSeconds"), "GreaterThanThreshold",
+                                  f"replication lag above {t('dbReplicaLagSeconds'):g} s", statistic="Maximum"))
+                continue
+            free_bytes = db.allocated_storage_gb * 1024**3 * t("dbFreeStoragePercent") / 100
+            specs += [
+                spec("free-storage", "FreeStorageSpace", free_bytes, "LessThanThreshold",
+                     f"free storage below {t('dbFreeStoragePercent'):g} % of {db.allocated_storage_gb} GiB",
+                     statistic="Minimum"),
+                spec("freeable-memory", "FreeableMemory", t("dbFreeableMemoryMb") * 1024**2, "LessThanThreshold",
+                     f"freeable memory below {t('dbFreeableMemoryMb'):g} MiB", statistic="Minimum"),
+                spec("connections", "DatabaseConnections",
+                     round(db.max_connections * t("dbConnectionsPercent") / 100), "GreaterThanThreshold",
+                     f"connections above {t('dbConnectionsPercent'):g} % of max_connections={db.max_connections}",
+                     statistic="Maximum"),
+                spec("read-latency", "ReadLatency", t("dbReadLatencyMs") / 1000, "GreaterThanThreshold",
+                     f"read latency above {t('dbReadLatencyMs'):g} ms"),
+                spec("write-latency", "WriteLatency", t("dbWriteLatencyMs") / 1000, "GreaterThanThreshold",
+                     f"write latency above {t('dbWriteLatencyMs'):g} ms"),
+                spec("disk-queue", "DiskQueueDepth", t("dbDiskQueueDepth"), "GreaterThanThreshold",
+                     f"disk queue depth above {t('dbDiskQueueDepth'):g}"),
+            ]
+        return specs
+
+    def _cache_specs(self) -> list[AlarmSpec]:
+        cache = self._args.cache
+        if cache is None:
+            return []
+        t = self._args.settings.threshold
+        specs = []
+        for i, node in enumerate(cache.node_ids):
+            dims = {"CacheClusterId": node}
+
+            def spec(key, metric, threshold, description, i=i, dims=dims, **kw):
+                return AlarmSpec(f"redis-{i}-{key}", "AWS/ElastiCache", metric, dims, threshold,
+                                 "GreaterThanThreshold", f"redis node {i}: {description}", **kw)
+
+            specs += [
+                spec("engine-cpu", "EngineCPUUtilization", t("redisEngineCpuPercent"),
+                     f"engine CPU above {t('redisEngineCpuPercent'):g} %"),
+                spec("memory", "DatabaseMemoryUsagePercentage", t("redisMemoryPercent"),
+                     f"memory above {t('redisMemoryPercent'):g} %", statistic="Maximum"),
+                spec("evictions", "Evictions", t("redisEvictions"),
+                     f"more than {t('redisEvictions'):g} evictions in 5 minutes", statistic="Sum"),
+                spec("connections", "CurrConnections", t("redisConnections"),
+                     f"more than {t('redisConnections'):g} connections", statistic="Maximum"),
+            ]
+            if cache.replicated:
+                # Only replicas publish ReplicationLag, and failover moves the primary: no data is fine.
+                specs.append(spec("replication-lag", "ReplicationLag", t("redisReplicationLagSeconds"),
+                                  f"replication lag above {t('redisReplicationLagSeconds'):g} s",
+                                  statistic="Maximum", missing="notBreaching"))
+        return specs
+
+    def _edge_specs(self) -> list[AlarmSpec]:
+        t = self._args.settings.threshold
+        specs = []
+        if self._args.distribution_id is not None:
+            dims = {"DistributionId": self._args.distribution_id, "Region": "Global"}
+            for key, metric, name in (("cdn-5xx", "5xxErrorRate", "cdn5xxErrorRatePercent"),
+                                      ("cdn-4xx", "4xxErrorRate", "cdn4xxErrorRatePercent")):
+                specs.append(AlarmSpec(key, "AWS/CloudFront", metric, dims, t(name), "GreaterThanThreshold",
+                                       f"CloudFront {metric} above {t(name):g} %",
+                                       region=GLOBAL_METRICS_REGION, missing="notBreaching"))
+        lb = self._args.load_balancer
+        if lb is not None:
+            alb = {"LoadBalancer": lb.arn_suffix}
+            tg = {"LoadBalancer": lb.arn_suffix, "TargetGroup": lb.target_group_arn_suffix}
+            specs += [
+                AlarmSpec("alb-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb,
+                          t("alb5xxPer5Minutes"), "GreaterThanThreshold",
+                          f"more than {t('alb5xxPer5Minutes'):g} target 5xx in 5 minutes",
+                          statistic="Sum", missing="notBreaching"),
+                AlarmSpec("alb-p95", "AWS/ApplicationELB", "TargetResponseTime", alb,
+                          t("albP95ResponseSeconds"), "GreaterThanThreshold",
+                          f"p95 response time above {t('albP95ResponseSeconds'):g} s",
+                          extended_statistic="p95", missing="notBreaching"),
+                AlarmSpec("alb-unhealthy", "AWS/ApplicationELB", "UnHealthyHostCount", tg,
+                          t("albUnhealthyHosts"), "GreaterThanThreshold",
+                          f"more than {t('albUnhealthyHosts'):g} unhealthy targets",
+                          statistic="Maximum", period=60, evaluation_periods=3, datapoints=3),
+            ]
+        return specs
+
+    def _uptime_spec(self) -> AlarmSpec:
+        up = self._args.uptime
+        check = aws.route53.HealthCheck(
+            f"{self._name}-uptime", type="HTTPS", fqdn=up.fqdn, port=443, resource_path=up.path,
+            request_interval=30, failure_threshold=3, measure_latency=True, enable_sni=True,
+            tags={**self._args.tags, "Name": f"{self._name}-uptime"}, opts=self._child)
+        return AlarmSpec("uptime", "AWS/Route53", "HealthCheckStatus", {"HealthCheckId": check.id}, 1,
+                         "LessThanThreshold", f"https://{up.fqdn}{up.path} failing from Route 53 checkers",
+                         statistic="Minimum", period=60, evaluation_periods=2, datapoints=2,
+                         region=GLOBAL_METRICS_REGION, missing="breaching")
+
+    # ---- resources ------------------------------------------------------------------------
+    def _alarm(self, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
+        topic = self._topic(spec.region).arn
+        return aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{spec.key}",
+            alarm_description=spec.description,
+            namespace=spec.namespace,
+            metric_name=spec.metric,
+            dimensions=spec.dimensions,
+            statistic=None if spec.extended_statistic else spec.statistic,
+            extended_statistic=spec.extended_statistic,
+            period=spec.period,
+            evaluation_periods=spec.evaluation_periods,
+            datapoints_to_alarm=spec.datapoints,
+            threshold=spec.threshold,
+            comparison_operator=spec.comparison,
+            treat_missing_data=spec.missing,
+            actions_enabled=self._args.settings.alarm_actions_enabled,
+            alarm_actions=[topic],
+            ok_actions=[topic],
+            region=spec.region if spec.region and spec.region != self._args.region else None,
+            tags=self._args.tags,
+            opts=self._child,
+        )
+
+    def _dashboard(self, specs: list[AlarmSpec]) -> aws.cloudwatch.Dashboard:
+        widgets = []
+        for i, spec in enumerate(specs):
+            metric = [spec.namespace, spec.metric]
+            for dim, value in spec.dimensions.items():
+                metric += [dim, value]
+            stat = spec.extended_statistic or spec.statistic
+            widgets.append({
+                "type": "metric", "x": (i % 3) * 8, "y": (i // 3) * 6, "width": 8, "height": 6,
+                "properties": {
+                    "title": spec.description, "region": spec.region or self._args.region,
+                    "metrics": [metric], "stat": stat, "period": spec.period, "view": "timeSeries",
+                    "annotations": {"horizontal": [{"label": "alarm", "value": spec.threshold}]},
+                },
+            })
+        return aws.cloudwatch.Dashboard(
+            f"{self._name}-dashboard",
+            dashboard_name=f"{self._args.tags.get('Project', 'app')}-{self._args.tags.get('Stack', self._name)}",
+            dashboard_body=pulumi.Output.json_dumps({"widgets": widgets}),
+            opts=self._child)
+
+    def _budget(self) -> aws.budgets.Budget | None:
+        s = self._args.settings
+        if not s.budget_monthly_usd:
+            return None
+        stack = self._args.tags.get("Stack", "")
+        topic = self._topic("").arn
+
+        def notify(threshold: int, kind: str) -> dict:
+            return {"comparison_operator": "GREATER_THAN", "threshold": threshold,
+                    "threshold_type": "PERCENTAGE", "notification_type": kind,
+                    "subscriber_email_addresses": list(s.alarm_emails), "subscriber_sns_topic_arns": [topic]}
+
+        # contribux's cost alerts: 80 / 100 / 150 % of the month's budget, plus a forecast warning.
+        return aws.budgets.Budget(
+            f"{self._name}-budget",
+            budget_type="COST", limit_amount=f"{s.budget_monthly_usd}", limit_unit="USD", time_unit="MONTHLY",
+            # Counts only this stack's spend once the Stack tag is activated as a cost allocation tag.
+            cost_filters=[{"name": "TagKeyValue", "values": [f"user:Stack${stack}"]}],
+            notifications=[notify(80, "ACTUAL"), notify(100, "ACTUAL"), notify(150, "ACTUAL"),
+                           notify(100, "FORECASTED")],
+            tags=self._args.tags, opts=self._child)

@@ -1,0 +1,266 @@
+"""Edge tier on AWS: CloudFront in front of the app (ALB or Vercel) and an S3 assets bucket, with WAF.
+
+CloudFront is global but its certificate, web ACL, logs and metrics live in us-east-1; pulumi-aws 7
+takes `region=` per resource, so they are created there through the stack's one provider.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components._common import HardenedBucket, kms_key
+from components._dns import DnsZone, fqdns, validated_certificate
+from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
+
+EDGE_REGION = "us-east-1"
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+WAF_WINDOWS = (60, 120, 300, 600)  # seconds WAF rate-based rules can count over
+WAF_MIN_LIMIT = 10
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"  # Route 53 alias target zone of every distribution
+DEFAULT_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data: https:; font-src 'self' data:; connect-src 'self' https:; "
+               "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+# AWS managed rule groups, in priority order; the core set's body-size rule only counts, so uploads pass.
+MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet",
+                       "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet")
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """The seeds' limits per client IP: Project Spark's nginx (api 10 r/s, auth 1 r/s) and its app
+    limiter (100 requests per 15 minutes). Each edge converts them to the windows it can count in."""
+    api_per_second: int = 10
+    auth_per_second: int = 1
+    general_requests: int = 100
+    general_window_seconds: int = 900
+    api_path: str = "/api/"
+    auth_path: str = "/api/auth/"
+    action: str = "block"
+
+    def __post_init__(self) -> None:
+        c = Checker("rate limit settings")
+        c.in_range("api_per_second", self.api_per_second, 1, 100_000)
+        c.in_range("auth_per_second", self.auth_per_second, 1, 100_000)
+        c.in_range("general_requests", self.general_requests, 1, 10_000_000)
+        c.in_range("general_window_seconds", self.general_window_seconds, 60, 86_400)
+        for fld in ("api_path", "auth_path"):
+            value = getattr(self, fld)
+            c.require(value.startswith("/") and value.endswith("/") and " " not in value, fld, value,
+                      "must be a path prefix that starts and ends with /, e.g. /api/")
+        c.one_of("action", self.action, ("block", "count"))
+        c.raise_if_any()
+
+    def waf_rules(self) -> list[tuple[str, str, int, int]]:
+        """(name, path prefix, limit, window) for WAF, each at least WAF's minimum of 10."""
+        general_window = max(w for w in WAF_WINDOWS if w <= max(self.general_window_seconds, 60))
+        return [
+            ("auth", self.auth_path, max(WAF_MIN_LIMIT, self.auth_per_second * 60), 60),
+            ("api", self.api_path, max(WAF_MIN_LIMIT, self.api_per_second * 60), 60),
+            ("general", self.api_path, max(WAF_MIN_LIMIT, math.ceil(
+                self.general_requests * general_window / self.general_window_seconds)), general_window),
+        ]
+
+
+@dataclass(frozen=True)
+class CdnSettings:
+    enabled: bool = False
+    price_class: str = "PriceClass_100"
+    content_security_policy: str = DEFAULT_CSP
+    hsts_max_age_seconds: int = 31536000
+    assets_path: str = "/uploads/*"
+
+    def __post_init__(self) -> None:
+        c = Checker("cdn settings")
+        c.one_of("price_class", self.price_class, PRICE_CLASSES)
+        c.require(bool(self.content_security_policy.strip()) and "\n" not in self.content_security_policy,
+                  "content_security_policy", self.content_security_policy, "must be one non-empty line")
+        c.in_range("hsts_max_age_seconds", self.hsts_max_age_seconds, 31536000, 63072000)
+        c.require(self.assets_path.startswith("/") and self.assets_path.endswith("/*"), "assets_path",
+                  self.assets_path, "must be a CloudFront path pattern such as /uploads/*")
+        c.raise_if_any()
+
+
+@dataclass(frozen=True)
+class CdnArgs:
+    settings: CdnSettings
+    rate_limits: RateLimitSettings
+    tags: dict[str, str]
+    domain: str
+    dns: DnsZone
+    origin_hostname: pulumi.Input[str]
+    origin_is_load_balancer: bool
+    origin_secret: pulumi.Input[str] | None = None
+    log_retention_days: int = 30
+
+    def __post_init__(self) -> None:
+        c = Checker("cdn args")
+        c.one_of("log_retention_days", self.log_retention_days, CLOUDWATCH_RETENTION_DAYS)
+        c.require(not self.origin_is_load_balancer or self.origin_secret is not None, "origin_secret", None,
+                  "is required in front of a load balancer")
+        c.raise_if_any()
+
+
+class Cdn(pulumi.ComponentResource):
+    distribution_id: pulumi.Output[str]
+    distribution_arn: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+    hosted_zone_id: pulumi.Output[str]
+    web_acl_arn: pulumi.Output[str]
+    assets_bucket_name: pulumi.Output[str]
+    assets_bucket_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:edge:Cdn", name, None, opts)
+        s, tags = args.settings, args.tags
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        identity = aws.get_caller_identity_output(opts=invoke)
+
+        key_policy = pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+            {"Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
+             "Principal": {"AWS": pulumi.Output.concat("arn:aws:iam::", identity.account_id, ":root")}},
+            {"Sid": "CloudFrontReadsAssets", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*",
+             "Principal": {"Service": "cloudfront.amazonaws.com"},
+             "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}}},
+        ]})
+        key = kms_key(f"{name}-assets-key", f"{name}: static assets and uploads", tags, child, policy=key_policy)
+        assets = HardenedBucket(
+            f"{name}-assets", tags=tags, opts=child, key=key, defer_policy=True,
+            lifecycle_rules=[{"id": "expire-old-versions", "status": "Enabled", "filter": {"prefix": ""},
+                              "noncurrent_version_expiration": {"noncurrent_days": 30},
+                              "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}])
+        oac = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac", description=f"{name}: CloudFront reads the assets bucket",
+            origin_access_control_origin_type="s3", signing_behavior="always", signing_protocol="sigv4",
+            opts=child)
+
+        _, validation = validated_certificate(f"{name}-edge", args.domain, args.dns, tags, child, region=EDGE_REGION)
+        acl = self._web_acl(name, args, child)
+        headers = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-security-headers", comment="The seeds' security headers",
+            security_headers_config={
+                "strict_transport_security": {"access_control_max_age_sec": s.hsts_max_age_seconds,
+                                              "include_subdomains": True, "preload": False, "override": True},
+                "frame_options": {"frame_option": "DENY", "override": True},
+                "content_type_options": {"override": True},
+                "referrer_policy": {"referrer_policy": "origin-when-cross-origin", "override": True},
+                "content_security_policy": {"content_security_policy": s.content_security_policy,
+                                            "override": True},
+                "xss_protection": {"protection": True, "mode_block": True, "override": True},
+            },
+            opts=child)
+
+        def managed(kind, policy_name):
+            getter = aws.cloudfront.get_cache_policy_output if kind == "cache" \
+                else aws.cloudfront.get_origin_request_policy_output
+            return getter(name=policy_name, opts=invoke).id
+
+        caching_disabled = managed("cache", "Managed-CachingDisabled")
+        caching_optimized = managed("cache", "Managed-CachingOptimized")
+        # An ALB is reached by the site's Host (its certificate names the domain); Vercel by its own.
+        all_viewer = managed("origin", "Managed-AllViewer" if args.origin_is_load_balancer
+                             else "Managed-AllViewerExceptHostHeader")
+
+        app_origin = {
+            "origin_id": "app", "domain_name": args.origin_hostname,
+            "custom_origin_config": {"http_port": 80, "https_port": 443, "origin_protocol_policy": "https-only",
+                                     "origin_ssl_protocols": ["TLSv1.2"], "origin_read_timeout": 30,
+                                     "origin_keepalive_timeout": 5},
+        }
+        if args.origin_secret is not None:
+            app_origin["custom_headers"] = [{"name": "X-Origin-Verify", "value": args.origin_secret}]
+        behaviour = {"viewer_protocol_policy": "redirect-to-https", "compress": True,
+                     "response_headers_policy_id": headers.id}
+        self.distribution = aws.cloudfront.Distribution(
+            f"{name}-distribution",
+            enabled=True, comment=f"{args.domain} ({tags.get('Stack', '')})",
+            aliases=fqdns(args.domain), is_ipv6_enabled=True, http_version="http2and3",
+            price_class=s.price_class, web_acl_id=acl.arn, wait_for_deployment=True,
+            origins=[app_origin, {"origin_id": "assets", "domain_name": assets.bucket.bucket_regional_domain_name,
+                                  "origin_access_control_id": oac.id}],
+            default_cache_behavior={**behaviour, "target_origin_id": "app",
+                                    "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                                    "cached_methods": ["GET", "HEAD"], "cache_policy_id": caching_disabled,
+                                    "origin_request_policy_id": all_viewer},
+            ordered_cache_behaviors=[
+                {**behaviour, "path_pattern": "/_next/static/*", "target_origin_id": "app",
+                 "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
+                 "cache_policy_id": caching_optimized},
+                {**behaviour, "path_pattern": s.assets_path, "target_origin_id": "assets",
+                 "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
+                 "cache_policy_id": caching_optimized},
+            ],
+            viewer_certificate={"acm_certificate_arn": validation.certificate_arn, "ssl_support_method": "sni-only",
+                                "minimum_protocol_version": "TLSv1.2_2021"},
+            restrictions={"geo_restriction": {"restriction_type": "none", "locations": []}},
+            tags=tags, opts=child)
+        d = self.distribution
+
+        assets.attach_policy([{
+            "Sid": "CloudFrontReadsThroughOac", "Effect": "Allow", "Action": "s3:GetObject",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Resource": pulumi.Output.concat(assets.bucket.arn, "/*"),
+            "Condition": {"StringEquals": {"AWS:SourceArn": d.arn}},
+        }])
+        self._access_logs(name, args, d, child)
+
+        self.distribution_id = d.id
+        self.distribution_arn = d.arn
+        self.domain_name = d.domain_name
+        self.hosted_zone_id = d.hosted_zone_id
+        self.web_acl_arn = acl.arn
+        self.assets_bucket_name = assets.bucket.id
+        self.assets_bucket_arn = assets.bucket.arn
+        self.register_outputs({"distribution_id": self.distribution_id, "domain_name": self.domain_name,
+                               "web_acl_arn": self.web_acl_arn, "assets_bucket_name": self.assets_bucket_name})
+
+    def _web_acl(self, name: str, args: CdnArgs, child) -> aws.wafv2.WebAcl:
+        r = args.rate_limits
+
+        def visibility(metric: str) -> dict:
+            return {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True,
+                    "metric_name": f"{name}-{metric}"}
+
+        rules = []
+        for priority, group in enumerate(MANAGED_RULE_GROUPS):
+            statement = {"vendor_name": "AWS", "name": group}
+            if group == "AWSManagedRulesCommonRuleSet":
+                statement["rule_action_overrides"] = [{"name": "SizeRestrictions_BODY",
+                                                       "action_to_use": {"count": {}}}]
+            rules.append({"name": group, "priority": priority, "override_action": {"none": {}},
+                          "statement": {"managed_rule_group_statement": statement},
+                          "visibility_config": visibility(group)})
+        for offset, (rule, path, limit, window) in enumerate(r.waf_rules()):
+            rules.append({
+                "name": f"rate-{rule}", "priority": 10 + offset,
+                "action": {r.action: {}},
+                "statement": {"rate_based_statement": {
+                    "limit": limit, "evaluation_window_sec": window, "aggregate_key_type": "IP",
+                    "scope_down_statement": {"byte_match_statement": {
+                        "search_string": path, "positional_constraint": "STARTS_WITH",
+                        "field_to_match": {"uri_path": {}},
+                        "text_transformations": [{"priority": 0, "type": "LOWERCASE"}]}}}},
+                "visibility_config": visibility(f"rate-{rule}"),
+            })
+        return aws.wafv2.WebAcl(
+            f"{name}-waf", scope="CLOUDFRONT", region=EDGE_REGION, default_action={"allow": {}}, rules=rules,
+            visibility_config=visibility("waf"), tags=args.tags, opts=child)
+
+    def _access_logs(self, name: str, args: CdnArgs, distribution, child) -> None:
+        """CloudFront standard logging v2: the distribution's access logs into a CloudWatch log group."""
+        group = aws.cloudwatch.LogGroup(f"{name}-access-logs", retention_in_days=args.log_retention_days,
+                                        region=EDGE_REGION, tags=args.tags, opts=child)
+        source = aws.cloudwatch.LogDeliverySource(f"{name}-log-source", name=f"{name}-{args.tags.get('Stack', '')}-cf",
+                                                  log_type="ACCESS_LOGS", resource_arn=distribution.arn,
+                                                  region=EDGE_REGION, tags=args.tags, opts=child)
+        destination = aws.cloudwatch.LogDeliveryDestination(
+            f"{name}-log-destination", name=f"{name}-{args.tags.get('Stack', '')}-cf-logs", output_format="json",
+            delivery_destination_configuration={"destination_resource_arn": group.arn},
+            region=EDGE_REGION, tags=args.tags, opts=child)
+        aws.cloudwatch.LogDelivery(f"{name}-log-delivery", delivery_source_name=source.name,
+                                   delivery_destination_arn=destination.arn, region=EDGE_REGION,
+                                   tags=args.tags, opts=child)
