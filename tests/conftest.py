@@ -14,10 +14,15 @@ from offline.evaluate import Graph, read_stack_config, run, stack_file  # noqa: 
 from stack_config import ConfigError  # noqa: E402
 
 STACKS = ("staging", "production")
+EXAMPLES = ("study-sphere", "generic-guide", "project-spark", "group-spaces", "contribux")
 
 
-def config_of(stack: str, **overrides) -> tuple[dict[str, str], set[str]]:
-    raw, secret = read_stack_config(stack_file(stack))
+def example_file(app: str) -> Path:
+    return ROOT / "examples" / app / "Pulumi.production.yaml"
+
+
+def config_of(stack: str, example: str | None = None, **overrides) -> tuple[dict[str, str], set[str]]:
+    raw, secret = read_stack_config(example_file(example) if example else stack_file(stack))
     for key, value in overrides.items():
         full = key if ":" in key else f"platform:{key}"
         if value is None:
@@ -37,15 +42,20 @@ def without_app(stack: str = "staging") -> dict[str, None]:
 
 
 def evaluate(stack: str = "staging", *, preview: bool = False, secret: tuple[str, ...] = (),
-             **overrides) -> Graph:
-    """The stack's YAML with `overrides` ({"postgresReadReplicas": "3"}) evaluated offline."""
-    raw, secret_keys = config_of(stack, **overrides)
+             example: str | None = None, **overrides) -> Graph:
+    """The stack's YAML (or a seed example's) with `overrides` ({"postgresReadReplicas": "3"}) evaluated offline."""
+    if example:
+        stack = "production"
+    raw, secret_keys = config_of(stack, example, **overrides)
     return run(raw, secret_keys | {f"platform:{k}" for k in secret}, stack, preview=preview)
 
 
-def config_error(stack: str = "staging", secret: tuple[str, ...] = (), **overrides) -> str:
+def config_error(stack: str = "staging", secret: tuple[str, ...] = (), example: str | None = None,
+                 **overrides) -> str:
     """Evaluate and expect a ConfigError with nothing registered; return its message."""
-    raw, secret_keys = config_of(stack, **overrides)
+    if example:
+        stack = "production"
+    raw, secret_keys = config_of(stack, example, **overrides)
     graph = Graph(stack=stack, preview=False)
     with pytest.raises(ConfigError) as info:
         run(raw, secret_keys | {f"platform:{k}" for k in secret}, stack, preview=False, graph=graph)
@@ -55,6 +65,13 @@ def config_error(stack: str = "staging", secret: tuple[str, ...] = (), **overrid
 
 
 _cache: dict[tuple[str, bool], Graph] = {}
+
+
+def example_graph(app: str, preview: bool = False) -> Graph:
+    key = (f"example:{app}", preview)
+    if key not in _cache:
+        _cache[key] = evaluate(example=app, preview=preview)
+    return _cache[key]
 
 
 def stack_graph(stack: str, preview: bool = False) -> Graph:

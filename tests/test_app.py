@@ -1,0 +1,232 @@
+"""components/app.py: Vercel and ECS Fargate hostings, their environment, and how they reach the data."""
+
+import json
+
+import pytest
+from conftest import config_error, evaluate, example_graph, stack_graph
+
+from components._validation import InvalidArgs
+from components.app import AppSettings, EcsSettings, VercelSettings
+from offline.evaluate import is_secret
+
+
+def container(g):
+    return json.loads(g.named("app-task").input("containerDefinitions"))[0]
+
+
+# ---- ECS Fargate (the canonical stacks) ------------------------------------------------------
+def test_task_gets_secrets_from_secrets_manager_not_plain_env(any_stack):
+    c = container(any_stack)
+    env = {e["name"]: e["value"] for e in c["environment"]}
+    assert env == {"NODE_ENV": "production", "LOG_LEVEL": env["LOG_LEVEL"],
+                   "NEXT_PUBLIC_APP_URL": any_stack.stack_outputs["appUrl"], "PORT": "3000"}
+    secret_arn = any_stack.named("app-env").outputs["arn"]
+    names = {s["name"]: s["valueFrom"] for s in c["secrets"]}
+    assert set(names) == {"DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "JWT_SECRET", "BETTER_AUTH_SECRET"}
+    assert all(v == f"{secret_arn}:{k}::" for k, v in names.items())
+    assert "postgresql://" not in json.dumps(c) and "rediss://" not in json.dumps(c)
+
+
+def test_secret_holds_the_data_tier_urls(any_stack):
+    version = any_stack.named("app-env-version")
+    assert is_secret(version.inputs["secretString"])
+    values = json.loads(version.input("secretString"))
+    outputs = {k: any_stack.stack_outputs[k]["value"] for k in ("databaseUrl", "databaseReadUrl", "redisUrl")}
+    assert values["DATABASE_URL"] == outputs["databaseUrl"]
+    assert values["DATABASE_READ_URL"] == outputs["databaseReadUrl"] and "reader.postgres.internal" in \
+        values["DATABASE_READ_URL"]
+    assert values["REDIS_URL"] == outputs["redisUrl"] and values["REDIS_URL"].startswith("rediss://")
+    assert len(values["JWT_SECRET"]) == 48 and values["JWT_SECRET"].isalnum()
+
+
+def test_execution_role_reads_only_its_secret_and_key(any_stack):
+    doc = json.loads(any_stack.named("app-execution-secrets").input("policy"))
+    assert [(s["Action"], s["Resource"]) for s in doc["Statement"]] == [
+        ("secretsmanager:GetSecretValue", any_stack.named("app-env").outputs["arn"]),
+        ("kms:Decrypt", any_stack.named("app-key").outputs["arn"])]
+    assert not [r for r in any_stack.resources if r.name.startswith("app-task-") and "Policy" in r.type
+                and "uploads" not in r.name]
+
+
+def test_service_alb_and_autoscaling(production, staging):
+    svc = production.named("app-service")
+    assert svc.input("desiredCount") == 3 and svc.input("launchType") == "FARGATE"
+    assert svc.input("networkConfiguration")["assignPublicIp"] is False
+    assert svc.input("networkConfiguration")["securityGroups"] == [production.named("network-app-sg").outputs["id"]]
+    assert svc.input("deploymentCircuitBreaker") == {"enable": True, "rollback": True}
+    assert "desiredCount" in svc.ignore_changes
+    assert production.named("app-alb").input("enableDeletionProtection") is True
+    assert staging.named("app-alb").input("enableDeletionProtection") is False
+    alb = production.named("app-alb")
+    assert alb.input("accessLogs") == {"bucket": production.named("app-alb-logs").outputs["id"],
+                                       "prefix": "alb", "enabled": True}
+    assert alb.input("dropInvalidHeaderFields") is True
+    tg = production.named("app-tg")
+    assert tg.input("healthCheck")["path"] == "/api/health"
+    metrics = {p.input("targetTrackingScalingPolicyConfiguration")["predefinedMetricSpecification"]
+               ["predefinedMetricType"] for p in production.of_type("aws:appautoscaling/policy:Policy")}
+    assert metrics == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
+    scaling = production.named("app-scaling")
+    assert (scaling.input("minCapacity"), scaling.input("maxCapacity")) == (3, 12)
+    repo = production.named("app-repo")
+    assert repo.input("imageScanningConfiguration") == {"scanOnPush": True}
+    assert repo.input("imageTagMutability") == "IMMUTABLE"
+
+
+def test_https_listener_redirect_and_cdn_only_origin(production):
+    https, http = production.named("app-https"), production.named("app-http")
+    assert https.input("protocol") == "HTTPS" and https.input("sslPolicy").startswith("ELBSecurityPolicy-TLS13")
+    assert https.input("certificateArn") == production.named("app-alb-cert").outputs["arn"]
+    assert https.input("defaultActions")[0]["fixedResponse"]["statusCode"] == "403"
+    assert http.input("defaultActions")[0]["redirect"] == {"port": "443", "protocol": "HTTPS",
+                                                            "statusCode": "HTTP_301"}
+    secret = production.named("cdn-origin-secret").outputs["result"]
+    rule = production.named("app-from-cdn")
+    assert rule.input("conditions")[0]["httpHeader"] == {"httpHeaderName": "X-Origin-Verify", "values": [secret]}
+    ingress = [r for r in production.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+               if r.name.startswith("app-alb-")]
+    assert [(r.input("fromPort"), r.input("prefixListId")) for r in ingress] == [(443, "pl-3b927c52")]
+
+
+def test_alb_without_cdn_takes_the_internet_on_80_and_443():
+    g = example_graph("generic-guide")
+    ingress = {r.name: r for r in g.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+               if r.name.startswith("app-alb-")}
+    assert sorted(ingress) == ["app-alb-443-from-any4", "app-alb-443-from-any6", "app-alb-80-from-any4",
+                               "app-alb-80-from-any6"]
+    assert g.named("app-https").input("defaultActions")[0]["type"] == "forward"
+
+
+# ---- Vercel ----------------------------------------------------------------------------------
+def test_vercel_project_and_one_variable_per_key_and_target():
+    g = evaluate(example="study-sphere", vercelEnvTargets='["production", "preview"]')
+    project = g.named("app-project")
+    assert (project.input("framework"), project.input("nodeVersion")) == ("nextjs", "22.x")
+    assert project.input("resourceConfig") == {"functionDefaultRegions": ["iad1"]}
+    env = g.of_type("vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable")
+    keys = {"DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "JWT_SECRET", "NEXTAUTH_SECRET",
+            "NODE_ENV", "NEXT_PUBLIC_APP_URL", "LOG_LEVEL"}
+    assert sorted((v.input("key"), v.input("targets")[0]) for v in env) == sorted(
+        (k, t) for k in keys for t in ("production", "preview"))
+    assert {v.input("projectId") for v in env} == {g.stack_outputs["vercelProjectId"]}
+    for v in env:
+        secretish = v.input("key").endswith(("_URL", "_SECRET")) and v.input("key") != "NEXT_PUBLIC_APP_URL"
+        assert v.input("sensitive") is secretish, v.input("key")
+        assert is_secret(v.inputs["value"]) or not secretish, v.input("key")
+
+
+def test_vercel_urls_point_at_reachable_endpoints():
+    g = example_graph("study-sphere")
+    env = {v.input("key"): v.input("value") for v in
+           g.of_type("vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable")}
+    assert env["DATABASE_URL"] == g.stack_outputs["databaseUrl"]["value"]  # through the RDS Proxy
+    assert ".proxy-" in env["DATABASE_URL"]
+    replica = g.named("postgres-replica-0").outputs["address"]
+    assert f"@{replica}:5432/" in env["DATABASE_READ_URL"]  # not the VPC-private reader zone
+    assert env["REDIS_URL"].startswith("rediss://")
+    assert env["NEXT_PUBLIC_APP_URL"] == "https://studysphere.com"
+
+
+def test_vercel_domains_redirect_www_to_apex():
+    g = example_graph("study-sphere")
+    domains = {d.input("domain"): d.input("redirect") for d in g.of_type("vercel:index/projectDomain:ProjectDomain")}
+    assert domains == {"studysphere.com": None, "www.studysphere.com": "studysphere.com",
+                       "api.studysphere.com": None}
+
+
+def test_secure_compute_network_is_trusted_by_cidr_only():
+    g = example_graph("study-sphere")
+    assert g.named("app-secure-compute").input("cidr") == "10.250.0.0/24"
+    peer = {r.name: r for r in g.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+            if "peer" in r.name}
+    assert {n: (r.input("fromPort"), r.input("cidrIpv4")) for n, r in peer.items()} == {
+        "network-db-from-peer": (5432, "10.250.0.0/24"), "network-proxy-from-peer": (5432, "10.250.0.0/24"),
+        "network-cache-from-peer": (6379, "10.250.0.0/24")}
+    assert not g.of_type("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter")
+
+
+def test_peering_request_is_accepted_and_routed():
+    g = example_graph("contribux")
+    accepter = g.named("network-peering")
+    assert accepter.input("vpcPeeringConnectionId") == "pcx-0a1b2c3d4e5f60718" and accepter.input("autoAccept")
+    routes = [r for r in g.of_type("aws:ec2/route:Route") if "peer" in r.name]
+    assert routes and all(r.input("destinationCidrBlock") == "10.250.0.0/24" and
+                          r.input("vpcPeeringConnectionId") == "pcx-0a1b2c3d4e5f60718" for r in routes)
+
+
+def test_public_database_opt_in_is_explicit_and_allow_listed():
+    g = evaluate(example="group-spaces", postgresEnabled="true", externalDatabaseUrl=None,
+                 postgresPubliclyAccessible="true", databaseAllowedCidrs='["198.51.100.10/32"]')
+    primary = g.named("postgres-primary")
+    assert primary.input("publiclyAccessible") is True
+    public = [s.outputs["id"] for s in g.of_type("aws:ec2/subnet:Subnet") if "public" in s.name]
+    assert g.named("postgres-subnets").input("subnetIds") == public
+    ingress = [r for r in g.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+               if r.input("fromPort") == 5432 and (r.input("cidrIpv4") or r.input("cidrIpv6"))]
+    assert [r.input("cidrIpv4") for r in ingress] == ["198.51.100.10/32"]
+    params = {p["name"]: p["value"] for p in g.named("postgres-params").input("parameters")}
+    assert params["rds.force_ssl"] == "1"
+
+
+def test_nothing_opens_the_data_ports_to_the_internet():
+    graphs = [stack_graph(s) for s in ("staging", "production")] + [example_graph(a) for a in (
+        "study-sphere", "generic-guide", "project-spark", "group-spaces", "contribux")]
+    for g in graphs:
+        for r in g.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+            if r.input("fromPort") in (5432, 6379):
+                assert r.input("cidrIpv4") not in ("0.0.0.0/0",) and r.input("cidrIpv6") != "::/0", r.name
+
+
+# ---- validation --------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls, kwargs, field", [
+    (AppSettings, {"hosting": "heroku"}, "hosting"),
+    (AppSettings, {"hosting": "aws"}, "domain"),
+    (AppSettings, {"hosting": "aws", "domain": "Example.COM"}, "domain"),
+    (AppSettings, {"domain": "a.example.com", "dns_zone": "other.com"}, "dns_zone"),
+    (AppSettings, {"secret_names": ("jwt",)}, "secret_names"),
+    (AppSettings, {"secret_length": 16}, "secret_length"),
+    (AppSettings, {"log_level": "verbose"}, "log_level"),
+    (VercelSettings, {"regions": ()}, "regions"),
+    (VercelSettings, {"regions": ("us-east-1",)}, "regions"),
+    (VercelSettings, {"node_version": "16.x"}, "node_version"),
+    (VercelSettings, {"env_targets": ("development",)}, "env_targets"),
+    (VercelSettings, {"secure_compute_cidr": "0.0.0.0/0"}, "secure_compute_cidr"),
+    (VercelSettings, {"peering_connection_id": "pcx-0a1b2c3d4e5f60718"}, "peering_connection_id"),
+    (EcsSettings, {"cpu": 300}, "cpu"),
+    (EcsSettings, {"cpu": 256, "memory_mb": 4096}, "memory_mb"),
+    (EcsSettings, {"desired_count": 20}, "desired_count"),
+    (EcsSettings, {"container_port": 80}, "container_port"),
+])
+def test_settings_refuse(cls, kwargs, field):
+    with pytest.raises(InvalidArgs) as info:
+        cls(**kwargs)
+    assert field in [p.field for p in info.value.problems]
+
+
+def test_vercel_without_private_networking_must_choose():
+    msg = config_error(example="study-sphere", vercelSecureCompute="false", vercelSecureComputeCidr=None)
+    assert "redisEnabled = True: ElastiCache is reachable only inside the VPC" in msg
+    assert "postgresEnabled = True: a private database is unreachable from Vercel" in msg
+    assert "pulumi config set vercelSecureCompute true --stack production" in msg
+
+
+def test_public_database_needs_an_allow_list():
+    msg = config_error(example="group-spaces", postgresEnabled="true", externalDatabaseUrl=None,
+                       postgresPubliclyAccessible="true")
+    assert "postgresPubliclyAccessible = True: needs databaseAllowedCidrs" in msg
+
+
+def test_keys_of_the_other_hosting_are_refused():
+    msg = config_error(vercelRegions='["iad1"]', ecsCpu="999")
+    assert "vercelRegions = ('iad1',): has no effect unless appHosting is vercel" in msg
+    assert "fix: pulumi config rm vercelRegions --stack staging" in msg
+    assert "ecsCpu = 999: must be one of 256, 512, 1024, 2048, 4096" in msg
+
+
+def test_secure_compute_cidr_must_not_overlap_the_vpc():
+    msg = config_error(example="study-sphere", vercelSecureComputeCidr="10.0.4.0/24")
+    assert "vercelSecureComputeCidr = '10.0.4.0/24': must not overlap vpcCidr (10.0.0.0/16)" in msg
+
+
+def test_aws_hosting_needs_nat():
+    assert "natGateways = 'none': ECS tasks in private subnets need a NAT" in config_error(natGateways="none")

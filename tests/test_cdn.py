@@ -1,0 +1,126 @@
+"""components/cdn.py: CloudFront with OAC, security headers, TLS, WAF rate rules and v2 access logs."""
+
+import json
+
+import pytest
+from conftest import example_graph
+
+from components._validation import InvalidArgs
+from components.cdn import CdnSettings, RateLimitSettings
+
+
+def test_distribution_tls_aliases_protocols_and_waf(any_stack):
+    d = any_stack.named("cdn-distribution")
+    domain = any_stack.stack_outputs["appUrl"].removeprefix("https://")
+    assert d.input("aliases") == [domain, f"www.{domain}", f"api.{domain}"]
+    cert = any_stack.named("cdn-edge-cert")
+    assert cert.input("region") == "us-east-1" and cert.input("validationMethod") == "DNS"
+    assert d.input("viewerCertificate") == {"acmCertificateArn": cert.outputs["arn"], "sslSupportMethod": "sni-only",
+                                            "minimumProtocolVersion": "TLSv1.2_2021"}
+    assert d.input("httpVersion") == "http2and3" and d.input("isIpv6Enabled") is True
+    assert d.input("webAclId") == any_stack.named("cdn-waf").outputs["arn"]
+    behaviours = [d.input("defaultCacheBehavior"), *d.input("orderedCacheBehaviors")]
+    headers = any_stack.named("cdn-security-headers").outputs["id"]
+    assert all(b["viewerProtocolPolicy"] == "redirect-to-https" and b["responseHeadersPolicyId"] == headers
+               for b in behaviours)
+
+
+def test_origins_https_only_and_s3_through_oac(production):
+    d = production.named("cdn-distribution")
+    app, assets = d.input("origins")
+    assert app["domainName"] == production.named("app-alb").outputs["dnsName"]
+    assert app["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+    assert app["customOriginConfig"]["originSslProtocols"] == ["TLSv1.2"]
+    assert app["customHeaders"] == [{"name": "X-Origin-Verify",
+                                     "value": production.named("cdn-origin-secret").outputs["result"]}]
+    assert assets["originAccessControlId"] == production.named("cdn-oac").outputs["id"]
+    assert assets["domainName"] == production.named("cdn-assets").outputs["bucketRegionalDomainName"]
+    assert "s3OriginConfig" not in assets
+    assert d.input("orderedCacheBehaviors")[1]["pathPattern"] == "/uploads/*"
+    # Managed policies looked up by name
+    assert d.input("defaultCacheBehavior")["cachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert d.input("orderedCacheBehaviors")[0]["cachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+
+def test_assets_bucket_reads_only_by_this_distribution(production):
+    doc = json.loads(production.named("cdn-assets-policy").input("policy"))
+    allow = [s for s in doc["Statement"] if s["Effect"] == "Allow"]
+    assert allow == [{"Sid": "CloudFrontReadsThroughOac", "Effect": "Allow", "Action": "s3:GetObject",
+                      "Principal": {"Service": "cloudfront.amazonaws.com"},
+                      "Resource": production.named("cdn-assets").outputs["arn"] + "/*",
+                      "Condition": {"StringEquals": {
+                          "AWS:SourceArn": production.named("cdn-distribution").outputs["arn"]}}}]
+    assert {s["Sid"] for s in doc["Statement"]} >= {"DenyInsecureTransport", "DenyNonKmsUploads"}
+    key_policy = json.loads(production.named("cdn-assets-key").input("policy"))
+    assert {"Service": "cloudfront.amazonaws.com"} in [s["Principal"] for s in key_policy["Statement"]]
+
+
+def test_security_headers_are_the_seeds(any_stack):
+    h = any_stack.named("cdn-security-headers").input("securityHeadersConfig")
+    assert h["strictTransportSecurity"] == {"accessControlMaxAgeSec": 31536000, "includeSubdomains": True,
+                                            "preload": False, "override": True}
+    assert h["frameOptions"]["frameOption"] == "DENY"
+    assert h["contentTypeOptions"] == {"override": True}
+    assert h["referrerPolicy"]["referrerPolicy"] == "origin-when-cross-origin"
+    assert "frame-ancestors 'none'" in h["contentSecurityPolicy"]["contentSecurityPolicy"]
+
+
+def test_waf_managed_groups_and_the_seeds_rate_limits(production, staging):
+    waf = production.named("cdn-waf")
+    assert (waf.input("scope"), waf.input("region")) == ("CLOUDFRONT", "us-east-1")
+    rules = {r["name"]: r for r in waf.input("rules")}
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+            "AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesSQLiRuleSet"} <= set(rules)
+    limits = {n: (r["statement"]["rateBasedStatement"]["limit"], r["statement"]["rateBasedStatement"]
+                  ["evaluationWindowSec"], r["statement"]["rateBasedStatement"]["scopeDownStatement"]
+                  ["byteMatchStatement"]["searchString"], list(r["action"])) for n, r in rules.items()
+              if n.startswith("rate-")}
+    # 1 r/s and 10 r/s over 60 s; 100 per 15 min over WAF's longest window (600 s) = 67
+    assert limits == {"rate-auth": (60, 60, "/api/auth/", ["block"]), "rate-api": (600, 60, "/api/", ["block"]),
+                      "rate-general": (67, 600, "/api/", ["block"])}
+    staged = {r["name"]: list(r.get("action", {})) for r in staging.named("cdn-waf").input("rules")}
+    assert staged["rate-api"] == ["count"]
+
+
+def test_access_logs_v2_into_us_east_1(production):
+    source = production.named("cdn-log-source")
+    assert source.input("resourceArn") == production.named("cdn-distribution").outputs["arn"]
+    assert source.input("logType") == "ACCESS_LOGS" and source.input("region") == "us-east-1"
+    dest = production.named("cdn-log-destination")
+    assert dest.input("deliveryDestinationConfiguration")["destinationResourceArn"] == \
+        production.named("cdn-access-logs").outputs["arn"]
+    assert production.named("cdn-log-delivery").input("deliverySourceName") == source.input("name")
+    assert production.named("cdn-access-logs").input("retentionInDays") == 90
+
+
+def test_vercel_origin_keeps_its_own_host():
+    from conftest import evaluate
+    g = evaluate(example="study-sphere", cdnEnabled="true")
+    app = g.named("cdn-distribution").input("origins")[0]
+    assert app["domainName"] == "study-sphere.vercel.app" and "customHeaders" not in app
+    assert g.named("cdn-distribution").input("defaultCacheBehavior")["originRequestPolicyId"] == \
+        "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
+
+
+def test_no_cdn_in_examples_that_do_not_ask():
+    assert not example_graph("generic-guide").of_type("aws:cloudfront/distribution:Distribution")
+
+
+def test_rate_limit_conversion():
+    assert RateLimitSettings(general_requests=5, general_window_seconds=900).waf_rules()[2][2:] == (10, 600)
+    assert RateLimitSettings(general_requests=1000, general_window_seconds=120).waf_rules()[2][2:] == (1000, 120)
+
+
+@pytest.mark.parametrize("cls, kwargs, field", [
+    (RateLimitSettings, {"api_path": "api"}, "api_path"),
+    (RateLimitSettings, {"action": "challenge"}, "action"),
+    (RateLimitSettings, {"general_window_seconds": 30}, "general_window_seconds"),
+    (CdnSettings, {"price_class": "PriceClass_50"}, "price_class"),
+    (CdnSettings, {"hsts_max_age_seconds": 3600}, "hsts_max_age_seconds"),
+    (CdnSettings, {"assets_path": "uploads"}, "assets_path"),
+    (CdnSettings, {"content_security_policy": " "}, "content_security_policy"),
+])
+def test_settings_refuse(cls, kwargs, field):
+    with pytest.raises(InvalidArgs) as info:
+        cls(**kwargs)
+    assert [p.field for p in info.value.problems] == [field]
