@@ -320,9 +320,9 @@ class Alarms(pulumi.ComponentResource):
     def _uptime_spec(self) -> AlarmSpec:
         up = self._args.uptime
         check = aws.route53.HealthCheck(
-            f"{self._name}-uptime", type="HTTPS", fqdn=up.fqdn, port=443, resource_path=up.path,
+            f"{self._name}-uptime-check", type="HTTPS", fqdn=up.fqdn, port=443, resource_path=up.path,
             request_interval=30, failure_threshold=3, measure_latency=True, enable_sni=True,
-            tags={**self._args.tags, "Name": f"{self._name}-uptime"}, opts=self._child)
+            tags={**self._args.tags, "Name": f"{self._name}-uptime-check"}, opts=self._child)
         return AlarmSpec("uptime", "AWS/Route53", "HealthCheckStatus", {"HealthCheckId": check.id}, 1,
                          "LessThanThreshold", f"https://{up.fqdn}{up.path} failing from Route 53 checkers",
                          statistic="Minimum", period=60, evaluation_periods=2, datapoints=2,
