@@ -59,6 +59,29 @@ FACTS = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": lambda r: r.input("description"),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": lambda r: r.input("description"),
     "aws:rds/proxy:Proxy": lambda r: f"TLS required: {r.input('requireTls')}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda r: (
+        f"{r.input('alarmDescription')} ({r.input('region') or 'stack region'}"
+        f"{', silent' if r.input('actionsEnabled') is False else ''})"),
+    "aws:cloudfront/distribution:Distribution": lambda r: (
+        f"{', '.join(r.input('aliases') or [])}; {r.input('viewerCertificate')['minimumProtocolVersion']}, "
+        f"{r.input('httpVersion')}, {'WAF attached' if r.input('webAclId') else 'no WAF'}"),
+    "aws:wafv2/webAcl:WebAcl": lambda r: "; ".join(
+        f"{x['name']} {x['statement']['rateBasedStatement']['limit']}/"
+        f"{x['statement']['rateBasedStatement']['evaluationWindowSec']}s {next(iter(x['action']))}"
+        for x in r.input("rules") if "rateBasedStatement" in x["statement"]),
+    "aws:ecs/service:Service": lambda r: f"{r.input('desiredCount')} Fargate task(s), circuit breaker with rollback",
+    "aws:lb/loadBalancer:LoadBalancer": lambda r: (
+        f"deletion protection {'on' if r.input('enableDeletionProtection') else 'off'}, access logs on"),
+    "aws:budgets/budget:Budget": lambda r: f"{r.input('limitAmount')} USD/month, alerts at 80/100/150 %",
+    "vercel:index/project:Project": lambda r: (
+        f"{r.input('framework')} on node {r.input('nodeVersion')}, regions "
+        f"{', '.join((r.input('resourceConfig') or {}).get('functionDefaultRegions', []))}"),
+    "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable": lambda r: (
+        f"{r.input('key')} → {', '.join(r.input('targets'))}{' (sensitive)' if r.input('sensitive') else ''}"),
+    "cloudflare:index/dnsRecord:DnsRecord": lambda r: (
+        f"{r.input('name')} {r.input('type')} {r.input('content')} ttl {r.input('ttl')}"
+        f"{' proxied' if r.input('proxied') else ''}"),
+    "cloudflare:index/zoneSetting:ZoneSetting": lambda r: f"{r.input('settingId')} = {r.input('value')}",
 }
 
 
