@@ -265,19 +265,9 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
         protect_stateful_resources=values["protectStatefulResources"],
         apply_immediately=values["applyImmediately"],
         log_retention_days=values["logRetentionDays"],
-        network=built["network"],
-        postgres=pg,
         dr_vpc_cidr=values["postgresDrVpcCidr"],
         external_database_url=pulumi.Output.secret(external) if external else None,
-        redis=built["redis"],
-        backups=built["backups"],
-        app=built["app"],
-        vercel=built["vercel"],
-        ecs=built["ecs"],
-        cdn=built["cdn"],
-        rate_limits=built["rate_limits"],
-        cloudflare=built["cloudflare"],
-        observability=built["observability"],
+        **built,  # one settings object (or None) per SECTIONS entry, named as the field
     )
 
 
