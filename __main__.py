@@ -12,7 +12,7 @@ from components._dns import DnsZone, SiteTarget
 from components.alarms import Alarms, AlarmsArgs, CacheTarget, DatabaseTarget, LoadBalancerTarget, UptimeTarget
 from components.app import VERCEL_APEX_IP, VERCEL_CNAME, App, AppArgs
 from components.backup_bucket import BackupBucket, BackupBucketArgs
-from components.cdn import CLOUDFRONT_ZONE_ID, Cdn, CdnArgs
+from components.cdn import Cdn, CdnArgs
 from components.dns import Dns, DnsArgs
 from components.network import Network, NetworkArgs, NetworkSettings
 from components.postgres import DrNetworking, Postgres, PostgresArgs
@@ -82,7 +82,6 @@ if cfg.backups:
     pulumi.export("backupWriterPolicyArn", backups.writer_policy_arn)
 
 app = cdn = None
-dns = None
 if cfg.app.hosting != "none":
     zone_id = cfg.cloudflare.zone_id if cfg.app.dns_provider == "cloudflare" else aws.route53.get_zone_output(
         name=cfg.app.zone_name, private_zone=False, opts=pulumi.InvokeOutputOptions(provider=provider)).zone_id
@@ -110,7 +109,7 @@ if cfg.app.hosting != "none":
             cfg.cdn, cfg.rate_limits, tags, cfg.app.domain, dns, app.origin_hostname,
             origin_is_load_balancer=cfg.app.hosting == "aws", origin_secret=origin_secret,
             log_retention_days=cfg.log_retention_days), opts=stateful)  # the assets bucket holds uploads
-        target = SiteTarget(cfg.app.domain, cdn.domain_name, CLOUDFRONT_ZONE_ID, description="CloudFront")
+        target = SiteTarget(cfg.app.domain, cdn.domain_name, cdn.hosted_zone_id, description="CloudFront")
         pulumi.export("cdnDomainName", cdn.domain_name)
         pulumi.export("cdnDistributionId", cdn.distribution_id)
         pulumi.export("assetsBucketName", cdn.assets_bucket_name)

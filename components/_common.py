@@ -15,6 +15,17 @@ def kms_key(name: str, description: str, tags: dict[str, str], opts: pulumi.Reso
                        deletion_window_in_days=30, region=region, policy=policy, tags=tags, opts=opts)
 
 
+def key_policy(identity, *statements: dict) -> pulumi.Output[str]:
+    """A KMS key policy: the account administers the key (as AWS's default policy does), plus
+    `statements` for the services that must use it. `identity` is get_caller_identity_output()."""
+    root = identity.arn.apply(lambda arn: "arn:{1}:iam::{4}:root".format(*arn.split(":")))
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
+         "Principal": {"AWS": root}},
+        *statements,
+    ]})
+
+
 def assume_role_policy(service: str) -> str:
     return json.dumps({
         "Version": "2012-10-17",

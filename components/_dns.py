@@ -68,10 +68,7 @@ def validated_certificate(name: str, domain: str, zone: DnsZone, tags: dict[str,
     names = fqdns(domain)
     cert = aws.acm.Certificate(f"{name}-cert", domain_name=names[0], subject_alternative_names=names[1:],
                                validation_method="DNS", key_algorithm="RSA_2048", region=region,
-                               tags={**tags, "Name": f"{name}-cert"},
-                               opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                                   # A replacement must exist before CloudFront/ALB let go of the old one.
-                                   delete_before_replace=False)))
+                               tags={**tags, "Name": f"{name}-cert"}, opts=opts)
     records = []
     for i, fqdn in enumerate(names):
         option = cert.domain_validation_options.apply(

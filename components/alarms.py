@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components._common import kms_key
+from components._common import key_policy, kms_key
 from components._validation import Checker
 
 GLOBAL_METRICS_REGION = "us-east-1"  # CloudFront and Route 53 health-check metrics live here
@@ -155,9 +155,8 @@ class Alarms(pulumi.ComponentResource):
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
         self._topics: dict[str, aws.sns.Topic] = {}
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._account = identity.account_id
-        self._partition = identity.arn.apply(lambda arn: arn.split(":")[1])
+        self._identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._account = self._identity.account_id
 
         specs = self._database_specs() + self._cache_specs() + self._edge_specs()
         if args.uptime and args.settings.uptime_check_enabled:
@@ -166,7 +165,7 @@ class Alarms(pulumi.ComponentResource):
         self.alarms = [self._alarm(spec) for spec in specs]
         self.alarm_names = [a.name for a in self.alarms]
         self.dashboard_name = self._dashboard(specs).dashboard_name
-        self.budget = self._budget()
+        self._budget()
 
         self.register_outputs({"topic_arn": self.topic_arn, "alarm_names": self.alarm_names,
                                "dashboard_name": self.dashboard_name})
@@ -181,19 +180,13 @@ class Alarms(pulumi.ComponentResource):
         name, tags, child = self._name, self._args.tags, self._child
         suffix = f"-{region}" if region else ""
         on_region = region or None
-        key_policy = pulumi.Output.json_dumps({
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
-                 "Principal": {"AWS": pulumi.Output.format("arn:{0}:iam::{1}:root", self._partition, self._account)}},
-                # An encrypted topic drops CloudWatch and Budgets notifications unless they may use the key.
-                {"Sid": "PublishersEncrypt", "Effect": "Allow", "Resource": "*",
-                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                 "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]}},
-            ],
-        })
+        # An encrypted topic drops CloudWatch and Budgets notifications unless they may use the key.
+        policy = key_policy(self._identity, {
+            "Sid": "PublishersEncrypt", "Effect": "Allow", "Resource": "*",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]}})
         key = kms_key(f"{name}-topic-key{suffix}", f"{name}: SNS alarm topic", tags, child,
-                      region=on_region, policy=key_policy)
+                      region=on_region, policy=policy)
         topic = aws.sns.Topic(f"{name}-topic{suffix}", kms_master_key_id=key.arn, region=on_region,
                               tags=tags, opts=child)
         aws.sns.TopicPolicy(f"{name}-topic-policy{suffix}", arn=topic.arn, region=on_region,

@@ -164,7 +164,6 @@ class AppArgs:
     # Only CloudFront may reach the ALB when a CDN fronts it; it proves itself with this header.
     behind_cdn: bool = False
     origin_secret: pulumi.Input[str] | None = None
-    uploads_bucket_arn: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         c = Checker("app args")
@@ -186,14 +185,12 @@ class App(pulumi.ComponentResource):
     environment_keys: list[str]
     # vercel
     project_id: pulumi.Output[str] | None = None
-    secure_compute_cidr: str | None = None
     # aws
     load_balancer_dns_name: pulumi.Output[str] | None = None
     load_balancer_zone_id: pulumi.Output[str] | None = None
     load_balancer_arn_suffix: pulumi.Output[str] | None = None
     target_group_arn_suffix: pulumi.Output[str] | None = None
     repository_url: pulumi.Output[str] | None = None
-    service_name: pulumi.Output[str] | None = None
     origin_hostname: pulumi.Output[str] | str | None = None
 
     def __init__(self, name: str, args: AppArgs, opts: pulumi.ResourceOptions | None = None):
@@ -263,10 +260,8 @@ class App(pulumi.ComponentResource):
         if v.secure_compute:
             # Secure Compute: functions run in a Vercel-managed AWS VPC with this CIDR. Vercel sends a
             # peering request to our VPC; once its id is in config, we accept it and route to the CIDR.
-            net = vercel.Network(f"{name}-secure-compute", name=f"{v.project_name or args.project}-network",
-                                 cidr=v.secure_compute_cidr, region=v.regions[0], team_id=team, opts=child)
-            self.secure_compute_cidr = v.secure_compute_cidr
-            self.secure_compute_network_id = net.id
+            vercel.Network(f"{name}-secure-compute", name=f"{v.project_name or args.project}-network",
+                           cidr=v.secure_compute_cidr, region=v.regions[0], team_id=team, opts=child)
 
     # ---- ECS Fargate behind an ALB ----------------------------------------------------------
     def _ecs(self, name, args: AppArgs, plain, secrets, child) -> None:
@@ -307,15 +302,9 @@ class App(pulumi.ComponentResource):
                 {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": env_secret.arn},
                 {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
             ]}), opts=child)
-        # The app's own role: nothing but the uploads prefix it serves through the CDN.
+        # The app's own role holds no permissions: the app gets its data through URLs and secrets.
         task_role = aws.iam.Role(f"{name}-task-role", assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
                                  tags=tags, opts=child)
-        if args.uploads_bucket_arn is not None:
-            aws.iam.RolePolicy(f"{name}-task-uploads", role=task_role.id, policy=pulumi.Output.json_dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-                               "Resource": pulumi.Output.concat(args.uploads_bucket_arn, "/uploads/*")}]}),
-                opts=child)
 
         container = "app"
         definitions = pulumi.Output.json_dumps([{
@@ -456,5 +445,4 @@ class App(pulumi.ComponentResource):
         self.load_balancer_zone_id = lb.zone_id
         self.load_balancer_arn_suffix = lb.arn_suffix
         self.target_group_arn_suffix = target_group.arn_suffix
-        self.service_name = service.name
         self.origin_hostname = lb.dns_name

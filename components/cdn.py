@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import HardenedBucket, kms_key
+from components._common import HardenedBucket, key_policy, kms_key
 from components._dns import DnsZone, fqdns, validated_certificate
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
 
@@ -20,7 +20,6 @@ EDGE_REGION = "us-east-1"
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 WAF_WINDOWS = (60, 120, 300, 600)  # seconds WAF rate-based rules can count over
 WAF_MIN_LIMIT = 10
-CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"  # Route 53 alias target zone of every distribution
 DEFAULT_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
                "img-src 'self' data: https:; font-src 'self' data:; connect-src 'self' https:; "
                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
@@ -106,12 +105,10 @@ class CdnArgs:
 
 class Cdn(pulumi.ComponentResource):
     distribution_id: pulumi.Output[str]
-    distribution_arn: pulumi.Output[str]
     domain_name: pulumi.Output[str]
-    hosted_zone_id: pulumi.Output[str]
+    hosted_zone_id: pulumi.Output[str]  # the Route 53 alias target zone
     web_acl_arn: pulumi.Output[str]
     assets_bucket_name: pulumi.Output[str]
-    assets_bucket_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:edge:Cdn", name, None, opts)
@@ -120,14 +117,11 @@ class Cdn(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
         identity = aws.get_caller_identity_output(opts=invoke)
 
-        key_policy = pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
-            {"Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
-             "Principal": {"AWS": pulumi.Output.concat("arn:aws:iam::", identity.account_id, ":root")}},
-            {"Sid": "CloudFrontReadsAssets", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*",
-             "Principal": {"Service": "cloudfront.amazonaws.com"},
-             "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}}},
-        ]})
-        key = kms_key(f"{name}-assets-key", f"{name}: static assets and uploads", tags, child, policy=key_policy)
+        policy = key_policy(identity, {
+            "Sid": "CloudFrontReadsAssets", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}}})
+        key = kms_key(f"{name}-assets-key", f"{name}: static assets and uploads", tags, child, policy=policy)
         assets = HardenedBucket(
             f"{name}-assets", tags=tags, opts=child, key=key, defer_policy=True,
             lifecycle_rules=[{"id": "expire-old-versions", "status": "Enabled", "filter": {"prefix": ""},
@@ -209,12 +203,10 @@ class Cdn(pulumi.ComponentResource):
         self._access_logs(name, args, d, child)
 
         self.distribution_id = d.id
-        self.distribution_arn = d.arn
         self.domain_name = d.domain_name
         self.hosted_zone_id = d.hosted_zone_id
         self.web_acl_arn = acl.arn
         self.assets_bucket_name = assets.bucket.id
-        self.assets_bucket_arn = assets.bucket.arn
         self.register_outputs({"distribution_id": self.distribution_id, "domain_name": self.domain_name,
                                "web_acl_arn": self.web_acl_arn, "assets_bucket_name": self.assets_bucket_name})
 

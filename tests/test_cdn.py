@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import example_graph
+from conftest import evaluate, example_graph
 
 from components._validation import InvalidArgs
 from components.cdn import CdnSettings, RateLimitSettings
@@ -94,7 +94,6 @@ def test_access_logs_v2_into_us_east_1(production):
 
 
 def test_vercel_origin_keeps_its_own_host():
-    from conftest import evaluate
     g = evaluate(example="study-sphere", cdnEnabled="true")
     app = g.named("cdn-distribution").input("origins")[0]
     assert app["domainName"] == "study-sphere.vercel.app" and "customHeaders" not in app

@@ -1,7 +1,7 @@
 """components/dns.py and components/_dns.py: site names, certificate validation, Cloudflare zone rules."""
 
 import pytest
-from conftest import evaluate, example_graph
+from conftest import config_error, evaluate, example_graph
 
 from components._validation import InvalidArgs
 from components.cdn import RateLimitSettings
@@ -97,6 +97,5 @@ def test_settings_refuse(kwargs, field):
 
 
 def test_cloudflare_needs_a_zone_id():
-    from conftest import config_error
     msg = config_error(example="study-sphere", cloudflareZoneId=None)
     assert "cloudflareZoneId = '': is required when appDnsProvider is cloudflare" in msg
