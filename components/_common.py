@@ -37,9 +37,11 @@ def assume_role_policy(service: str) -> str:
 class HardenedBucket:
     """Bucket plus the split pulumi-aws 7 resources every bucket here gets."""
 
-    def __init__(self, name: str, *, tags, opts, region=None, key=None, lifecycle_rules,
+    def __init__(self, name: str, *, tags, opts, data_class: str, region=None, key=None, lifecycle_rules,
                  extra_statements=None, defer_policy: bool = False):
-        self.bucket = aws.s3.Bucket(name, force_destroy=False, region=region, tags=tags, opts=opts)
+        # DataClass tells the policy pack what the bucket holds (backup rules, log-bucket exemptions).
+        self.bucket = aws.s3.Bucket(name, force_destroy=False, region=region,
+                                    tags={**tags, "DataClass": data_class}, opts=opts)
         b = self.bucket
         aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=b.id, region=region,
                                        rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts)

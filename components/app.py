@@ -355,7 +355,7 @@ class App(pulumi.ComponentResource):
             description="App tasks from the ALB", tags=tags, opts=child)
 
         access_logs = HardenedBucket(
-            f"{name}-alb-logs", tags=tags, opts=child, key=None,
+            f"{name}-alb-logs", tags=tags, opts=child, key=None, data_class="logs",
             extra_statements=lambda b: [{
                 # Regions from before August 2022 deliver as the regional ELB account; newer ones as
                 # the log-delivery service. Both may write, only under the prefix.

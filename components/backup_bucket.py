@@ -90,33 +90,15 @@ class BackupBucket(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         key = kms_key(f"{name}-key", f"{name}: backup objects", tags, child)
-        primary = HardenedBucket(f"{name}-bucket", tags=tags, opts=child, key=key,
+        primary = HardenedBucket(f"{name}-bucket", tags=tags, opts=child, key=key, data_class="backup",
                                   lifecycle_rules=s.lifecycle_rules())
 
-        def allow_log_delivery(log_bucket):
-            return [{
-                "Sid": "AllowS3ServerAccessLogs", "Effect": "Allow",
-                "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
-                "Resource": pulumi.Output.concat(log_bucket.arn, "/*"),
-                "Condition": {"ArnLike": {"aws:SourceArn": primary.bucket.arn}},
-            }]
-
-        logs = HardenedBucket(
-            f"{name}-logs", tags=tags, opts=child, extra_statements=allow_log_delivery,
-            lifecycle_rules=[
-                {"id": "expire-logs", "status": "Enabled", "filter": {"prefix": ""},
-                 "expiration": {"days": args.log_retention_days}},
-                *_housekeeping_rules(1),
-            ])
-        aws.s3.BucketLogging(
-            f"{name}-access-logging", bucket=primary.bucket.id, target_bucket=logs.bucket.id,
-            target_prefix="s3-access/",
-            target_object_key_format={"partitioned_prefix": {"partition_date_source": "EventTime"}},
-            opts=child)
+        logs = _access_logs(name, primary.bucket, tags, child, args.log_retention_days)
 
         self.replica_bucket_arn = None
         if s.replication_region:
-            self.replica_bucket_arn = self._replicate(name, s, tags, key, primary, child)
+            self.replica_bucket_arn = self._replicate(name, s, tags, key, primary, child,
+                                                      args.log_retention_days)
 
         b = primary.bucket
         writer = aws.iam.Policy(
@@ -150,12 +132,15 @@ class BackupBucket(pulumi.ComponentResource):
             "writer_policy_arn": self.writer_policy_arn,
         })
 
-    def _replicate(self, name, s, tags, key, primary, child) -> pulumi.Output[str]:
+    def _replicate(self, name, s, tags, key, primary, child, log_retention_days) -> pulumi.Output[str]:
         region = s.replication_region
         replica_key = kms_key(f"{name}-replica-key", f"{name}: replica in {region}", tags, child,
                               region=region)
         replica = HardenedBucket(f"{name}-replica", tags=tags, opts=child, key=replica_key,
-                                  region=region, lifecycle_rules=s.lifecycle_rules())
+                                  data_class="backup-replica", region=region,
+                                  lifecycle_rules=s.lifecycle_rules())
+        # Access logs stay in the replica's region: S3 delivers server access logs only in-region.
+        _access_logs(f"{name}-replica", replica.bucket, tags, child, log_retention_days, region=region)
         src, dst = primary.bucket, replica.bucket
         role = aws.iam.Role(f"{name}-replication-role", assume_role_policy=assume_role_policy("s3.amazonaws.com"),
                             tags=tags, opts=child)
@@ -190,3 +175,30 @@ class BackupBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
                 depends_on=[primary.versioning, replica.versioning])))
         return dst.arn
+
+
+def _access_logs(name: str, source: aws.s3.Bucket, tags, opts, retention_days: int,
+                 region: str | None = None) -> HardenedBucket:
+    """An SSE-S3 log bucket (server access log targets cannot use SSE-KMS) and the source's logging."""
+    def allow_log_delivery(log_bucket):
+        return [{
+            "Sid": "AllowS3ServerAccessLogs", "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+            "Resource": pulumi.Output.concat(log_bucket.arn, "/*"),
+            "Condition": {"ArnLike": {"aws:SourceArn": source.arn}},
+        }]
+
+    logs = HardenedBucket(
+        f"{name}-logs", tags=tags, opts=opts, data_class="logs", region=region,
+        extra_statements=allow_log_delivery,
+        lifecycle_rules=[
+            {"id": "expire-logs", "status": "Enabled", "filter": {"prefix": ""},
+             "expiration": {"days": retention_days}},
+            *_housekeeping_rules(1),
+        ])
+    aws.s3.BucketLogging(
+        f"{name}-access-logging", bucket=source.id, target_bucket=logs.bucket.id, region=region,
+        target_prefix="s3-access/",
+        target_object_key_format={"partitioned_prefix": {"partition_date_source": "EventTime"}},
+        opts=opts)
+    return logs

@@ -123,7 +123,7 @@ class Cdn(pulumi.ComponentResource):
             "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}}})
         key = kms_key(f"{name}-assets-key", f"{name}: static assets and uploads", tags, child, policy=policy)
         assets = HardenedBucket(
-            f"{name}-assets", tags=tags, opts=child, key=key, defer_policy=True,
+            f"{name}-assets", tags=tags, opts=child, key=key, defer_policy=True, data_class="static-assets",
             lifecycle_rules=[{"id": "expire-old-versions", "status": "Enabled", "filter": {"prefix": ""},
                               "noncurrent_version_expiration": {"noncurrent_days": 30},
                               "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}])

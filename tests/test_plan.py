@@ -18,11 +18,11 @@ def test_production_plan_prints_the_tree_and_counts():
     result = plan("production")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Evaluated in update and preview mode: 247 and 247 resources." in out
+    assert "Evaluated in update and preview mode: 255 and 255 resources." in out
     assert "postgres-replica-1  (aws:rds/instance:Instance)  [protected]  — replica db.t3.medium in us-east-1c" in out
     assert "postgres 16 db.t3.medium multi-AZ, 50-500 GiB gp3, backups 30d" in out
     assert "daily/ GLACIER@30d expire@120d" in out
-    assert "Resources by type (247):" in out
+    assert "Resources by type (255):" in out
     assert "DeprecationWarning" not in result.stderr and "Traceback" not in result.stderr
 
 

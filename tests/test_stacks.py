@@ -37,10 +37,10 @@ def test_expected_counts(staging, production):
     assert s["aws:rds/instance:Instance"] == 2 and p["aws:rds/instance:Instance"] == 4  # +2 replicas, +DR
     assert s["aws:ec2/subnet:Subnet"] == 4 and p["aws:ec2/subnet:Subnet"] == 6 + 4  # + DR VPC
     assert p["aws:ec2/natGateway:NatGateway"] == 3 and s["aws:ec2/natGateway:NatGateway"] == 1
-    # backups (+ logs, + replica in production), ALB access logs, CDN assets
-    assert p["aws:s3/bucket:Bucket"] == 5 and s["aws:s3/bucket:Bucket"] == 4
+    # backups (+ logs, + replica and its logs in production), ALB access logs, CDN assets
+    assert p["aws:s3/bucket:Bucket"] == 6 and s["aws:s3/bucket:Bucket"] == 4
     assert p["aws:rds/proxy:Proxy"] == 1 and "aws:rds/proxy:Proxy" not in s
-    assert sum(s.values()) == 168 and sum(p.values()) == 247
+    assert sum(s.values()) == 168 and sum(p.values()) == 255
 
 
 def test_components_have_three_part_tokens_and_own_their_children(any_stack):
