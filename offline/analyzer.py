@@ -1,0 +1,326 @@
+"""Run the policy pack the way `pulumi preview --policy-pack policies` does, without the CLI.
+
+The CLI starts `policies/__main__.py` as a plugin process, reads the port it prints, and speaks the
+analyzer gRPC protocol: GetAnalyzerInfo, ConfigureStack, Configure (pack config reconciled with the
+schema defaults), Analyze once per resource (its inputs, secrets and unknowns in the engine's
+encoding) and AnalyzeStack once (every resource with parent and dependencies). This module does the
+same, so the plan and the tests see exactly what the CLI would report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACK_DIR = ROOT / "policies"
+CONFIG_DIR = PACK_DIR / "config"
+LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+_JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list,
+               "object": dict}
+
+
+class PackConfigError(Exception):
+    """The --policy-pack-config file is unreadable or does not match the policies' schemas."""
+
+
+@dataclass
+class PolicyInfo:
+    name: str
+    description: str
+    level: str
+    severity: str
+    remediation: str
+    tags: list[str]
+    securityhub: str
+    kind: str  # "resource" or "stack"
+    config_schema: dict
+
+
+@dataclass
+class Diagnostic:
+    policy: str
+    level: str
+    severity: str
+    message: str
+    urn: str
+
+    @property
+    def resource(self) -> str:
+        return self.urn.rsplit("::", 1)[-1] if self.urn else "(stack)"
+
+    @property
+    def resource_type(self) -> str:
+        return self.urn.split("::")[-2].rsplit("$", 1)[-1] if self.urn else ""
+
+
+@dataclass
+class Verdict:
+    pack: str
+    version: str
+    config_path: Path | None
+    policies: dict[str, PolicyInfo]
+    levels: dict[str, str]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def of_level(self, level: str) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.level == level]
+
+    @property
+    def mandatory(self) -> list[Diagnostic]:
+        return self.of_level("mandatory")
+
+    def fired(self) -> set[str]:
+        return {d.policy for d in self.diagnostics}
+
+
+# ---- pack config, as the CLI reads and reconciles it -----------------------------------------
+def load_pack_config(path: Path) -> dict[str, tuple[str | None, dict]]:
+    """{policy: (enforcement level or None, properties)} from a --policy-pack-config file."""
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise PackConfigError(f"cannot read policy pack config {path}: {err.strerror}") from None
+    if not text.strip():
+        return {}
+    try:
+        doc = json.loads(text)
+    except ValueError as err:
+        raise PackConfigError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(doc, dict):
+        raise PackConfigError(f"{path} must be a JSON object of policy names")
+    out: dict[str, tuple[str | None, dict]] = {}
+    for name, value in doc.items():
+        if isinstance(value, str):
+            level, props = value, {}
+        elif isinstance(value, dict):
+            props = dict(value)
+            level = props.pop("enforcementLevel", None)
+        else:
+            raise PackConfigError(f'{path}: "{name}" must be an enforcement level or an object, not {value!r}')
+        if level is not None and level not in LEVELS:
+            raise PackConfigError(f'{path}: "{name}": {level!r} is not an enforcement level ({", ".join(LEVELS)})')
+        out[name] = (level, props)
+    return out
+
+
+def _check_value(name: str, schema: dict, value) -> list[str]:
+    typ = schema.get("type")
+    if typ and not (isinstance(value, _JSON_TYPES[typ]) and not (typ in ("integer", "number")
+                                                               and isinstance(value, bool))):
+        return [f"{name}: expected {typ}, got {json.dumps(value)}"]
+    problems = []
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{name}: must be one of {schema['enum']}")
+    if "minimum" in schema and value < schema["minimum"]:
+        problems.append(f"{name}: must be >= {schema['minimum']}")
+    if "maximum" in schema and value > schema["maximum"]:
+        problems.append(f"{name}: must be <= {schema['maximum']}")
+    if typ == "array" and "items" in schema:
+        for i, item in enumerate(value):
+            problems += _check_value(f"{name}[{i}]", schema["items"], item)
+    return problems
+
+
+def reconcile(policies: dict[str, PolicyInfo], given: dict[str, tuple[str | None, dict]],
+              source: str = "pack config") -> tuple[dict[str, tuple[str, dict]], list[str]]:
+    """Schema defaults, then "all", then per-policy settings; validated like the CLI does."""
+    result = {n: (p.level, {k: v["default"] for k, v in p.config_schema.items() if "default" in v})
+              for n, p in policies.items()}
+    warnings = []
+    if given.get("all", (None, {}))[0]:
+        result = {n: (given["all"][0], props) for n, (_, props) in result.items()}
+    problems = []
+    for name, (level, props) in given.items():
+        if name == "all":
+            continue
+        if name not in policies:
+            warnings.append(f'{source}: "{name}" is not a policy in the pack (the CLI ignores it too)')
+            continue
+        old_level, old_props = result[name]
+        result[name] = (level or old_level, {**old_props, **props})
+        for key, value in props.items():
+            schema = policies[name].config_schema.get(key)
+            if schema is None:
+                problems.append(f"{name}: unknown property {key!r} (known: {', '.join(policies[name].config_schema) or 'none'})")
+            else:
+                problems += [f"{name}: {p}" for p in _check_value(key, schema, value)]
+    if problems:
+        raise PackConfigError(f"{source} does not match the policies' schemas:\n  - " + "\n  - ".join(problems))
+    return result, warnings
+
+
+def pack_version() -> str:
+    """The CLI reports PulumiPolicy.yaml's version over the SDK's placeholder."""
+    import yaml
+
+    return str((yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text()) or {}).get("version", ""))
+
+
+def default_config_path(stack: str) -> Path | None:
+    """policies/config/<stack>.json when it exists: how CI picks each stack's pack config."""
+    path = CONFIG_DIR / f"{stack}.json"
+    return path if path.is_file() else None
+
+
+# ---- the analyzer process ----------------------------------------------------------------------
+class PolicyPackProcess:
+    """`policies/__main__.py` as a plugin process and a client for its analyzer service."""
+
+    def __init__(self, pack_dir: Path = PACK_DIR, env: dict[str, str] | None = None):
+        import grpc
+        from google.protobuf import empty_pb2
+        from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+        self._pb, self._empty = analyzer_pb2, empty_pb2.Empty
+        # Like the CLI: the pack directory is the working directory; args are engine address and ".".
+        self.proc = subprocess.Popen(
+            [sys.executable, "-u", str(pack_dir / "__main__.py"), "127.0.0.1:0", "."],
+            cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(env or {})})
+        line = self.proc.stdout.readline().strip()
+        if not line.isdigit():
+            self.proc.kill()
+            raise RuntimeError(f"the policy pack did not start: {line} {self.proc.stderr.read()[-2000:]}")
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{line}")
+        grpc.channel_ready_future(self.channel).result(timeout=30)
+        self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        self._info = None
+
+    def __enter__(self) -> PolicyPackProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    # -- protocol ---------------------------------------------------------------------------
+    def info(self):
+        if self._info is None:
+            self._info = self.stub.GetAnalyzerInfo(self._empty())
+        return self._info
+
+    def policies(self) -> dict[str, PolicyInfo]:
+        from google.protobuf import json_format
+
+        pb = self._pb
+        out = {}
+        for p in self.info().policies:
+            schema = json_format.MessageToDict(p.configSchema.properties) if p.HasField("configSchema") else {}
+            out[p.name] = PolicyInfo(
+                name=p.name, description=p.description,
+                level=pb.EnforcementLevel.Name(p.enforcementLevel).lower(),
+                severity=pb.PolicySeverity.Name(p.severity).removeprefix("POLICY_SEVERITY_").lower(),
+                remediation=p.remediation_steps, tags=list(p.tags),
+                securityhub=p.framework.reference if p.HasField("framework") else "",
+                kind="stack" if p.policy_type == pb.PolicyType.POLICY_TYPE_STACK else "resource",
+                config_schema=schema)
+        return out
+
+    def configure(self, config: dict[str, tuple[str, dict]]) -> None:
+        from google.protobuf import struct_pb2
+
+        pb = self._pb
+        request = pb.ConfigureAnalyzerRequest()
+        for name, (level, props) in config.items():
+            struct = struct_pb2.Struct()
+            struct.update(props)
+            request.policyConfig[name].CopyFrom(pb.PolicyConfig(
+                enforcementLevel=pb.EnforcementLevel.Value(level.upper()), properties=struct))
+        self.stub.Configure(request)
+
+    def configure_stack(self, graph, stack_config: dict[str, str], tags: dict[str, str]) -> None:
+        from offline.evaluate import PROJECT
+
+        self.stub.ConfigureStack(self._pb.AnalyzerStackConfigureRequest(
+            stack=graph.stack, project=PROJECT, organization="organization", dry_run=graph.preview,
+            config=stack_config, tags=tags))
+
+    def analyze(self, graph, config_path: Path | None = None, *, stack_config: dict[str, str] | None = None,
+                only: set[str] | None = None) -> Verdict:
+        """Configure from `config_path` (None: the pack's defaults) and analyze every resource of
+        `graph` (or only the URNs in `only`; AnalyzeStack always sees the whole graph)."""
+        policies = self.policies()
+        given = load_pack_config(config_path) if config_path else {}
+        config, warnings = reconcile(policies, given, str(config_path) if config_path else "pack config")
+        self.configure(config)
+        self.configure_stack(graph, stack_config or {}, {"pulumi:project": "platform"})
+        info = self.info()
+        verdict = Verdict(pack=info.name, version=pack_version() or info.version, config_path=config_path, policies=policies,
+                          levels={n: level for n, (level, _) in config.items() if n in policies},
+                          warnings=warnings)
+        pb = self._pb
+        by_urn = {r.urn: r for r in graph.resources}
+        requests = [pb.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
+                                      options=_options(pb, r), provider=_provider(pb, r, by_urn))
+                    for r in graph.resources if only is None or r.urn in only]
+        futures = [(req.urn, self.stub.Analyze.future(req)) for req in requests]
+        for urn, future in futures:
+            verdict.diagnostics += [_diagnostic(pb, d, urn) for d in future.result().diagnostics]
+        stack_request = pb.AnalyzeStackRequest(resources=[
+            pb.AnalyzerResource(type=r.type, properties=_struct(_state(r, graph.preview)), urn=r.urn,
+                                name=r.name, options=_options(pb, r), provider=_provider(pb, r, by_urn),
+                                parent=r.parent, dependencies=r.dependencies,
+                                propertyDependencies={k: pb.AnalyzerPropertyDependencies(urns=v)
+                                                      for k, v in r.property_dependencies.items() if v})
+            for r in graph.resources])
+        verdict.diagnostics += [_diagnostic(pb, d, "") for d in self.stub.AnalyzeStack(stack_request).diagnostics]
+        return verdict
+
+
+def _struct(props: dict):
+    from google.protobuf import struct_pb2
+
+    s = struct_pb2.Struct()
+    s.update(json.loads(json.dumps(props, default=str)))
+    return s
+
+
+def _state(r, preview: bool) -> dict:
+    """What AnalyzeStack sees: the resource's outputs. Providers echo inputs (secrets stay secret)
+    and add computed values, unknown during preview."""
+    from offline.evaluate import UNKNOWN
+
+    state = dict(r.inputs)
+    for key, value in r.outputs.items():
+        if key != "id" and key not in state:
+            state[key] = UNKNOWN if preview else value
+    return state
+
+
+def _options(pb, r):
+    return pb.AnalyzerResourceOptions(protect=r.protect, ignoreChanges=r.ignore_changes,
+                                      deleteBeforeReplace=r.delete_before_replace,
+                                      deleteBeforeReplaceDefined=r.delete_before_replace, parent=r.parent)
+
+
+def _provider(pb, r, by_urn):
+    if not r.provider:
+        return None
+    urn = r.provider.rsplit("::", 1)[0]
+    prov = by_urn.get(urn)
+    return pb.AnalyzerProviderResource(type=prov.type if prov else urn.split("::")[-2], urn=urn,
+                                       name=urn.rsplit("::", 1)[-1],
+                                       properties=_struct(prov.inputs if prov else {}))
+
+
+def _diagnostic(pb, d, resource_urn: str) -> Diagnostic:
+    # The SDK prefixes the message with the policy description; keep only what the rule said.
+    message = d.message.split("\n", 1)[1] if "\n" in d.message else d.message
+    return Diagnostic(policy=d.policyName, level=pb.EnforcementLevel.Name(d.enforcementLevel).lower(),
+                      severity=pb.PolicySeverity.Name(d.severity).removeprefix("POLICY_SEVERITY_").lower(),
+                      message=message, urn=d.urn or resource_urn)

@@ -1,0 +1,63 @@
+"""Whole-stack rules: what must exist together, and what must survive a mistaken delete."""
+
+from __future__ import annotations
+
+from _rules import Stack, is_set, label, stack_rule, tags_of
+
+INSTANCE = "aws:rds/instance:Instance"
+GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+BUCKET = "aws:s3/bucket:Bucket"
+STATEFUL = [INSTANCE, GROUP, "aws:rds/cluster:Cluster", "aws:dynamodb/table:Table", "aws:efs/fileSystem:FileSystem"]
+
+
+@stack_rule(
+    "alarms-coverage", "Every database, replica and cache has CloudWatch alarms on it.",
+    severity="high",
+    fix="Pass the instance or replication group to the Alarms component (DatabaseTarget/CacheTarget in "
+        "__main__.py); components/alarms.py then creates its alarms.")
+def _alarms(stack: Stack, report, cfg):
+    for r in stack.of_type(INSTANCE, GROUP):
+        if not stack.referencing(r, ALARM, "dimensions"):
+            report(f"{label(r)} has no CloudWatch alarm watching it.", r.urn)
+
+
+@stack_rule(
+    "rds-read-replica", "Each primary database has read replicas.",
+    severity="medium",
+    config={"minimumReplicas": {"type": "integer", "minimum": 0, "default": 1,
+                                "description": "Fewest read replicas per primary."}},
+    fix="pulumi config set postgresReadReplicas <n> (replicas also serve DATABASE_READ_URL).")
+def _read_replica(stack: Stack, report, cfg):
+    for db in stack.of_type(INSTANCE):
+        if is_set(db.props, "replicateSourceDb"):
+            continue
+        replicas = stack.referencing(db, INSTANCE, "replicateSourceDb")
+        if len(replicas) < cfg["minimumReplicas"]:
+            report(f"{label(db)} has {len(replicas)} read replica(s); at least {cfg['minimumReplicas']} required.",
+                   db.urn)
+
+
+@stack_rule(
+    "backup-bucket-exists", "A stack with a database has a backup bucket for its dumps.",
+    severity="high",
+    fix="pulumi config set backupBucketEnabled true (the BackupBucket component tags its bucket DataClass=backup).")
+def _backup_bucket(stack: Stack, report, cfg):
+    if stack.of_type(INSTANCE) and not [b for b in stack.of_type(BUCKET)
+                                        if tags_of(b.props).get("DataClass") == "backup"]:
+        report("the stack has an RDS database but no bucket tagged DataClass=backup for its pg_dump archives.")
+
+
+@stack_rule(
+    "stateful-protected", "Databases, caches and backup buckets are protected from deletion by Pulumi.",
+    severity="high",
+    config={"backupDataClasses": {"type": "array", "items": {"type": "string"},
+                                  "default": ["backup", "backup-replica"],
+                                  "description": "DataClass tags of buckets that must be protected."}},
+    fix="pulumi config set protectStatefulResources true (the program passes protect=True to the data tier).")
+def _protected(stack: Stack, report, cfg):
+    stateful = stack.of_type(*STATEFUL) + [
+        b for b in stack.of_type(BUCKET) if tags_of(b.props).get("DataClass") in cfg["backupDataClasses"]]
+    for r in stateful:
+        if not r.opts.protect:
+            report(f"{label(r)} is not protected: `pulumi destroy` or a rename would delete its data.", r.urn)
