@@ -251,9 +251,9 @@ class PolicyPackProcess:
             config=stack_config, tags=tags))
 
     def analyze(self, graph, config_path: Path | None = None, *, stack_config: dict[str, str] | None = None,
-                only: set[str] | None = None) -> Verdict:
-        """Configure from `config_path` (None: the pack's defaults) and analyze every resource of
-        `graph` (or only the URNs in `only`; AnalyzeStack always sees the whole graph)."""
+                only: set[str] | None = None, stack: bool = True) -> Verdict:
+        """Configure from `config_path` (None: the pack's defaults), Analyze every resource of
+        `graph` (or only the URNs in `only`), then AnalyzeStack the whole graph (unless not `stack`)."""
         policies = self.policies()
         given = load_pack_config(config_path) if config_path else {}
         config, warnings = reconcile(policies, given, str(config_path) if config_path else "pack config")
@@ -271,6 +271,8 @@ class PolicyPackProcess:
         futures = [(req.urn, self.stub.Analyze.future(req)) for req in requests]
         for urn, future in futures:
             verdict.diagnostics += [_diagnostic(pb, d, urn) for d in future.result().diagnostics]
+        if not stack:
+            return verdict
         stack_request = pb.AnalyzeStackRequest(resources=[
             pb.AnalyzerResource(type=r.type, properties=_struct(_state(r, graph.preview)), urn=r.urn,
                                 name=r.name, options=_options(pb, r), provider=_provider(pb, r, by_urn),

@@ -1,6 +1,8 @@
-"""`./plan STACK` — evaluate a stack offline (update and preview mode) and print its resource tree.
+"""`./plan STACK` — evaluate a stack offline (update and preview mode), print its resource tree and
+the policy pack's verdict.
 
-Exit codes: 0 the plan evaluated; 2 bad stack configuration (or stack file); 1 the program failed.
+Exit codes: 0 clean (advisory findings allowed); 1 the program or the policy pack failed;
+2 bad stack configuration, stack file or policy pack config; 3 mandatory policy violations.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import sys
 import warnings
 from pathlib import Path
 
-EXIT_OK, EXIT_PROGRAM_ERROR, EXIT_CONFIG_ERROR = 0, 1, 2
+ROOT = Path(__file__).resolve().parent.parent
+
+EXIT_OK, EXIT_PROGRAM_ERROR, EXIT_CONFIG_ERROR, EXIT_POLICY_VIOLATION = 0, 1, 2, 3
 
 
 def _fmt_lifecycle(r) -> str:
@@ -110,10 +114,37 @@ def render_tree(graph) -> list[str]:
     return lines
 
 
+def render_verdict(verdict) -> list[str]:
+    policies = verdict.policies
+    source = verdict.config_path.relative_to(ROOT) if verdict.config_path else "pack defaults (production)"
+    relaxed = sorted(n for n, level in verdict.levels.items() if level != "mandatory")
+    lines = [f"Policy verdict: {verdict.pack} {verdict.version}, {len(policies)} policies, config: {source}"]
+    if relaxed:
+        lines.append(f"  not mandatory here: {', '.join(f'{n} ({verdict.levels[n]})' for n in relaxed)}")
+    lines += [f"  warning: {w}" for w in verdict.warnings]
+    by_policy: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for d in sorted(verdict.diagnostics, key=lambda d: (d.level != "mandatory", d.policy, d.resource)):
+        by_policy.setdefault((d.level, d.policy), {}).setdefault(d.message, []).append(d.resource)
+    for (level, policy), messages in by_policy.items():
+        lines.append(f"  [{level}] {policy}")
+        for message, resources in messages.items():
+            shown = ", ".join(resources[:4]) + (f" and {len(resources) - 4} more" if len(resources) > 4 else "")
+            lines.append(f"      {shown}: {message}")
+        if policy in policies:
+            lines.append(f"      fix: {policies[policy].remediation}")
+    counts = {level: len(verdict.of_level(level)) for level in ("mandatory", "advisory")}
+    status = "FAIL" if counts["mandatory"] else "PASS"
+    lines.append(f"{status}: {counts['mandatory']} mandatory, {counts['advisory']} advisory violation(s)")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="plan", description=__doc__.splitlines()[0])
     parser.add_argument("stack", nargs="?", help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--config", type=Path, help="a stack config file elsewhere (e.g. examples/)")
+    parser.add_argument("--policy-pack-config", type=Path, metavar="FILE",
+                        help="policy pack config, as for `pulumi preview --policy-pack-config` "
+                             "(default: policies/config/<stack>.json if it exists)")
     args = parser.parse_args(argv)
     if not args.stack and not args.config:
         parser.error("name a stack (staging, production) or give --config PATH")
@@ -121,17 +152,22 @@ def main(argv: list[str] | None = None) -> int:
 
     print("loading Pulumi SDKs…", file=sys.stderr, flush=True)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    from offline.evaluate import StackFileError, evaluate_stack, stack_file
+    from offline.analyzer import PackConfigError, PolicyPackProcess, default_config_path, load_pack_config
+    from offline.evaluate import StackFileError, evaluate_stack, read_stack_config, stack_file
     from stack_config import ConfigError
 
     path = args.config or stack_file(stack)
+    pack_config = args.policy_pack_config or default_config_path(stack)
     try:
+        if pack_config:
+            load_pack_config(pack_config)  # a bad pack config fails before anything runs
+
         graphs = {}
         for preview in (False, True):
             print(f"evaluating {path.name} ({'preview' if preview else 'update'} mode)…",
                   file=sys.stderr, flush=True)
             graphs[preview] = evaluate_stack(stack, preview=preview, config_path=path)
-    except (ConfigError, StackFileError) as err:
+    except (ConfigError, StackFileError, PackConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     except Exception as err:  # noqa: BLE001 - the program's own failure, reported in one line
@@ -139,6 +175,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_PROGRAM_ERROR
 
     graph = graphs[False]
+    print("running the policy pack (analyzer protocol)…", file=sys.stderr, flush=True)
+    try:
+        with PolicyPackProcess() as pack:
+            verdict = pack.analyze(graph, pack_config, stack_config=read_stack_config(path)[0])
+    except PackConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except Exception as err:  # noqa: BLE001 - the pack's own failure, reported in one line
+        print(f"error: the policy pack failed: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_PROGRAM_ERROR
     counts = graph.counts()
     total = sum(counts.values())
     print(f"Offline plan of stack '{stack}' from {path.name} (mocks; no cloud calls, no credentials)")
@@ -149,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(t) for t in counts)
     for typ, n in counts.items():
         print(f"  {typ.ljust(width)}  {n:>3}")
-    return EXIT_OK
+    print()
+    print("\n".join(line for line in render_verdict(verdict) if line))
+    return EXIT_POLICY_VIOLATION if verdict.mandatory else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -128,10 +128,6 @@ def tags_of(props: Mapping) -> dict[str, str]:
     return dict(props.get("tags") or {})
 
 
-def label(r: PolicyResource) -> str:
-    return f"{r.resource_type.split(':')[-1]} '{r.name}'"
-
-
 def policy_document(raw: Any) -> dict:
     """IAM-style policy: a JSON string in the inputs, sometimes already an object."""
     if isinstance(raw, str):

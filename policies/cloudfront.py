@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from _rules import Stack, as_list, is_set, label, resource_rule, stack_rule
+from _rules import Stack, as_list, is_set, resource_rule, stack_rule
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
@@ -61,7 +61,7 @@ def _logging(stack: Stack, report, cfg):
         v2 = [s for s in stack.referencing(d, LOG_SOURCE, "resourceArn")
               if s.props.get("logType") == "ACCESS_LOGS"]
         if not v2 and not (d.props.get("loggingConfig") or {}).get("bucket"):
-            report(f"{label(d)} has no access-log delivery.", d.urn)
+            report("has no access-log delivery.", d.urn)
 
 
 def _hsts_ok(policy_props, min_age: int) -> bool:
@@ -83,11 +83,11 @@ def _security_headers(stack: Stack, report, cfg):
                     for p in stack.referenced(d, prop) if p.resource_type == HEADERS]
         for b in behaviors(d.props):
             if not is_set(b, "responseHeadersPolicyId"):
-                report(f"{label(d)} {where(b)} has no response headers policy.", d.urn)
+                report(f"{where(b)} has no response headers policy.", d.urn)
             elif not policies and b.get("responseHeadersPolicyId") == MANAGED_SECURITY_HEADERS:
                 continue
             elif not any(_hsts_ok(p.props, minimum) for p in policies):
-                report(f"{label(d)} {where(b)}: its response headers policy lacks HSTS with "
+                report(f"{where(b)}: its response headers policy lacks HSTS with "
                        f"max-age >= {minimum} and includeSubdomains.", d.urn)
 
 

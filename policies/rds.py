@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from _rules import Stack, as_list, cidr_open, is_set, label, resource_rule, stack_rule
+from _rules import Stack, as_list, cidr_open, is_set, resource_rule, stack_rule
 from pulumi_policy.proxy import UnknownValueError
 
 INSTANCE = "aws:rds/instance:Instance"
@@ -58,17 +58,17 @@ def _not_public(stack: Stack, report, cfg):
         if not db.props.get("publiclyAccessible"):
             continue
         if not cfg["allowPublic"]:
-            report(f"{label(db)} has publiclyAccessible=true and this environment's pack config does "
+            report("has publiclyAccessible=true and this environment's pack config does "
                    "not set allowPublic.", db.urn)
             continue
         groups = stack.referenced(db, "parameterGroupName")
         if not any(_forces_ssl(g.props) for g in groups):
-            report(f"{label(db)} is public but its parameter group does not set rds.force_ssl=1.", db.urn)
+            report("is public but its parameter group does not set rds.force_ssl=1.", db.urn)
         rules = [r for sg in stack.referenced(db, "vpcSecurityGroupIds")
                  for r in stack.referencing(sg, INGRESS, "securityGroupId")]
         cidrs = [r.props.get("cidrIpv4") or r.props.get("cidrIpv6") for r in rules]
         if not [c for c in cidrs if c] or any(cidr_open(c) for c in cidrs):
-            report(f"{label(db)} is public but its security groups do not restrict ingress to an "
+            report("is public but its security groups do not restrict ingress to an "
                    "allow-list of CIDRs (none listed, or 0.0.0.0/0 / ::/0).", db.urn)
 
 

@@ -3,7 +3,7 @@ at a bucket together with the versioning/encryption/... resources that reference
 
 from __future__ import annotations
 
-from _rules import Stack, as_list, is_set, label, policy_document, stack_rule, statements, tags_of
+from _rules import Stack, as_list, is_set, policy_document, stack_rule, statements, tags_of
 
 BUCKET = "aws:s3/bucket:Bucket"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
@@ -40,7 +40,7 @@ def _versioning(stack: Stack, report, cfg):
     for b in stack.of_type(BUCKET):
         found = companions(stack, b, VERSIONING)
         if not any((v.props.get("versioningConfiguration") or {}).get("status") == "Enabled" for v in found):
-            report(f"{label(b)} has no BucketVersioning with status Enabled.", b.urn)
+            report("has no BucketVersioning with status Enabled.", b.urn)
 
 
 @stack_rule(
@@ -60,7 +60,7 @@ def _sse_kms(stack: Stack, report, cfg):
             continue
         what = "no default encryption" if not defaults else (
             "SSE-KMS without kmsMasterKeyId (AWS-managed key)" if kms else "SSE-S3 on a bucket that is not a log destination")
-        report(f"{label(b)}: {what}.", b.urn)
+        report(f"{what}.", b.urn)
 
 
 @stack_rule(
@@ -74,11 +74,11 @@ def _public_access(stack: Stack, report, cfg):
     for b in stack.of_type(BUCKET):
         found = companions(stack, b, PUBLIC_ACCESS)
         if not found:
-            report(f"{label(b)} has no BucketPublicAccessBlock.", b.urn)
+            report("has no BucketPublicAccessBlock.", b.urn)
             continue
         off = sorted({k for p in found for k in keys if p.props.get(k) is not True})
         if off:
-            report(f"{label(b)}: public access block settings not true: {', '.join(off)}.", b.urn)
+            report(f"public access block settings not true: {', '.join(off)}.", b.urn)
 
 
 @stack_rule(
@@ -89,7 +89,7 @@ def _owner_enforced(stack: Stack, report, cfg):
     for b in stack.of_type(BUCKET):
         found = companions(stack, b, OWNERSHIP)
         if not any((o.props.get("rule") or {}).get("objectOwnership") == "BucketOwnerEnforced" for o in found):
-            report(f"{label(b)} does not enforce bucket-owner object ownership (ACLs still apply).", b.urn)
+            report("does not enforce bucket-owner object ownership (ACLs still apply).", b.urn)
 
 
 def _denies_plain_http(doc: dict) -> bool:
@@ -112,7 +112,7 @@ def _tls_only(stack: Stack, report, cfg):
     for b in stack.of_type(BUCKET):
         docs = [policy_document(p.props.get("policy")) for p in companions(stack, b, POLICY)]
         if not any(_denies_plain_http(d) for d in docs):
-            report(f"{label(b)} has no policy statement denying aws:SecureTransport=false.", b.urn)
+            report("has no policy statement denying aws:SecureTransport=false.", b.urn)
 
 
 def _enabled_rules(stack: Stack, bucket) -> list:
@@ -134,10 +134,10 @@ def _backup_lifecycle(stack: Stack, report, cfg):
         rules = _enabled_rules(stack, b)
         classes = {t.get("storageClass") for r in rules for t in as_list(r.get("transitions"))}
         if not classes & GLACIER_CLASSES:
-            report(f"{label(b)} holds backups but no enabled lifecycle rule moves them to "
+            report("holds backups but no enabled lifecycle rule moves them to "
                    "GLACIER, GLACIER_IR or DEEP_ARCHIVE.", b.urn)
         if not any(r.get("abortIncompleteMultipartUpload") for r in rules):
-            report(f"{label(b)} holds backups but never aborts incomplete multipart uploads "
+            report("holds backups but never aborts incomplete multipart uploads "
                    "(failed dump uploads would be billed forever).", b.urn)
 
 
@@ -153,7 +153,7 @@ def _replication(stack: Stack, report, cfg):
             continue
         found = companions(stack, b, REPLICATION)
         if not any(r.get("status") == "Enabled" for c in found for r in as_list(c.props.get("rules"))):
-            report(f"{label(b)} holds backups in one region only: no enabled replication rule.", b.urn)
+            report("holds backups in one region only: no enabled replication rule.", b.urn)
 
 
 @stack_rule(
@@ -169,4 +169,4 @@ def _access_logging(stack: Stack, report, cfg):
         if data_class(b) in cfg["exemptDataClasses"]:
             continue
         if not companions(stack, b, LOGGING):
-            report(f"{label(b)} has no server access logging.", b.urn)
+            report("has no server access logging.", b.urn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from _rules import Stack, is_set, label, stack_rule, tags_of
+from _rules import Stack, is_set, stack_rule, tags_of
 
 INSTANCE = "aws:rds/instance:Instance"
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -19,7 +19,7 @@ STATEFUL = [INSTANCE, GROUP, "aws:rds/cluster:Cluster", "aws:dynamodb/table:Tabl
 def _alarms(stack: Stack, report, cfg):
     for r in stack.of_type(INSTANCE, GROUP):
         if not stack.referencing(r, ALARM, "dimensions"):
-            report(f"{label(r)} has no CloudWatch alarm watching it.", r.urn)
+            report("has no CloudWatch alarm watching it.", r.urn)
 
 
 @stack_rule(
@@ -34,7 +34,7 @@ def _read_replica(stack: Stack, report, cfg):
             continue
         replicas = stack.referencing(db, INSTANCE, "replicateSourceDb")
         if len(replicas) < cfg["minimumReplicas"]:
-            report(f"{label(db)} has {len(replicas)} read replica(s); at least {cfg['minimumReplicas']} required.",
+            report(f"has {len(replicas)} read replica(s); at least {cfg['minimumReplicas']} required.",
                    db.urn)
 
 
@@ -60,4 +60,4 @@ def _protected(stack: Stack, report, cfg):
         b for b in stack.of_type(BUCKET) if tags_of(b.props).get("DataClass") in cfg["backupDataClasses"]]
     for r in stateful:
         if not r.opts.protect:
-            report(f"{label(r)} is not protected: `pulumi destroy` or a rename would delete its data.", r.urn)
+            report("is not protected: `pulumi destroy` or a rename would delete its data.", r.urn)
