@@ -152,5 +152,10 @@ def as_list(value: Any) -> list:
     return [value]
 
 
+def num(value: Any) -> Any:
+    """Numbers cross gRPC as doubles: 5432.0 reads better as 5432."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def cidr_open(value: Any) -> bool:
     return value in ("0.0.0.0/0", "::/0")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from _rules import Stack, as_list, cidr_open, resource_rule, stack_rule
+from _rules import Stack, as_list, cidr_open, num, resource_rule, stack_rule
 
 VPC = "aws:ec2/vpc:Vpc"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
@@ -40,7 +40,7 @@ def _no_public_ingress(stack: Stack, report, cfg):
         groups = {g.urn for g in stack.referenced(rule, "securityGroupId")}
         if _web_only(p.get("ipProtocol"), p.get("fromPort"), p.get("toPort")) and groups & lb_groups:
             continue
-        report(f"opens {p.get('ipProtocol')} {p.get('fromPort')}-{p.get('toPort')} to {source}"
+        report(f"opens {p.get('ipProtocol')} {num(p.get('fromPort'))}-{num(p.get('toPort'))} to {source}"
                f"{'' if groups & lb_groups else ' on a group no load balancer uses'}.", rule.urn)
     for group in stack.of_type(SG, DEFAULT_SG):
         for entry in as_list(group.props.get("ingress")):
@@ -49,7 +49,7 @@ def _no_public_ingress(stack: Stack, report, cfg):
             if sources and not (group.urn in lb_groups and _web_only(
                     entry.get("protocol"), entry.get("fromPort"), entry.get("toPort"))):
                 report(f"has an inline ingress rule open to {', '.join(sources)} "
-                       f"on ports {entry.get('fromPort')}-{entry.get('toPort')}.", group.urn)
+                       f"on ports {num(entry.get('fromPort'))}-{num(entry.get('toPort'))}.", group.urn)
 
 
 @resource_rule(

@@ -23,6 +23,8 @@ def test_production_plan_prints_the_tree_and_counts():
     assert "postgres 16 db.t3.medium multi-AZ, 50-500 GiB gp3, backups 30d" in out
     assert "daily/ GLACIER@30d expire@120d" in out
     assert "Resources by type (255):" in out
+    assert "config: pack defaults (production)" in out
+    assert out.rstrip().endswith("PASS: 0 mandatory, 0 advisory violation(s)")
     assert "DeprecationWarning" not in result.stderr and "Traceback" not in result.stderr
 
 
@@ -39,3 +41,35 @@ def test_bad_config_exits_2_with_one_message(tmp_path):
 def test_missing_stack_exits_2():
     result = plan("nosuchstack")
     assert result.returncode == 2 and "no stack file" in result.stderr
+
+
+def test_staging_plan_uses_its_pack_config_and_passes_with_advisories():
+    result = plan("staging")
+    assert result.returncode == 0, result.stderr
+    assert "config: policies/config/staging.json" in result.stdout
+    assert "  [advisory] rds-multi-az\n      postgres-primary: multiAz is not true" in result.stdout
+    assert "PASS: 0 mandatory, 28 advisory violation(s)" in result.stdout
+
+
+def test_a_public_database_fails_the_plan_with_exit_3(tmp_path):
+    prod = (ROOT / "Pulumi.production.yaml").read_text()
+    cfg = tmp_path / "Pulumi.production.yaml"  # named production: judged by production's rules
+    cfg.write_text(prod.replace("  platform:postgresProxyEnabled: true\n", "") + (
+        "  platform:postgresProxyEnabled: false\n  platform:postgresPubliclyAccessible: true\n"
+        "  platform:databaseAllowedCidrs: [198.51.100.10/32]\n"))
+    result = plan("--config", str(cfg))
+    assert result.returncode == 3, result.stdout[-2000:] + result.stderr
+    out = result.stdout
+    assert ("  [mandatory] rds-not-public\n      postgres-primary, postgres-replica-0, postgres-replica-1: "
+            "has publiclyAccessible=true") in out
+    assert "fix: Keep postgresPubliclyAccessible=false" in out
+    assert "FAIL: 3 mandatory, 0 advisory violation(s)" in out
+
+
+def test_a_bad_pack_config_exits_2_before_evaluating(tmp_path):
+    bad = tmp_path / "pack.json"
+    bad.write_text('{"rds-backup-retention": {"minimumDays": "seven"}}')
+    result = plan("production", "--policy-pack-config", str(bad))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "rds-backup-retention: minimumDays: expected integer" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,358 @@
+"""The policy pack, driven as the CLI drives it: policies/__main__.py spawned, then GetAnalyzerInfo,
+ConfigureStack, Configure, Analyze per resource and AnalyzeStack over gRPC (offline/analyzer.py).
+
+Every rule has a fixture: a compliant graph (production or a seed example) with one thing broken,
+which must make exactly that rule fire, mandatory, with its message."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, ROOT, STACKS, evaluate, example_graph, stack_graph
+
+from offline.analyzer import (
+    CONFIG_DIR,
+    PackConfigError,
+    PolicyPackProcess,
+    default_config_path,
+    load_pack_config,
+    reconcile,
+)
+from offline.evaluate import UNKNOWN, is_secret
+
+
+@pytest.fixture(scope="module")
+def pack():
+    with PolicyPackProcess() as p:
+        yield p
+
+
+# ---- graph surgery for fixtures ------------------------------------------------------------------
+def _walk(container, path: list):
+    for key in path[:-1]:
+        if isinstance(container, dict) and is_secret(container):
+            container = container["value"]
+        container = container[key]
+    return container, path[-1]
+
+
+def _split(path: str) -> list:
+    return [int(p) if p.isdigit() else p for p in path.split(".")]
+
+
+def set_prop(graph, name: str, path: str, value):
+    """Set (or with value=None delete) a property in both inputs and outputs."""
+    r = graph.named(name)
+    for props in (r.inputs, r.outputs):
+        try:
+            parent, key = _walk(props, _split(path))
+        except (KeyError, IndexError, TypeError):
+            continue
+        if value is None:
+            if isinstance(parent, dict):
+                parent.pop(key, None)
+        else:
+            parent[key] = value
+
+
+def drop(graph, *names: str):
+    graph.resources = [r for r in graph.resources if r.name not in names]
+
+
+def mutated(base, *steps):
+    graph = copy.deepcopy(base)
+    before = {r.urn: json.dumps(r.inputs, sort_keys=True) + str(r.protect) for r in graph.resources}
+    for step in steps:
+        step(graph)
+    changed = {r.urn for r in graph.resources if before.get(r.urn) != json.dumps(r.inputs, sort_keys=True)
+               + str(r.protect)}
+    return graph, changed
+
+
+def origin_index(graph, origin_id: str) -> int:
+    origins = graph.named("cdn-distribution").inputs["origins"]
+    return next(i for i, o in enumerate(origins) if o["originId"] == origin_id)
+
+
+def bucket_policy_without_tls_denial(g):
+    r = g.named("backups-bucket-policy")
+    doc = json.loads(r.inputs["policy"])
+    doc["Statement"] = [s for s in doc["Statement"] if s.get("Sid") != "DenyInsecureTransport"]
+    set_prop(g, "backups-bucket-policy", "policy", json.dumps(doc))
+
+
+def lifecycle_without_archive(g):
+    rules = g.named("backups-bucket-lifecycle").inputs["rules"]
+    set_prop(g, "backups-bucket-lifecycle", "rules", [{k: v for k, v in r.items() if k != "transitions"}
+                                                      for r in rules])
+
+
+def params_without_force_ssl(g):
+    params = g.named("postgres-params").inputs["parameters"]
+    set_prop(g, "postgres-params", "parameters", [p for p in params if p["name"] != "rds.force_ssl"])
+
+
+def unprotect(name):
+    def step(g):
+        g.named(name).protect = False
+    return step
+
+
+def alarms_on(g, target: str) -> list[str]:
+    urn = g.named(target).urn
+    return [r.name for r in g.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+            if urn in r.property_dependencies.get("dimensions", [])]
+
+
+def vercel_secret_not_sensitive(g):
+    var = next(r for r in g.of_type("vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable")
+               if r.inputs.get("key") == "DATABASE_URL")
+    set_prop(g, var.name, "sensitive", False)
+
+
+def S(name, path, value):  # noqa: N802 - reads like a table row
+    return lambda g: set_prop(g, name, path, value)
+
+
+def D(*names):  # noqa: N802
+    return lambda g: drop(g, *names)
+
+
+# (policy, base graph, mutation steps, message the rule must report)
+FIXTURES = [
+    ("rds-storage-encrypted", "production", [S("postgres-primary", "storageEncrypted", False)],
+     "storageEncrypted is not true"),
+    ("rds-not-public", "production", [S("postgres-primary", "publiclyAccessible", True)],
+     "does not set allowPublic"),
+    ("rds-backup-retention", "production", [S("postgres-primary", "backupRetentionPeriod", 7)],
+     "backupRetentionPeriod is 7 days; this environment needs at least 30"),
+    ("rds-multi-az", "production", [S("postgres-primary", "multiAz", False)], "multiAz is not true"),
+    ("rds-deletion-protection", "production", [S("postgres-primary", "deletionProtection", False)],
+     "deletionProtection is not true"),
+    ("rds-enhanced-monitoring", "production", [S("postgres-replica-0", "monitoringInterval", 0)],
+     "monitoringInterval is 0"),
+    ("rds-log-exports", "production", [S("postgres-primary", "enabledCloudwatchLogsExports", ["upgrade"])],
+     'does not include "postgresql"'),
+    ("rds-iam-auth", "production", [S("postgres-primary", "iamDatabaseAuthenticationEnabled", False)],
+     "iamDatabaseAuthenticationEnabled is not true"),
+    ("rds-auto-minor-upgrade", "production", [S("postgres-primary", "autoMinorVersionUpgrade", False)],
+     "autoMinorVersionUpgrade is false"),
+    ("rds-performance-insights-encrypted", "production",
+     [S("postgres-primary", "performanceInsightsKmsKeyId", None)], "set performanceInsightsKmsKeyId"),
+    ("rds-copy-tags-to-snapshot", "production", [S("postgres-primary", "copyTagsToSnapshot", False)],
+     "copyTagsToSnapshot is not true"),
+    ("rds-force-ssl", "production", [params_without_force_ssl], "does not set rds.force_ssl=1"),
+    ("elasticache-encryption-at-rest", "production", [S("redis-group", "atRestEncryptionEnabled", False)],
+     "atRestEncryptionEnabled is not true"),
+    ("elasticache-encryption-in-transit", "production", [S("redis-group", "transitEncryptionMode", "preferred")],
+     "plaintext clients are still accepted"),
+    ("elasticache-auth", "production", [S("redis-group", "authToken", None)], "neither authToken nor userGroupIds"),
+    ("elasticache-failover", "production", [S("redis-group", "automaticFailoverEnabled", False)],
+     "not both true"),
+    ("elasticache-snapshot-retention", "production", [S("redis-group", "snapshotRetentionLimit", 0)],
+     "snapshotRetentionLimit is 0"),
+    ("elasticache-subnet-group", "production", [S("redis-group", "subnetGroupName", "default")],
+     "subnetGroupName is default"),
+    ("s3-versioning", "production", [S("backups-bucket-versioning", "versioningConfiguration.status", "Suspended")],
+     "has no BucketVersioning with status Enabled"),
+    ("s3-sse-kms", "production",
+     [S("cdn-assets-encryption", "rules.0.applyServerSideEncryptionByDefault", {"sseAlgorithm": "AES256"})],
+     "SSE-S3 on a bucket that is not a log destination"),
+    ("s3-public-access-block", "production", [S("backups-bucket-public-access", "restrictPublicBuckets", False)],
+     "not true: restrictPublicBuckets"),
+    ("s3-owner-enforced", "production", [S("backups-bucket-ownership", "rule.objectOwnership", "ObjectWriter")],
+     "does not enforce bucket-owner object ownership"),
+    ("s3-tls-only", "production", [bucket_policy_without_tls_denial], "denying aws:SecureTransport=false"),
+    ("s3-backup-lifecycle", "production", [lifecycle_without_archive], "GLACIER, GLACIER_IR or DEEP_ARCHIVE"),
+    ("s3-replication", "production", [D("backups-replication")], "no enabled replication rule"),
+    ("s3-access-logging", "production", [S("cdn-assets", "tags.DataClass", "uploads")],
+     "has no server access logging"),
+    ("cloudfront-https-only", "production",
+     [S("cdn-distribution", "defaultCacheBehavior.viewerProtocolPolicy", "allow-all")], "allows plain HTTP"),
+    ("cloudfront-tls-policy", "production",
+     [S("cdn-distribution", "viewerCertificate.minimumProtocolVersion", "TLSv1")], "minimumProtocolVersion is TLSv1"),
+    ("cloudfront-waf", "production", [S("cdn-distribution", "webAclId", None)], "webAclId is empty"),
+    ("cloudfront-logging", "production", [D("cdn-log-source")], "has no access-log delivery"),
+    ("cloudfront-security-headers", "production",
+     [S("cdn-security-headers", "securityHeadersConfig.strictTransportSecurity.accessControlMaxAgeSec", 300)],
+     "lacks HSTS with max-age >= 31536000"),
+    ("cloudfront-s3-oac", "production",
+     [lambda g: set_prop(g, "cdn-distribution", f"origins.{origin_index(g, 'assets')}.originAccessControlId", None)],
+     "S3 origin assets has no originAccessControlId"),
+    ("cloudfront-origin-https", "production",
+     [lambda g: set_prop(g, "cdn-distribution",
+                         f"origins.{origin_index(g, 'app')}.customOriginConfig.originProtocolPolicy", "http-only")],
+     "origin app uses originProtocolPolicy http-only"),
+    ("sg-no-public-ingress", "production",
+     [S("network-db-from-app", "cidrIpv4", "0.0.0.0/0"), S("network-db-from-app", "referencedSecurityGroupId", None)],
+     "opens tcp 5432-5432 to 0.0.0.0/0 on a group no load balancer uses"),
+    ("sg-rule-descriptions", "production", [S("network-db-from-app", "description", None)],
+     "the rule has no description"),
+    ("vpc-flow-logs", "production", [D("network-flow-log")], "has no flow log"),
+    ("kms-key-rotation", "production", [S("postgres-key", "enableKeyRotation", False)], "enableKeyRotation is not true"),
+    ("sns-topic-encrypted", "production", [S("alarms-topic", "kmsMasterKeyId", None)], "kmsMasterKeyId is empty"),
+    ("alarm-actions-enabled", "production", [S("alarms-db-primary-cpu", "actionsEnabled", False)],
+     "actionsEnabled is false"),
+    ("vercel-sensitive-env", "study-sphere", [vercel_secret_not_sensitive],
+     "DATABASE_URL holds a URL with credentials but is not sensitive"),
+    ("cloudflare-tls", "study-sphere", [lambda g: set_prop(g, next(
+        r.name for r in g.of_type("cloudflare:index/zoneSetting:ZoneSetting") if r.inputs["settingId"] == "ssl"),
+        "value", "flexible")], 'ssl is "flexible"'),
+    ("required-tags", "production", [S("postgres-primary", "tags.Owner", None)], "missing tags: Owner"),
+    ("cost-allowed-classes", "production", [S("postgres-primary", "instanceClass", "db.r6i.32xlarge")],
+     "instanceClass db.r6i.32xlarge is not in this environment's allow-list"),
+    ("alarms-coverage", "production", [lambda g: drop(g, *alarms_on(g, "postgres-replica-0"))],
+     "has no CloudWatch alarm watching it"),
+    ("rds-read-replica", "production",
+     [lambda g: drop(g, *[n for r in ("postgres-replica-0", "postgres-replica-1", "postgres-dr-replica")
+                          for n in (r, *alarms_on(g, r))])],
+     "has 0 read replica(s); at least 1 required"),
+    ("backup-bucket-exists", "production", [D("backups-bucket")], "no bucket tagged DataClass=backup"),
+    ("stateful-protected", "production", [unprotect("postgres-primary")], "is not protected"),
+]
+
+
+def base_graph(name: str):
+    return stack_graph(name) if name in STACKS else example_graph(name)
+
+
+def test_every_policy_has_a_fixture(pack):
+    assert sorted(pack.policies()) == sorted(p for p, *_ in FIXTURES)
+
+
+@pytest.mark.parametrize("policy,base,steps,message", FIXTURES, ids=[f[0] for f in FIXTURES])
+def test_each_rule_fires_alone_on_its_fixture(pack, policy, base, steps, message):
+    graph, changed = mutated(base_graph(base), *steps)
+    verdict = pack.analyze(graph, only=changed)
+    assert verdict.fired() == {policy}, [(d.policy, d.message) for d in verdict.diagnostics]
+    assert all(d.level == "mandatory" for d in verdict.diagnostics)
+    assert any(message in d.message for d in verdict.diagnostics), [d.message for d in verdict.diagnostics]
+    assert all(d.urn for d in verdict.diagnostics if policy != "backup-bucket-exists")
+
+
+# ---- the real stacks and every seed example ------------------------------------------------------
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+@pytest.mark.parametrize("name", [*STACKS, *EXAMPLES])
+def test_real_stacks_have_no_mandatory_violations(pack, name, preview):
+    graph = stack_graph(name, preview) if name in STACKS else example_graph(name, preview)
+    verdict = pack.analyze(graph, default_config_path(graph.stack))
+    assert verdict.mandatory == [], [(d.policy, d.resource, d.message) for d in verdict.mandatory]
+    if not preview and name != "staging":
+        assert verdict.diagnostics == []  # production and the seeds pass every rule outright
+
+
+def test_staging_relaxes_named_rules_to_advisory_through_pack_config(pack):
+    verdict = pack.analyze(stack_graph("staging"), CONFIG_DIR / "staging.json")
+    assert verdict.fired() == {"alarm-actions-enabled", "elasticache-failover", "rds-deletion-protection",
+                               "rds-multi-az", "s3-replication", "stateful-protected"}
+    assert {d.level for d in verdict.diagnostics} == {"advisory"}
+    # Without the staging config the same graph is judged as production.
+    strict = pack.analyze(stack_graph("staging"))
+    assert {d.policy for d in strict.mandatory} >= {"rds-multi-az", "rds-backup-retention", "stateful-protected"}
+
+
+def test_staging_thresholds_come_from_pack_config(pack):
+    graph, changed = mutated(stack_graph("production"), S("postgres-primary", "instanceClass", "db.m6g.large"),
+                             S("postgres-primary", "backupRetentionPeriod", 7))
+    production = pack.analyze(graph, only=changed)
+    assert {d.policy for d in production.mandatory} == {"rds-backup-retention"}
+    staging = pack.analyze(graph, CONFIG_DIR / "staging.json", only=changed)
+    assert {d.policy for d in staging.mandatory} == {"cost-allowed-classes"}
+
+
+def test_public_database_is_refused_unless_the_pack_config_allows_it(pack, tmp_path):
+    g = evaluate(example="group-spaces", postgresEnabled="true", externalDatabaseUrl=None,
+                 postgresPubliclyAccessible="true", databaseAllowedCidrs='["198.51.100.10/32"]',
+                 postgresMultiAz="true", postgresBackupRetentionDays="30", postgresReadReplicas="1")
+    assert {d.policy for d in pack.analyze(g).mandatory} == {"rds-not-public"}
+    allow = tmp_path / "allow.json"
+    allow.write_text(json.dumps({"rds-not-public": {"allowPublic": True}}))
+    assert pack.analyze(g, allow).mandatory == []
+    # Allowed, but the allow-list opened to the world: refused again.
+    rule = next(r.name for r in g.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                if r.inputs.get("cidrIpv4") == "198.51.100.10/32")
+    broken, _ = mutated(g, S(rule, "cidrIpv4", "0.0.0.0/0"))
+    messages = [d.message for d in pack.analyze(broken, allow).mandatory if d.policy == "rds-not-public"]
+    assert messages and "allow-list" in messages[0]
+
+
+def test_required_tags_cover_every_taggable_type_the_stacks_use(pack):
+    """Drop the tags of one resource per taggable type (per the SDK): required-tags must notice."""
+    graph = copy.deepcopy(stack_graph("production"))
+    seen, changed = set(), set()
+    for r in graph.resources:
+        if r.custom and r.type.startswith("aws:") and r.type not in seen and takes_tags(r.type):
+            seen.add(r.type)
+            r.inputs.pop("tags", None)
+            changed.add(r.urn)
+    verdict = pack.analyze(graph, only=changed, stack=False)
+    flagged = {d.resource_type for d in verdict.diagnostics if d.policy == "required-tags"}
+    assert flagged == seen and len(seen) > 30
+
+
+def takes_tags(typ: str) -> bool:
+    package, module_path, _ = typ.split(":")
+    module = importlib.import_module(f"pulumi_{package}." + module_path.split("/")[0].replace("index", ""))
+    return "tags" in inspect.signature(getattr(module, typ.rsplit(":", 1)[1])._internal_init).parameters
+
+
+def test_unknown_values_in_preview_do_not_count_as_missing(pack):
+    graph, changed = mutated(stack_graph("production"), S("postgres-primary", "kmsKeyId", UNKNOWN),
+                             S("alarms-topic", "kmsMasterKeyId", UNKNOWN))
+    assert pack.analyze(graph, only=changed, stack=False).diagnostics == []
+
+
+# ---- metadata and config ------------------------------------------------------------------------
+def test_every_policy_carries_its_metadata(pack):
+    info = pack.info()
+    assert info.name == "platform-guardrails"
+    for p in pack.policies().values():
+        assert p.description and p.remediation and p.severity in ("low", "medium", "high", "critical"), p.name
+        assert p.level == "mandatory", p.name  # production is the default
+        for tag in p.tags:
+            assert re.fullmatch(r"checkov:CKV2?_AWS_\d+|securityhub:[A-Za-z0-9]+\.\d+", tag), (p.name, tag)
+        if p.securityhub:
+            assert f"securityhub:{p.securityhub}" in p.tags
+
+
+def test_readme_lists_every_policy_with_its_ids(pack):
+    readme = (ROOT / "README.md").read_text()
+    for p in pack.policies().values():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{p.name}` |")), None)
+        assert row, f"README has no row for {p.name}"
+        for tag in p.tags:
+            assert tag.split(":", 1)[1] in row, (p.name, tag)
+
+
+def test_pack_config_is_validated_like_the_cli(pack, tmp_path):
+    policies = pack.policies()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"rds-backup-retention": {"minimumDays": "seven", "days": 3},
+                               "rds-multi-az": "sometimes"}))
+    with pytest.raises(PackConfigError, match="not an enforcement level"):
+        load_pack_config(bad)
+    bad.write_text(json.dumps({"rds-backup-retention": {"minimumDays": "seven", "days": 3}}))
+    with pytest.raises(PackConfigError) as err:
+        reconcile(policies, load_pack_config(bad), str(bad))
+    assert "rds-backup-retention: minimumDays: expected integer" in str(err.value)
+    assert "rds-backup-retention: unknown property 'days'" in str(err.value)
+    config, warnings = reconcile(policies, {"all": ("advisory", {}), "rds-multi-az": ("mandatory", {}),
+                                            "no-such-rule": ("advisory", {})})
+    assert config["rds-multi-az"][0] == "mandatory" and config["s3-versioning"][0] == "advisory"
+    assert config["rds-backup-retention"][1] == {"minimumDays": 30}
+    assert warnings and "no-such-rule" in warnings[0]
+
+
+def test_pack_files_follow_the_cli_layout():
+    pack_dir = ROOT / "policies"
+    assert {"PulumiPolicy.yaml", "__main__.py", "requirements.txt"} <= {p.name for p in pack_dir.iterdir()}
+    main = (pack_dir / "__main__.py").read_text()
+    assert "PolicyPack(" in main and "def " not in main  # __main__ only builds the pack
+    for path in Path(CONFIG_DIR).glob("*.json"):
+        load_pack_config(path)
