@@ -178,9 +178,11 @@ class PolicyPackProcess:
         from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
         self._pb, self._empty = analyzer_pb2, empty_pb2.Empty
-        # Like the CLI: the pack directory is the working directory; args are engine address and ".".
+        # Exactly the CLI's command for a Python pack (pulumi-analyzer-policy-python): the pack
+        # directory as working directory, `python -u -m pulumi.policy <engine address> .`, which
+        # runs ./__main__.py. The pack never calls the engine, so the address is a placeholder.
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", str(pack_dir / "__main__.py"), "127.0.0.1:0", "."],
+            [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
             cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **(env or {})})
         line = self.proc.stdout.readline().strip()

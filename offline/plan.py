@@ -8,6 +8,7 @@ Exit codes: 0 clean (advisory findings allowed); 1 the program or the policy pac
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import warnings
@@ -177,8 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     graph = graphs[False]
     print("running the policy pack (analyzer protocol)…", file=sys.stderr, flush=True)
     try:
-        with PolicyPackProcess() as pack:
-            verdict = pack.analyze(graph, pack_config, stack_config=read_stack_config(path)[0])
+        # The environment the CLI gives a pack process: the stack's config, project, stack, dry run.
+        raw_config = read_stack_config(path)[0]
+        env = {"PULUMI_CONFIG": json.dumps(raw_config), "PULUMI_PROJECT": "platform", "PULUMI_STACK": stack,
+               "PULUMI_DRY_RUN": "false"}
+        with PolicyPackProcess(env=env) as pack:
+            verdict = pack.analyze(graph, pack_config, stack_config=raw_config)
     except PackConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
