@@ -139,6 +139,38 @@ def render_verdict(verdict) -> list[str]:
     return lines
 
 
+def plan_document(stack: str, path: Path, graphs: dict, verdict) -> dict:
+    """The whole plan, machine-readable (`--json FILE`): resources with their facts, counts, verdict.
+    Secret values are never written: inputs are not included, only the facts the tree shows."""
+    from offline.evaluate import UNKNOWN
+
+    graph = graphs[False]
+
+    def fact(r) -> str:
+        text = FACTS.get(r.type, lambda _r: "")(r)
+        return "" if not text or UNKNOWN in str(text) else str(text)
+
+    return {
+        "stack": stack,
+        "stackFile": str(path),
+        "resourceCount": {"update": sum(graph.counts().values()), "preview": sum(graphs[True].counts().values())},
+        "countsByType": graph.counts(),
+        "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom,
+                       "protect": r.protect, "fact": fact(r)}
+                      for r in graph.resources if r.type != "pulumi:pulumi:Stack"],
+        "policy": {
+            "pack": verdict.pack, "version": verdict.version,
+            "config": str(verdict.config_path) if verdict.config_path else None,
+            "levels": verdict.levels, "warnings": verdict.warnings,
+            "counts": {level: len(verdict.of_level(level)) for level in ("mandatory", "advisory")},
+            "violations": [{"policy": d.policy, "level": d.level, "severity": d.severity, "urn": d.urn,
+                            "resource": d.resource, "message": d.message,
+                            "fix": verdict.policies[d.policy].remediation if d.policy in verdict.policies else ""}
+                           for d in verdict.diagnostics],
+        },
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="plan", description=__doc__.splitlines()[0])
     parser.add_argument("stack", nargs="?", help="stack name: reads Pulumi.<stack>.yaml")
@@ -146,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy-pack-config", type=Path, metavar="FILE",
                         help="policy pack config, as for `pulumi preview --policy-pack-config` "
                              "(default: policies/config/<stack>.json if it exists)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the whole plan as JSON to FILE")
     args = parser.parse_args(argv)
     if not args.stack and not args.config:
         parser.error("name a stack (staging, production) or give --config PATH")
@@ -202,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {typ.ljust(width)}  {n:>3}")
     print()
     print("\n".join(line for line in render_verdict(verdict) if line))
+    if args.json:
+        args.json.write_text(json.dumps(plan_document(stack, path, graphs, verdict), indent=2) + "\n")
     return EXIT_POLICY_VIOLATION if verdict.mandatory else EXIT_OK
 
 

@@ -73,3 +73,20 @@ def test_a_bad_pack_config_exits_2_before_evaluating(tmp_path):
     assert result.returncode == 2 and result.stdout == ""
     assert "rds-backup-retention: minimumDays: expected integer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_json_plan_is_the_whole_plan_without_secrets(tmp_path):
+    import json
+
+    out = tmp_path / "plan.json"
+    result = plan("staging", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text())
+    assert doc["stack"] == "staging" and doc["resourceCount"] == {"update": 168, "preview": 168}
+    assert sum(doc["countsByType"].values()) == len(doc["resources"]) == 168
+    primary = next(r for r in doc["resources"] if r["name"] == "postgres-primary")
+    assert primary["fact"].startswith("postgres 16 db.t4g.micro single-AZ")
+    assert doc["policy"]["counts"] == {"mandatory": 0, "advisory": 28}
+    assert {v["policy"] for v in doc["policy"]["violations"]} >= {"rds-multi-az", "stateful-protected"}
+    assert all(v["fix"] for v in doc["policy"]["violations"])
+    assert "Aa1" not in out.read_text()  # generated passwords/tokens never leave the evaluator
