@@ -16,7 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from offline.evaluate import PROJECT, ROOT, UNKNOWN
+
 PACK_DIR = ROOT / "policies"
 CONFIG_DIR = PACK_DIR / "config"
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
@@ -193,6 +194,7 @@ class PolicyPackProcess:
         grpc.channel_ready_future(self.channel).result(timeout=30)
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
         self._info = None
+        self._policies: dict[str, PolicyInfo] | None = None
 
     def __enter__(self) -> PolicyPackProcess:
         return self
@@ -217,6 +219,11 @@ class PolicyPackProcess:
         return self._info
 
     def policies(self) -> dict[str, PolicyInfo]:
+        if self._policies is None:
+            self._policies = self._read_policies()
+        return self._policies
+
+    def _read_policies(self) -> dict[str, PolicyInfo]:
         from google.protobuf import json_format
 
         pb = self._pb
@@ -246,8 +253,6 @@ class PolicyPackProcess:
         self.stub.Configure(request)
 
     def configure_stack(self, graph, stack_config: dict[str, str], tags: dict[str, str]) -> None:
-        from offline.evaluate import PROJECT
-
         self.stub.ConfigureStack(self._pb.AnalyzerStackConfigureRequest(
             stack=graph.stack, project=PROJECT, organization="organization", dry_run=graph.preview,
             config=stack_config, tags=tags))
@@ -260,9 +265,10 @@ class PolicyPackProcess:
         given = load_pack_config(config_path) if config_path else {}
         config, warnings = reconcile(policies, given, str(config_path) if config_path else "pack config")
         self.configure(config)
-        self.configure_stack(graph, stack_config or {}, {"pulumi:project": "platform"})
+        self.configure_stack(graph, stack_config or {}, {"pulumi:project": PROJECT})
         info = self.info()
-        verdict = Verdict(pack=info.name, version=pack_version() or info.version, config_path=config_path, policies=policies,
+        verdict = Verdict(pack=info.name, version=pack_version() or info.version, config_path=config_path,
+                          policies=policies,
                           levels={n: level for n, (level, _) in config.items() if n in policies},
                           warnings=warnings)
         pb = self._pb
@@ -297,8 +303,6 @@ def _struct(props: dict):
 def _state(r, preview: bool) -> dict:
     """What AnalyzeStack sees: the resource's outputs. Providers echo inputs (secrets stay secret)
     and add computed values, unknown during preview."""
-    from offline.evaluate import UNKNOWN
-
     state = dict(r.inputs)
     for key, value in r.outputs.items():
         if key != "id" and key not in state:

@@ -214,8 +214,3 @@ async def _encode_outputs(outputs: dict) -> dict:
         plain_value = await out.future(with_unknowns=True) if known else UNKNOWN
         encoded[name] = {SECRET_SIG_KEY: SECRET_SIG, "value": plain_value} if secret else plain_value
     return encoded
-
-
-def evaluate_stack(stack: str, *, preview: bool = False, config_path: Path | None = None) -> Graph:
-    raw, secret = read_stack_config(config_path or stack_file(stack))
-    return run(raw, secret, stack, preview=preview)

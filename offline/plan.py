@@ -14,8 +14,6 @@ import sys
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 EXIT_OK, EXIT_PROGRAM_ERROR, EXIT_CONFIG_ERROR, EXIT_POLICY_VIOLATION = 0, 1, 2, 3
 
 
@@ -94,9 +92,15 @@ def _natural(name: str) -> list:
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
 
 
-def render_tree(graph) -> list[str]:
+def fact_of(r) -> str:
+    """The setting a reviewer checks first, or "" (also when it is still unknown, in preview)."""
     from offline.evaluate import UNKNOWN
 
+    text = FACTS.get(r.type, lambda _r: "")(r)
+    return "" if not text or UNKNOWN in str(text) else str(text)
+
+
+def render_tree(graph) -> list[str]:
     lines: list[str] = []
     stack = next(r for r in graph.resources if r.type == "pulumi:pulumi:Stack")
 
@@ -104,8 +108,8 @@ def render_tree(graph) -> list[str]:
         kids = sorted(graph.children(urn), key=lambda r: _natural(r.name))
         for i, r in enumerate(kids):
             last = i == len(kids) - 1
-            fact = FACTS.get(r.type, lambda _r: "")(r)
-            fact = "" if not fact or UNKNOWN in str(fact) else f"  — {fact}"
+            fact = fact_of(r)
+            fact = f"  — {fact}" if fact else ""
             flag = "  [protected]" if r.protect and r.custom else ""
             lines.append(f"{prefix}{'└─ ' if last else '├─ '}{r.name}  ({r.type}){flag}{fact}")
             walk(r.urn, prefix + ("   " if last else "│  "))
@@ -116,6 +120,8 @@ def render_tree(graph) -> list[str]:
 
 
 def render_verdict(verdict) -> list[str]:
+    from offline.evaluate import ROOT
+
     policies = verdict.policies
     source = verdict.config_path.relative_to(ROOT) if verdict.config_path else "pack defaults (production)"
     relaxed = sorted(n for n, level in verdict.levels.items() if level != "mandatory")
@@ -142,21 +148,14 @@ def render_verdict(verdict) -> list[str]:
 def plan_document(stack: str, path: Path, graphs: dict, verdict) -> dict:
     """The whole plan, machine-readable (`--json FILE`): resources with their facts, counts, verdict.
     Secret values are never written: inputs are not included, only the facts the tree shows."""
-    from offline.evaluate import UNKNOWN
-
     graph = graphs[False]
-
-    def fact(r) -> str:
-        text = FACTS.get(r.type, lambda _r: "")(r)
-        return "" if not text or UNKNOWN in str(text) else str(text)
-
     return {
         "stack": stack,
         "stackFile": str(path),
         "resourceCount": {"update": sum(graph.counts().values()), "preview": sum(graphs[True].counts().values())},
         "countsByType": graph.counts(),
         "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom,
-                       "protect": r.protect, "fact": fact(r)}
+                       "protect": r.protect, "fact": fact_of(r)}
                       for r in graph.resources if r.type != "pulumi:pulumi:Stack"],
         "policy": {
             "pack": verdict.pack, "version": verdict.version,
@@ -187,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     print("loading Pulumi SDKs…", file=sys.stderr, flush=True)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     from offline.analyzer import PackConfigError, PolicyPackProcess, default_config_path, load_pack_config
-    from offline.evaluate import StackFileError, evaluate_stack, read_stack_config, stack_file
+    from offline.evaluate import StackFileError, read_stack_config, run, stack_file
     from stack_config import ConfigError
 
     path = args.config or stack_file(stack)
@@ -195,12 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if pack_config:
             load_pack_config(pack_config)  # a bad pack config fails before anything runs
-
+        raw_config, secret_keys = read_stack_config(path)
         graphs = {}
         for preview in (False, True):
             print(f"evaluating {path.name} ({'preview' if preview else 'update'} mode)…",
                   file=sys.stderr, flush=True)
-            graphs[preview] = evaluate_stack(stack, preview=preview, config_path=path)
+            graphs[preview] = run(raw_config, secret_keys, stack, preview=preview)
     except (ConfigError, StackFileError, PackConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
@@ -212,7 +211,6 @@ def main(argv: list[str] | None = None) -> int:
     print("running the policy pack (analyzer protocol)…", file=sys.stderr, flush=True)
     try:
         # The environment the CLI gives a pack process: the stack's config, project, stack, dry run.
-        raw_config = read_stack_config(path)[0]
         env = {"PULUMI_CONFIG": json.dumps(raw_config), "PULUMI_PROJECT": "platform", "PULUMI_STACK": stack,
                "PULUMI_DRY_RUN": "false"}
         with PolicyPackProcess(env=env) as pack:
@@ -234,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     for typ, n in counts.items():
         print(f"  {typ.ljust(width)}  {n:>3}")
     print()
-    print("\n".join(line for line in render_verdict(verdict) if line))
+    print("\n".join(render_verdict(verdict)))
     if args.json:
         args.json.write_text(json.dumps(plan_document(stack, path, graphs, verdict), indent=2) + "\n")
     return EXIT_POLICY_VIOLATION if verdict.mandatory else EXIT_OK

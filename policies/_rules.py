@@ -46,7 +46,7 @@ def settings(args, config: dict[str, dict] | None) -> dict[str, Any]:
     defaults = {k: v["default"] for k, v in (config or {}).items() if "default" in v}
     given = dict(args.get_config() or {})
     # Config crosses gRPC as a protobuf Struct, where every number is a double.
-    return {**defaults, **{k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in given.items()}}
+    return {**defaults, **{k: num(v) for k, v in given.items()}}
 
 
 def resource_rule(name: str, description: str, *, types: Iterable[str], severity: str, fix: str,

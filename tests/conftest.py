@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,15 @@ from stack_config import ConfigError  # noqa: E402
 
 STACKS = ("staging", "production")
 EXAMPLES = ("study-sphere", "generic-guide", "project-spark", "group-spaces", "contribux")
+
+
+@cache
+def takes_tags(typ: str) -> bool:
+    """Whether the provider SDK's resource class takes `tags` (the ground truth for tag rules)."""
+    package, module_path, _ = typ.split(":")
+    module = importlib.import_module(f"pulumi_{package}." + module_path.split("/")[0].replace("index", ""))
+    cls = getattr(module, typ.rsplit(":", 1)[1])
+    return "tags" in inspect.signature(cls._internal_init).parameters
 
 
 def example_file(app: str) -> Path:

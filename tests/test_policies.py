@@ -7,14 +7,12 @@ which must make exactly that rule fire, mandatory, with its message."""
 from __future__ import annotations
 
 import copy
-import importlib
-import inspect
 import json
 import re
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT, STACKS, evaluate, example_graph, stack_graph
+from conftest import EXAMPLES, ROOT, STACKS, evaluate, example_graph, stack_graph, takes_tags
 
 from offline.analyzer import (
     CONFIG_DIR,
@@ -294,12 +292,6 @@ def test_required_tags_cover_every_taggable_type_the_stacks_use(pack):
     verdict = pack.analyze(graph, only=changed, stack=False)
     flagged = {d.resource_type for d in verdict.diagnostics if d.policy == "required-tags"}
     assert flagged == seen and len(seen) > 30
-
-
-def takes_tags(typ: str) -> bool:
-    package, module_path, _ = typ.split(":")
-    module = importlib.import_module(f"pulumi_{package}." + module_path.split("/")[0].replace("index", ""))
-    return "tags" in inspect.signature(getattr(module, typ.rsplit(":", 1)[1])._internal_init).parameters
 
 
 def test_unknown_values_in_preview_do_not_count_as_missing(pack):

@@ -1,26 +1,15 @@
 """Both real stack files through __main__.py: counts, wiring, providers, tags, protection."""
 
-import importlib
-import inspect
-from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import STACKS, stack_graph
+from conftest import STACKS, stack_graph, takes_tags
 
 from offline.evaluate import contains_unknown, is_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 STATEFUL = {"aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup",
             "aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret"}
-
-
-@cache
-def takes_tags(typ: str) -> bool:
-    package, module_path, _ = typ.split(":")
-    module = importlib.import_module(f"pulumi_{package}." + module_path.split("/")[0].replace("index", ""))
-    cls = getattr(module, typ.rsplit(":", 1)[1])
-    return "tags" in inspect.signature(cls._internal_init).parameters
 
 
 @pytest.mark.parametrize("stack", STACKS)
