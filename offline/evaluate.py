@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import re
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -78,6 +79,11 @@ class Graph:
             if r.type != "pulumi:pulumi:Stack":
                 out[r.type] = out.get(r.type, 0) + 1
         return dict(sorted(out.items()))
+
+
+def natural_key(name: str) -> list:
+    """Sort key that puts replica-2 before replica-10."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
 
 
 def is_secret(value) -> bool:

@@ -1,5 +1,5 @@
-"""`./plan STACK` — evaluate a stack offline (update and preview mode), print its resource tree and
-the policy pack's verdict.
+"""`./plan STACK` — evaluate a stack offline (update and preview mode), print its resource tree, its
+monthly cost estimate and the policy pack's verdict.
 
 Exit codes: 0 clean (advisory findings allowed); 1 the program or the policy pack failed;
 2 bad stack configuration, stack file or policy pack config; 3 mandatory policy violations.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import warnings
 from pathlib import Path
@@ -88,10 +87,6 @@ FACTS = {
 }
 
 
-def _natural(name: str) -> list:
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
-
-
 def fact_of(r) -> str:
     """The setting a reviewer checks first, or "" (also when it is still unknown, in preview)."""
     from offline.evaluate import UNKNOWN
@@ -101,11 +96,13 @@ def fact_of(r) -> str:
 
 
 def render_tree(graph) -> list[str]:
+    from offline.evaluate import natural_key
+
     lines: list[str] = []
     stack = next(r for r in graph.resources if r.type == "pulumi:pulumi:Stack")
 
     def walk(urn: str, prefix: str) -> None:
-        kids = sorted(graph.children(urn), key=lambda r: _natural(r.name))
+        kids = sorted(graph.children(urn), key=lambda r: natural_key(r.name))
         for i, r in enumerate(kids):
             last = i == len(kids) - 1
             fact = fact_of(r)
@@ -145,8 +142,8 @@ def render_verdict(verdict) -> list[str]:
     return lines
 
 
-def plan_document(stack: str, path: Path, graphs: dict, verdict) -> dict:
-    """The whole plan, machine-readable (`--json FILE`): resources with their facts, counts, verdict.
+def plan_document(stack: str, path: Path, graphs: dict, verdict, cost) -> dict:
+    """The whole plan, machine-readable (`--json FILE`): resources with their facts, counts, cost, verdict.
     Secret values are never written: inputs are not included, only the facts the tree shows."""
     graph = graphs[False]
     return {
@@ -157,6 +154,7 @@ def plan_document(stack: str, path: Path, graphs: dict, verdict) -> dict:
         "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom,
                        "protect": r.protect, "fact": fact_of(r)}
                       for r in graph.resources if r.type != "pulumi:pulumi:Stack"],
+        "cost": cost.to_dict(),
         "policy": {
             "pack": verdict.pack, "version": verdict.version,
             "config": str(verdict.config_path) if verdict.config_path else None,
@@ -170,6 +168,28 @@ def plan_document(stack: str, path: Path, graphs: dict, verdict) -> dict:
     }
 
 
+def _stack_arg(value: str) -> tuple[str, Path]:
+    """A stack name (Pulumi.<name>.yaml here) or a path to a stack file."""
+    from offline.evaluate import stack_file
+
+    if value.endswith((".yaml", ".yml")) or "/" in value:
+        path = Path(value)
+        return path.name.removeprefix("Pulumi.").rsplit(".", 1)[0], path
+    return value, stack_file(value)
+
+
+def _evaluate(stack: str, path: Path) -> tuple[dict, set, dict]:
+    """Read a stack file and evaluate the program in update and preview mode."""
+    from offline.evaluate import read_stack_config, run
+
+    raw_config, secret_keys = read_stack_config(path)
+    graphs = {}
+    for preview in (False, True):
+        print(f"evaluating {path.name} ({'preview' if preview else 'update'} mode)…", file=sys.stderr, flush=True)
+        graphs[preview] = run(raw_config, secret_keys, stack, preview=preview)
+    return raw_config, secret_keys, graphs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="plan", description=__doc__.splitlines()[0])
     parser.add_argument("stack", nargs="?", help="stack name: reads Pulumi.<stack>.yaml")
@@ -177,29 +197,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy-pack-config", type=Path, metavar="FILE",
                         help="policy pack config, as for `pulumi preview --policy-pack-config` "
                              "(default: policies/config/<stack>.json if it exists)")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the whole plan as JSON to FILE")
+    parser.add_argument("--diff", metavar="OTHER",
+                        help="instead of the plan, show what differs from OTHER (a stack name or a stack file)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the whole plan (or diff) as JSON to FILE")
     args = parser.parse_args(argv)
     if not args.stack and not args.config:
         parser.error("name a stack (staging, production) or give --config PATH")
-    stack = args.stack or args.config.name.removeprefix("Pulumi.").removesuffix(".yaml")
 
     print("loading Pulumi SDKs…", file=sys.stderr, flush=True)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     from offline.analyzer import PackConfigError, PolicyPackProcess, default_config_path, load_pack_config
-    from offline.evaluate import StackFileError, read_stack_config, run, stack_file
+    from offline.cost import estimate
+    from offline.cost import render as render_cost
+    from offline.evaluate import StackFileError
     from stack_config import ConfigError
 
-    path = args.config or stack_file(stack)
+    stack, path = _stack_arg(str(args.config)) if args.config else _stack_arg(args.stack)
     pack_config = args.policy_pack_config or default_config_path(stack)
     try:
-        if pack_config:
+        if pack_config and not args.diff:
             load_pack_config(pack_config)  # a bad pack config fails before anything runs
-        raw_config, secret_keys = read_stack_config(path)
-        graphs = {}
-        for preview in (False, True):
-            print(f"evaluating {path.name} ({'preview' if preview else 'update'} mode)…",
-                  file=sys.stderr, flush=True)
-            graphs[preview] = run(raw_config, secret_keys, stack, preview=preview)
+        raw_config, _secret, graphs = _evaluate(stack, path)
+        if args.diff:
+            other, other_path = _stack_arg(args.diff)
+            if other == stack:
+                other += "-other"  # two files with one name: keep the sides apart
+            other_graphs = _evaluate(other, other_path)[2]
     except (ConfigError, StackFileError, PackConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
@@ -208,6 +231,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_PROGRAM_ERROR
 
     graph = graphs[False]
+    cost = estimate(graph)
+    if args.diff:
+        from offline.diff import diff
+        from offline.diff import render as render_diff
+
+        result = diff(graphs[True], other_graphs[True])
+        costs = (cost, estimate(other_graphs[False]))
+        print("\n".join(render_diff(result, costs)))
+        if args.json:
+            args.json.write_text(json.dumps({"diff": result.to_dict(), "cost": {
+                stack: costs[0].to_dict(), result.right: costs[1].to_dict()}}, indent=2) + "\n")
+        return EXIT_OK
+
     print("running the policy pack (analyzer protocol)…", file=sys.stderr, flush=True)
     try:
         # The environment the CLI gives a pack process: the stack's config, project, stack, dry run.
@@ -232,9 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     for typ, n in counts.items():
         print(f"  {typ.ljust(width)}  {n:>3}")
     print()
+    print("\n".join(render_cost(cost)))
+    print()
     print("\n".join(render_verdict(verdict)))
     if args.json:
-        args.json.write_text(json.dumps(plan_document(stack, path, graphs, verdict), indent=2) + "\n")
+        args.json.write_text(json.dumps(plan_document(stack, path, graphs, verdict, cost), indent=2) + "\n")
     return EXIT_POLICY_VIOLATION if verdict.mandatory else EXIT_OK
 
 

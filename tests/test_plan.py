@@ -1,6 +1,8 @@
 """The README's main command, run as a user runs it."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +51,10 @@ def test_staging_plan_uses_its_pack_config_and_passes_with_advisories():
     assert "config: policies/config/staging.json" in result.stdout
     assert "  [advisory] rds-multi-az\n      postgres-primary: multiAz is not true" in result.stdout
     assert "PASS: 0 mandatory, 28 advisory violation(s)" in result.stdout
+    cost = result.stdout.split("Monthly cost estimate", 1)[1].split("Policy verdict", 1)[0]
+    assert "  postgres-primary " in cost and "db.t4g.micro single-AZ: 730 h × $0.016 + 20 GB gp3 × $0.115" in cost
+    assert re.search(r"\n  total +\d+\.\d\d  fixed charges of \d+ resources", cost)
+    assert "budget 200.00 (alarms-budget)" in cost and "unpriced (0): none" in cost
 
 
 def test_a_public_database_fails_the_plan_with_exit_3(tmp_path):
@@ -76,8 +82,6 @@ def test_a_bad_pack_config_exits_2_before_evaluating(tmp_path):
 
 
 def test_json_plan_is_the_whole_plan_without_secrets(tmp_path):
-    import json
-
     out = tmp_path / "plan.json"
     result = plan("staging", "--json", str(out))
     assert result.returncode == 0, result.stderr
@@ -90,3 +94,27 @@ def test_json_plan_is_the_whole_plan_without_secrets(tmp_path):
     assert {v["policy"] for v in doc["policy"]["violations"]} >= {"rds-multi-az", "stateful-protected"}
     assert all(v["fix"] for v in doc["policy"]["violations"])
     assert "Aa1" not in out.read_text()  # generated passwords/tokens never leave the evaluator
+    cost = doc["cost"]
+    assert len(cost["lines"]) == sum(1 for r in doc["resources"] if r["custom"])
+    assert cost["monthlyTotal"] == round(sum(x["monthly"] for x in cost["lines"]), 2) and cost["budget"] == 200
+    assert cost["counts"]["unpriced"] == 0 and cost["asOf"]
+
+
+def test_diff_between_stacks(tmp_path):
+    out = tmp_path / "diff.json"
+    result = plan("staging", "--diff", "production", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("Diff of stack 'staging' → 'production'")
+    assert re.search(r"monthly estimate: [\d,.]+ → [\d,.]+ USD \(\+[\d,.]+\); budget: 200.00 → 1,500.00", text)
+    assert "  + postgres-replica-1  (aws:rds/instance:Instance)" in text
+    assert "  ~ postgres-primary  (aws:rds/instance:Instance)\n      allocatedStorage: 20 → 50" in text
+    assert "      instanceClass: 'db.t4g.micro' → 'db.t3.medium'" in text
+    doc = json.loads(out.read_text())
+    assert doc["diff"]["left"] == "staging" and {"staging", "production"} == set(doc["cost"])
+    assert "Policy verdict" not in text  # a diff, not a plan
+
+
+def test_diff_with_a_missing_stack_exits_2():
+    result = plan("staging", "--diff", "nosuchstack")
+    assert result.returncode == 2 and "no stack file" in result.stderr and result.stdout == ""
