@@ -186,15 +186,23 @@ class PolicyPackProcess:
             [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
             cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **(env or {})})
-        line = self.proc.stdout.readline().strip()
-        if not line.isdigit():
-            self.proc.kill()
-            raise RuntimeError(f"the policy pack did not start: {line} {self.proc.stderr.read()[-2000:]}")
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{line}")
-        grpc.channel_ready_future(self.channel).result(timeout=30)
-        self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        self._grpc, self._stub_class = grpc, analyzer_pb2_grpc.AnalyzerStub
+        self.channel = self._stub = None
         self._info = None
         self._policies: dict[str, PolicyInfo] | None = None
+
+    @property
+    def stub(self):
+        """Connect on first use: the process starts its pack while the caller does other work."""
+        if self._stub is None:
+            line = self.proc.stdout.readline().strip()
+            if not line.isdigit():
+                self.proc.kill()
+                raise RuntimeError(f"the policy pack did not start: {line} {self.proc.stderr.read()[-2000:]}")
+            self.channel = self._grpc.insecure_channel(f"127.0.0.1:{line}")
+            self._grpc.channel_ready_future(self.channel).result(timeout=30)
+            self._stub = self._stub_class(self.channel)
+        return self._stub
 
     def __enter__(self) -> PolicyPackProcess:
         return self
@@ -203,7 +211,8 @@ class PolicyPackProcess:
         self.close()
 
     def close(self) -> None:
-        self.channel.close()
+        if self.channel is not None:
+            self.channel.close()
         self.proc.terminate()
         try:
             self.proc.wait(timeout=10)

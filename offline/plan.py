@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 EXIT_OK, EXIT_PROGRAM_ERROR, EXIT_CONFIG_ERROR, EXIT_POLICY_VIOLATION = 0, 1, 2, 3
@@ -178,16 +179,40 @@ def _stack_arg(value: str) -> tuple[str, Path]:
     return value, stack_file(value)
 
 
-def _evaluate(stack: str, path: Path) -> tuple[dict, set, dict]:
-    """Read a stack file and evaluate the program in update and preview mode."""
-    from offline.evaluate import read_stack_config, run
+def _run(raw_config: dict, secret_keys: set, stack: str, path: Path, *, preview: bool):
+    from offline.evaluate import run
 
-    raw_config, secret_keys = read_stack_config(path)
-    graphs = {}
-    for preview in (False, True):
-        print(f"evaluating {path.name} ({'preview' if preview else 'update'} mode)…", file=sys.stderr, flush=True)
-        graphs[preview] = run(raw_config, secret_keys, stack, preview=preview)
-    return raw_config, secret_keys, graphs
+    print(f"evaluating {path.name} ({'preview' if preview else 'update'} mode)…", file=sys.stderr, flush=True)
+    return run(raw_config, secret_keys, stack, preview=preview)
+
+
+def _diff(stack: str, path: Path, args) -> int:
+    """`--diff OTHER`: both stacks in both modes; settings from preview mode, costs from update mode."""
+    from offline.cost import estimate
+    from offline.diff import diff, render
+    from offline.evaluate import StackFileError, read_stack_config
+    from stack_config import ConfigError
+
+    sides = []
+    try:
+        for name, file in ((stack, path), _stack_arg(args.diff)):
+            if sides and name == stack:
+                name += "-other"  # two files with one name: keep the sides apart
+            raw_config, secret_keys = read_stack_config(file)
+            sides.append({mode: _run(raw_config, secret_keys, name, file, preview=mode) for mode in (False, True)})
+    except (ConfigError, StackFileError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except Exception as err:  # noqa: BLE001 - the program's own failure, reported in one line
+        print(f"error: the program failed: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_PROGRAM_ERROR
+    result = diff(sides[0][True], sides[1][True])
+    costs = (estimate(sides[0][False]), estimate(sides[1][False]))
+    print("\n".join(render(result, costs)))
+    if args.json:
+        args.json.write_text(json.dumps({"diff": result.to_dict(), "cost": {
+            result.left: costs[0].to_dict(), result.right: costs[1].to_dict()}}, indent=2) + "\n")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,54 +234,52 @@ def main(argv: list[str] | None = None) -> int:
     from offline.analyzer import PackConfigError, PolicyPackProcess, default_config_path, load_pack_config
     from offline.cost import estimate
     from offline.cost import render as render_cost
-    from offline.evaluate import StackFileError
+    from offline.evaluate import StackFileError, read_stack_config
     from stack_config import ConfigError
 
     stack, path = _stack_arg(str(args.config)) if args.config else _stack_arg(args.stack)
+    if args.diff:
+        return _diff(stack, path, args)
     pack_config = args.policy_pack_config or default_config_path(stack)
     try:
-        if pack_config and not args.diff:
+        if pack_config:
             load_pack_config(pack_config)  # a bad pack config fails before anything runs
-        raw_config, _secret, graphs = _evaluate(stack, path)
-        if args.diff:
-            other, other_path = _stack_arg(args.diff)
-            if other == stack:
-                other += "-other"  # two files with one name: keep the sides apart
-            other_graphs = _evaluate(other, other_path)[2]
-    except (ConfigError, StackFileError, PackConfigError) as err:
+        raw_config, secret_keys = read_stack_config(path)
+    except (StackFileError, PackConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    except Exception as err:  # noqa: BLE001 - the program's own failure, reported in one line
-        print(f"error: the program failed: {type(err).__name__}: {err}", file=sys.stderr)
-        return EXIT_PROGRAM_ERROR
+
+    # The pack process starts now and loads its rules while the program runs; it judges the
+    # update-mode graph in a thread while this one evaluates preview mode (two cores, one wall).
+    # Its environment is the one the CLI gives a pack: the stack's config, project, stack, dry run.
+    pack = PolicyPackProcess(env={"PULUMI_CONFIG": json.dumps(raw_config), "PULUMI_PROJECT": "platform",
+                                  "PULUMI_STACK": stack, "PULUMI_DRY_RUN": "false"})
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            try:
+                graphs = {False: _run(raw_config, secret_keys, stack, path, preview=False)}
+                print("running the policy pack (analyzer protocol)…", file=sys.stderr, flush=True)
+                judged = pool.submit(pack.analyze, graphs[False], pack_config, stack_config=raw_config)
+                graphs[True] = _run(raw_config, secret_keys, stack, path, preview=True)
+            except ConfigError as err:
+                print(f"error: {err}", file=sys.stderr)
+                return EXIT_CONFIG_ERROR
+            except Exception as err:  # noqa: BLE001 - the program's own failure, reported in one line
+                print(f"error: the program failed: {type(err).__name__}: {err}", file=sys.stderr)
+                return EXIT_PROGRAM_ERROR
+            try:
+                verdict = judged.result()
+            except PackConfigError as err:
+                print(f"error: {err}", file=sys.stderr)
+                return EXIT_CONFIG_ERROR
+            except Exception as err:  # noqa: BLE001 - the pack's own failure, reported in one line
+                print(f"error: the policy pack failed: {type(err).__name__}: {err}", file=sys.stderr)
+                return EXIT_PROGRAM_ERROR
+    finally:
+        pack.close()
 
     graph = graphs[False]
     cost = estimate(graph)
-    if args.diff:
-        from offline.diff import diff
-        from offline.diff import render as render_diff
-
-        result = diff(graphs[True], other_graphs[True])
-        costs = (cost, estimate(other_graphs[False]))
-        print("\n".join(render_diff(result, costs)))
-        if args.json:
-            args.json.write_text(json.dumps({"diff": result.to_dict(), "cost": {
-                stack: costs[0].to_dict(), result.right: costs[1].to_dict()}}, indent=2) + "\n")
-        return EXIT_OK
-
-    print("running the policy pack (analyzer protocol)…", file=sys.stderr, flush=True)
-    try:
-        # The environment the CLI gives a pack process: the stack's config, project, stack, dry run.
-        env = {"PULUMI_CONFIG": json.dumps(raw_config), "PULUMI_PROJECT": "platform", "PULUMI_STACK": stack,
-               "PULUMI_DRY_RUN": "false"}
-        with PolicyPackProcess(env=env) as pack:
-            verdict = pack.analyze(graph, pack_config, stack_config=raw_config)
-    except PackConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
-    except Exception as err:  # noqa: BLE001 - the pack's own failure, reported in one line
-        print(f"error: the policy pack failed: {type(err).__name__}: {err}", file=sys.stderr)
-        return EXIT_PROGRAM_ERROR
     counts = graph.counts()
     total = sum(counts.values())
     print(f"Offline plan of stack '{stack}' from {path.name} (mocks; no cloud calls, no credentials)")
