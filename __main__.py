@@ -54,6 +54,7 @@ if cfg.postgres:
     pulumi.export("databaseReaderEndpoint", db.reader_endpoint)
     pulumi.export("databaseReplicaEndpoints", db.replica_endpoints)
     pulumi.export("databaseSecretArn", db.secret_arn)
+    pulumi.export("databaseInstances", db.instance_ids)
     pulumi.export("databaseUrl", db.connection_url)
     pulumi.export("databaseReadUrl", db.reader_connection_url)
     # Vercel cannot resolve the VPC's private reader zone; it reads from a replica's own endpoint.
@@ -73,6 +74,7 @@ if cfg.redis:
     pulumi.export("redisPrimaryEndpoint", cache.primary_endpoint)
     pulumi.export("redisReaderEndpoint", cache.reader_endpoint)
     pulumi.export("redisUrl", cache.url)
+    pulumi.export("redisReplicationGroupId", cache.replication_group.replication_group_id)
 
 if cfg.backups:
     backups = BackupBucket("backups", BackupBucketArgs(cfg.backups, tags, cfg.log_retention_days),
@@ -80,6 +82,7 @@ if cfg.backups:
     pulumi.export("backupBucketName", backups.bucket_name)
     pulumi.export("backupKmsKeyArn", backups.kms_key_arn)
     pulumi.export("backupWriterPolicyArn", backups.writer_policy_arn)
+    pulumi.export("backupOperatorPolicyArn", backups.operator_policy_arn)
 
 app = cdn = None
 if cfg.app.hosting != "none":
@@ -139,4 +142,6 @@ alarms = Alarms("alarms", AlarmsArgs(
     uptime=UptimeTarget(cfg.app.domain, cfg.app.health_check_path) if cfg.app.hosting != "none" else None),
     opts=with_aws)
 pulumi.export("alarmTopicArn", alarms.topic_arn)
+pulumi.export("alarms", alarms.alarm_locations)
+pulumi.export("awsRegion", cfg.aws_region)
 pulumi.export("dashboardName", alarms.dashboard_name)

@@ -164,6 +164,9 @@ class Alarms(pulumi.ComponentResource):
         self.topic_arn = self._topic("").arn
         self.alarms = [self._alarm(spec) for spec in specs]
         self.alarm_names = [a.name for a in self.alarms]
+        # {"name": ..., "region": ...} per alarm, for `python -m ops smoke` (alarms live in two regions)
+        self.alarm_locations = [a.name.apply(lambda n, r=spec.region or args.region: {"name": n, "region": r})
+                                for a, spec in zip(self.alarms, specs, strict=True)]
         self.dashboard_name = self._dashboard(specs).dashboard_name
         self._budget()
 

@@ -118,8 +118,30 @@ class BackupBucket(pulumi.ComponentResource):
             }),
             tags=tags, opts=child)
 
+        backups = [pulumi.Output.concat(b.arn, "/", DAILY_PREFIX, "*"),
+                   pulumi.Output.concat(b.arn, "/", WEEKLY_PREFIX, "*")]
+        operator = aws.iam.Policy(
+            f"{name}-operator-policy",
+            description=f"`python -m ops backup|verify` on {name}: write, read back, list, and delete "
+                        "only the object versions a failed run wrote",
+            policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": "Backups", "Effect": "Allow",
+                     "Action": ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObjectVersion",
+                                "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                     "Resource": backups},
+                    {"Sid": "ListBackups", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": b.arn,
+                     "Condition": {"StringLike": {"s3:prefix": [f"{DAILY_PREFIX}*", f"{WEEKLY_PREFIX}*"]}}},
+                    {"Sid": "EncryptBackups", "Effect": "Allow",
+                     "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key.arn},
+                ],
+            }),
+            tags=tags, opts=child)
+
         self.bucket_name = b.bucket
         self.bucket_arn = b.arn
+        self.operator_policy_arn = operator.arn
         self.kms_key_arn = key.arn
         self.log_bucket_name = logs.bucket.bucket
         self.writer_policy_arn = writer.arn

@@ -311,6 +311,11 @@ class Postgres(pulumi.ComponentResource):
         self.writer_endpoint = writer_host
         self.reader_endpoint = reader_host
         self.replica_endpoints = [r.address for r in self.replicas]
+        # RDS identifiers for `python -m ops smoke`: the primary, the replicas, the DR replica.
+        self.instance_ids = {"primary": self.primary.identifier,
+                             "replicas": [r.identifier for r in self.replicas],
+                             "dr": self.dr_replica.identifier if self.dr_replica else None,
+                             "drRegion": args.dr.region if args.dr else None}
 
         def url(host):
             return pulumi.Output.secret(pulumi.Output.all(host, password.result).apply(

@@ -105,6 +105,20 @@ def test_writer_policy_can_only_write_backups(staging):
     assert doc["Statement"][0]["Resource"] == [f"{arn}/daily/*", f"{arn}/weekly/*"]
 
 
+def test_operator_policy_covers_what_ops_backup_and_verify_do(staging):
+    doc = json.loads(staging.named("backups-operator-policy").input("policy"))
+    arn = staging.named("backups-bucket").outputs["arn"]
+    objects, listing, kms = doc["Statement"]
+    assert objects["Resource"] == [f"{arn}/daily/*", f"{arn}/weekly/*"]
+    # upload (multipart), head/download, delete only exact versions a failed run wrote: never s3:DeleteObject
+    assert set(objects["Action"]) == {"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObjectVersion",
+                                      "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+    assert listing["Action"] == "s3:ListBucket" and listing["Resource"] == arn
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == ["daily/*", "weekly/*"]
+    assert set(kms["Action"]) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert staging.stack_outputs["backupOperatorPolicyArn"].startswith("arn:aws:iam::")
+
+
 def test_disabled_backups_create_nothing():
     g = evaluate(backupBucketEnabled="false")
     assert [b.name for b in g.of_type("aws:s3/bucket:Bucket") if b.name.startswith("backups")] == []

@@ -140,6 +140,10 @@ def test_the_pulumi_workflow_runs_the_policy_pack_with_oidc_credentials():
     assert pulumi["policyPacks"] == "policies" and pulumi["policyPackConfigs"] == "${{ steps.pack.outputs.config }}"
     assert pulumi["expect-no-changes"] == "${{ inputs.expect-no-changes }}"
     assert pulumi["refresh"] == "${{ inputs.refresh }}"
+    smoke = next(s for s in job["steps"] if "python -m ops smoke" in s.get("run", ""))
+    assert smoke["if"] == "inputs.command == 'up'"  # the merge workflow checks every stack it updated
+    assert job["steps"].index(smoke) > job["steps"].index(by_action["pulumi/actions"])
+    assert 'exit "$status"' in smoke["run"] and "PULUMI_CONFIG_PASSPHRASE" in smoke["env"]
     pack_step = next(s for s in job["steps"] if s.get("id") == "pack")
     assert 'policies/config/$STACK.json' in pack_step["run"]
     assert (ROOT / "policies" / "config" / "staging.json").is_file()
@@ -153,6 +157,8 @@ def test_commands_the_workflows_run_exist():
     text = "\n".join(scripts)
     paths = set(re.findall(r"(?:^|[\s;&|])((?:\./|\.ci/|scripts/|policies/)[\w./-]+)", text))
     assert {"./plan", ".ci/run", "scripts/bootstrap.sh", "policies/requirements.txt"} <= paths
+    for module in set(re.findall(r"python -m (\w+)", text)) - {"venv", "pip"}:
+        assert (ROOT / module / "__main__.py").is_file(), module
     for path in paths:
         if "$" in path or path.startswith("policies/venv") or path.endswith(".json"):
             continue  # created by the step itself, or a file name built from the stack

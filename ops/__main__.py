@@ -1,0 +1,111 @@
+"""python -m ops backup|verify|smoke — operator tooling for a deployed stack (README, Operations).
+
+Exit codes: 0 success; 1 a backup failed or a check failed (each failure is one line);
+2 bad usage or inputs (missing outputs, an unreadable URL, a bad stack config).
+Database URLs and passwords never appear in the output: databases are shown as user@host:port/db.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from ops.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Database, OpsError, load_outputs, need, print_checks, redact
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--stack", help="stack name: reads `pulumi stack output` and Pulumi.<stack>.yaml")
+    common.add_argument("--outputs", type=Path, metavar="FILE",
+                        help="the stack's outputs as JSON (`pulumi stack output --json --show-secrets`)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("backup", parents=[common], help="pg_dump to the stack's backup bucket, with a manifest")
+    b.add_argument("--weekly", action=argparse.BooleanOptionalAction, default=None,
+                   help="also copy to weekly/ (default: on --weekly-day)")
+    b.add_argument("--weekly-day", default="sunday", help="UTC weekday of the weekly copy (default sunday)")
+    b.add_argument("--multipart-mb", type=int, default=64, help="multipart threshold and part size (min 5)")
+    v = sub.add_parser("verify", parents=[common], help="restore the latest backup into a scratch database")
+    v.add_argument("--max-age-hours", type=float, default=26, help="older than this fails (default 26)")
+    v.add_argument("--scratch-url-env", default="SCRATCH_DATABASE_URL", metavar="VAR",
+                   help="environment variable with a server URL for the scratch database "
+                        "(default SCRATCH_DATABASE_URL; unset: the stack's own database server)")
+    s = sub.add_parser("smoke", parents=[common], help="check the live stack against its config")
+    s.add_argument("--config", type=Path, help="the stack config file (default Pulumi.<stack>.yaml)")
+    return parser
+
+
+def _database(outputs: dict, var: str = "DATABASE_URL", what: str = "database URL") -> Database:
+    """DATABASE_URL from the environment (e.g. an ECS task's secret) wins over the stack output."""
+    return Database.from_url(os.environ.get(var) or need(outputs, "databaseUrl"), what)
+
+
+def _stack_settings(args, outputs: dict):
+    import warnings
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    import stack_config
+    from offline.evaluate import StackFileError, read_stack_config, stack_file
+
+    path = args.config or (stack_file(args.stack) if args.stack else None)
+    if path is None:
+        raise OpsError("smoke compares the stack with its config: give --stack NAME or --config FILE")
+    try:
+        raw, secret = read_stack_config(path)
+        return stack_config.load(raw, secret, args.stack or path.stem.removeprefix("Pulumi."))
+    except (StackFileError, stack_config.ConfigError) as err:
+        raise OpsError(str(err)) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    secrets: list[str] = []
+    try:
+        outputs = load_outputs(args.stack, args.outputs)
+        stack = args.stack or "backup"
+        region = outputs.get("awsRegion") or os.environ.get("AWS_REGION")
+        if args.command == "backup":
+            from ops.backup import backup
+
+            db = _database(outputs)
+            secrets.append(db.password)
+            print(f"backup of {db.describe()} to s3://{need(outputs, 'backupBucketName')}", flush=True)
+            m = backup(db, outputs["backupBucketName"], need(outputs, "backupKmsKeyArn"), stack, region=region,
+                       weekly=args.weekly, weekly_day=args.weekly_day.lower(), multipart_mb=args.multipart_mb)
+            print(f"  s3://{m['bucket']}/{m['key']}: {m['sizeBytes']} bytes, sha256 {m['sha256']}")
+            print(f"  {len(m['tables'])} tables, {m['totalRows']} rows, server {m['pgServerVersion']}, SSE-KMS")
+            if m.get("weeklyKey"):
+                print(f"  weekly copy: s3://{m['bucket']}/{m['weeklyKey']}")
+            print("backup complete")
+            return EXIT_OK
+        if args.command == "verify":
+            from ops.backup import verify
+
+            db = _database(outputs)
+            if os.environ.get(args.scratch_url_env):
+                db = _database(outputs, args.scratch_url_env, f"${args.scratch_url_env}")
+            secrets.append(db.password)
+            checks = verify(db, need(outputs, "backupBucketName"), region=region,
+                            max_age=timedelta(hours=args.max_age_hours))
+            return print_checks(f"verify: latest backup in s3://{outputs['backupBucketName']}, restored on "
+                                f"{db.host}:{db.port}", checks)
+        from ops.smoke import smoke
+
+        cfg = _stack_settings(args, outputs)
+        need(outputs, "awsRegion")
+        return print_checks(f"smoke: stack {cfg.stack} in {outputs['awsRegion']}", smoke(outputs, cfg))
+    except OpsError as err:
+        print(f"error: {redact(str(err), *secrets)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as err:  # noqa: BLE001 - one line, secrets removed, never a traceback
+        print(f"error: {args.command} failed: {type(err).__name__}: {redact(str(err), *secrets)}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""`smoke`: the live stack, read through boto3, against what its stack config says.
+
+Every check is one row: the database primary, replicas and DR replica (available, encrypted, the
+configured count and Multi-AZ), the Redis replication group (available, TLS in transit, encrypted
+at rest, node count, failover), the backup bucket (versioning, lifecycle for daily/ and weekly/,
+SSE-KMS, public access block), every alarm (present, wired to an SNS topic, actions enabled as
+configured), the CloudFront distribution (deployed) and an HTTP GET of the app's health URL.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+from ops.common import Check
+
+
+def _client(service: str, region: str):
+    import boto3
+
+    return boto3.client(service, region_name=region)
+
+
+def _guard(name: str, fn) -> list[Check]:
+    """Run one group of checks; an AWS error becomes a failed row, never a traceback."""
+    try:
+        return fn()
+    except Exception as err:  # noqa: BLE001 - reported as a failed check
+        return [Check(name, False, f"{type(err).__name__}: {err}"[:300])]
+
+
+def _instance(rds, ident: str, role: str, multi_az: bool | None = None) -> Check:
+    db = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+    problems = []
+    if db["DBInstanceStatus"] != "available":
+        problems.append(f"status {db['DBInstanceStatus']}")
+    if not db.get("StorageEncrypted"):
+        problems.append("storage not encrypted")
+    if multi_az is not None and bool(db.get("MultiAZ")) != multi_az:
+        problems.append(f"MultiAZ {db.get('MultiAZ')}, config says {multi_az}")
+    detail = f"{ident}: {db['DBInstanceStatus']}, {db['DBInstanceClass']}, encrypted {db.get('StorageEncrypted')}"
+    return Check(f"rds {role}", not problems, detail + ("; " + "; ".join(problems) if problems else ""))
+
+
+def database(outputs: dict, cfg) -> list[Check]:
+    ids, region = outputs["databaseInstances"], outputs["awsRegion"]
+    rds = _client("rds", region)
+    checks = [_instance(rds, ids["primary"], "primary", cfg.postgres.multi_az)]
+    replicas = ids.get("replicas") or []
+    checks.append(Check("rds replica count", len(replicas) == cfg.postgres.read_replicas,
+                        f"{len(replicas)} in the outputs, {cfg.postgres.read_replicas} configured"))
+    checks += [_instance(rds, r, f"replica {i}") for i, r in enumerate(replicas)]
+    if cfg.postgres.dr_region:
+        if not ids.get("dr"):
+            checks.append(Check("rds dr replica", False, f"configured in {cfg.postgres.dr_region}, not in the outputs"))
+        else:
+            checks.append(_instance(_client("rds", ids.get("drRegion") or cfg.postgres.dr_region), ids["dr"],
+                                    "dr replica"))
+    return checks
+
+
+def cache(outputs: dict, cfg) -> list[Check]:
+    ec = _client("elasticache", outputs["awsRegion"])
+    group_id = outputs["redisReplicationGroupId"]
+    g = ec.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
+    s = cfg.redis
+    nodes = s.shards * (1 + s.replicas_per_shard) if s.cluster_mode else s.nodes
+    actual = len(g.get("MemberClusters", []))
+    problems = [p for p, bad in (
+        (f"status {g['Status']}", g["Status"] != "available"),
+        ("TLS in transit off", not g.get("TransitEncryptionEnabled")),
+        ("not encrypted at rest", not g.get("AtRestEncryptionEnabled")),
+        (f"{actual} nodes, {nodes} configured", actual != nodes),
+    ) if bad]
+    return [Check("redis replication group", not problems,
+                  f"{group_id}: {g['Status']}, {actual} node(s), TLS {g.get('TransitEncryptionEnabled')}"
+                  + ("; " + "; ".join(problems) if problems else ""))]
+
+
+def bucket(outputs: dict, cfg) -> list[Check]:
+    s3 = _client("s3", outputs["awsRegion"])
+    name = outputs["backupBucketName"]
+    checks = []
+    versioning = s3.get_bucket_versioning(Bucket=name).get("Status")
+    checks.append(Check("backup bucket versioning", versioning == "Enabled", f"{name}: {versioning or 'never enabled'}"))
+    try:
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    except s3.exceptions.ClientError as err:
+        rules = []
+        if err.response["Error"]["Code"] != "NoSuchLifecycleConfiguration":
+            raise
+    prefixes = {(r.get("Filter") or {}).get("Prefix", r.get("Prefix", "")) for r in rules if r.get("Status") == "Enabled"}
+    missing = [p for p in ("daily/", "weekly/") if p not in prefixes]
+    checks.append(Check("backup bucket lifecycle", not missing,
+                        f"{len(rules)} rule(s)" + (f"; no enabled rule for {', '.join(missing)}" if missing else
+                                                   ", daily/ and weekly/ covered")))
+    enc = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    algo = enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+    checks.append(Check("backup bucket encryption", algo == "aws:kms", f"default {algo}"))
+    block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    off = [k for k, v in block.items() if not v]
+    checks.append(Check("backup bucket public access block", not off,
+                        "all four settings on" if not off else f"off: {', '.join(off)}"))
+    return checks
+
+
+def alarms(outputs: dict, cfg) -> list[Check]:
+    by_region: dict[str, list[str]] = {}
+    for a in outputs.get("alarms") or []:
+        by_region.setdefault(a["region"], []).append(a["name"])
+    checks = []
+    enabled = cfg.observability.alarm_actions_enabled
+    for region, names in by_region.items():
+        cw = _client("cloudwatch", region)
+        found = {}
+        for i in range(0, len(names), 100):
+            for a in cw.describe_alarms(AlarmNames=names[i:i + 100])["MetricAlarms"]:
+                found[a["AlarmName"]] = a
+        missing = [n for n in names if n not in found]
+        unwired = [n for n, a in found.items() if not any(x.startswith("arn:aws:sns:") for x in a.get("AlarmActions", []))]
+        if region == outputs["awsRegion"]:
+            unwired += [n for n, a in found.items() if outputs["alarmTopicArn"] not in a.get("AlarmActions", [])
+                        and n not in unwired]
+        wrong_state = [n for n, a in found.items() if bool(a.get("ActionsEnabled")) != enabled]
+        problems = ([f"missing: {', '.join(missing[:5])}"] if missing else []) + \
+                   ([f"not wired to a topic: {', '.join(unwired[:5])}"] if unwired else []) + \
+                   ([f"actions enabled is not {enabled}: {', '.join(wrong_state[:5])}"] if wrong_state else [])
+        checks.append(Check(f"alarms in {region}", not problems,
+                            f"{len(found)}/{len(names)} present" + ("; " + "; ".join(problems) if problems else
+                                                                    ", each wired to its SNS topic")))
+    return checks
+
+
+def cdn(outputs: dict, cfg) -> list[Check]:
+    d = _client("cloudfront", "us-east-1").get_distribution(Id=outputs["cdnDistributionId"])["Distribution"]
+    ok = d["Status"] == "Deployed" and d["DistributionConfig"]["Enabled"]
+    return [Check("cloudfront distribution", ok, f"{d['Id']}: {d['Status']}, enabled {d['DistributionConfig']['Enabled']}")]
+
+
+def health(outputs: dict, cfg, timeout: float = 10) -> list[Check]:
+    url = outputs["appUrl"].rstrip("/") + cfg.app.health_check_path
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "ops-smoke"}),
+                                    timeout=timeout) as response:
+            status = response.status
+    except urllib.error.HTTPError as err:
+        status = err.code
+    except (urllib.error.URLError, OSError) as err:
+        return [Check("app health", False, f"GET {url}: {getattr(err, 'reason', err)}")]
+    return [Check("app health", status == 200, f"GET {url}: HTTP {status}")]
+
+
+def smoke(outputs: dict, cfg) -> list[Check]:
+    checks: list[Check] = []
+    if cfg.postgres:
+        checks += _guard("rds", lambda: database(outputs, cfg))
+    if cfg.redis:
+        checks += _guard("redis", lambda: cache(outputs, cfg))
+    if cfg.backups:
+        checks += _guard("backup bucket", lambda: bucket(outputs, cfg))
+    checks += _guard("alarms", lambda: alarms(outputs, cfg))
+    if outputs.get("cdnDistributionId"):
+        checks += _guard("cloudfront", lambda: cdn(outputs, cfg))
+    if outputs.get("appUrl"):
+        checks += _guard("app health", lambda: health(outputs, cfg))
+    return checks

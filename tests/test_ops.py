@@ -1,0 +1,364 @@
+"""`python -m ops` against real parts: moto_server on 127.0.0.1 and a throwaway PostgreSQL cluster
+(Debian's postgresql; `.ci/run` installs it), both started here."""
+
+from __future__ import annotations
+
+import glob
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+PASSWORD = "S3cr3t-pw/9x"  # has a character that URLs must escape
+ROWS = {"public.users": 3000, "public.posts": 5000, "public.comments": 8000, "billing.invoices": 1200,
+        "public.attachments": 40}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+# ---- servers -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def aws_env():
+    port = free_port()
+    server = shutil.which("moto_server", path=str(Path(sys.executable).parent))
+    proc = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_for_port(port, proc, "moto_server")
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    proc.terminate()
+    proc.wait(10)
+
+
+def pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        pytest.fail("PostgreSQL server binaries not found: apt-get install postgresql (bash .ci/run does)")
+    return found[-1]
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A cluster in a temp dir with password auth on 127.0.0.1; yields the admin URL."""
+    base = Path(tempfile.mkdtemp(prefix="ops-pg-"))  # directly under /tmp: the postgres user must reach it
+    data, sock, pwfile = base / "data", base / "sock", base / "pw"
+    sock.mkdir()
+    pwfile.write_text(PASSWORD + "\n")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres system user
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(base, "postgres")
+        for p in (sock, pwfile):
+            shutil.chown(p, "postgres")
+    subprocess.run([*as_user, pg_bin("initdb"), "-D", str(data), "-U", "admin", "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}", "--no-sync"], check=True, capture_output=True)
+    port = free_port()
+    subprocess.run([*as_user, pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"), "start", "-o",
+                    f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"], check=True,
+                   capture_output=True)
+    url = f"postgresql://admin:{PASSWORD.replace('/', '%2F')}@127.0.0.1:{port}/appdb?sslmode=disable"
+    yield url
+    subprocess.run([*as_user, pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def appdb(postgres):
+    """An app database with several tables, two schemas and thousands of rows (plus ~6 MB of
+    incompressible bytes, so the dump is uploaded in parts)."""
+    from ops.common import Database
+
+    db = Database.from_url(postgres)
+    with db.with_db("postgres").connect(autocommit=True) as conn:
+        conn.execute("CREATE DATABASE appdb")
+    with db.connect() as conn:
+        conn.execute("""
+            CREATE TABLE users (id serial PRIMARY KEY, email text UNIQUE NOT NULL, created timestamptz DEFAULT now());
+            CREATE TABLE posts (id serial PRIMARY KEY, user_id int REFERENCES users, body text);
+            CREATE TABLE comments (id serial PRIMARY KEY, post_id int REFERENCES posts, body text);
+            CREATE TABLE attachments (id serial PRIMARY KEY, data bytea);
+            CREATE SCHEMA billing;
+            CREATE TABLE billing.invoices (id serial PRIMARY KEY, user_id int REFERENCES users, cents bigint);
+            INSERT INTO users (email) SELECT 'user' || g || '@example.com' FROM generate_series(1, 3000) g;
+            INSERT INTO posts (user_id, body) SELECT 1 + g % 3000, repeat(md5(g::text), 4) FROM generate_series(1, 5000) g;
+            INSERT INTO comments (post_id, body) SELECT 1 + g % 5000, md5(g::text) FROM generate_series(1, 8000) g;
+            INSERT INTO billing.invoices (user_id, cents) SELECT 1 + g % 3000, g * 100 FROM generate_series(1, 1200) g;
+            INSERT INTO attachments (data) SELECT decode(string_agg(md5(random()::text || g || i), ''), 'hex')
+              FROM generate_series(1, 40) g, generate_series(1, 9400) i GROUP BY g;
+        """)
+    return postgres
+
+
+@pytest.fixture
+def stack(aws_env, appdb, tmp_path):
+    """A fresh backup bucket (versioned, SSE-KMS) and KMS key in moto, and the outputs file."""
+    import uuid
+
+    import boto3
+
+    kms = boto3.client("kms").create_key(Description="backups")["KeyMetadata"]["Arn"]
+    bucket = f"backups-{uuid.uuid4().hex[:10]}"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    outputs = {"backupBucketName": bucket, "backupKmsKeyArn": kms, "databaseUrl": appdb, "awsRegion": "us-east-1"}
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    return {"outputs": outputs, "file": path, "s3": s3, "bucket": bucket, "kms": kms}
+
+
+def ops(*args, env=None):
+    done = subprocess.run([sys.executable, "-m", "ops", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **(env or {})})
+    for stream in (done.stdout, done.stderr):  # credentials never reach the output
+        assert PASSWORD not in stream and PASSWORD.replace("/", "%2F") not in stream
+        assert "postgresql://admin" not in stream
+    return done
+
+
+def objects(s3, bucket) -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+# ---- backup and verify -------------------------------------------------------------------------
+def test_backup_and_verify_round_trip(stack):
+    s3, bucket = stack["s3"], stack["bucket"]
+    done = ops("backup", "--outputs", stack["file"], "--stack", "staging", "--weekly", "--multipart-mb", "5")
+    assert done.returncode == 0, done.stderr
+    assert "backup of admin@127.0.0.1:" in done.stdout and "/appdb to s3://" in done.stdout
+    today = datetime.now(UTC)
+    keys = objects(s3, bucket)
+    daily = [k for k in keys if k.startswith(f"daily/{today:%Y/%m/%d}/staging-")]
+    weekly = [k for k in keys if k.startswith(f"weekly/{today.isocalendar().year}/W")]
+    assert len(daily) == 2 and len(weekly) == 2  # dump + manifest, and their weekly copies
+    dump_key = next(k for k in daily if k.endswith(".dump"))
+    head = s3.head_object(Bucket=bucket, Key=dump_key)
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == stack["kms"]
+    assert "-" in head["ETag"]  # a multipart upload (the dump is over 5 MiB)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=dump_key.replace(".dump", ".manifest.json"))["Body"].read())
+    assert manifest["tables"] == ROWS and manifest["totalRows"] == sum(ROWS.values())
+    assert manifest["sizeBytes"] == head["ContentLength"] > 5 * 1024 * 1024
+    assert len(manifest["sha256"]) == 64 and manifest["pgServerVersion"].split(".")[0].isdigit()
+    assert "admin" not in json.dumps(manifest) and PASSWORD not in json.dumps(manifest)
+
+    done = ops("verify", "--outputs", stack["file"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    for line in ("PASS  freshness", "PASS  checksum", "PASS  restore", "PASS  cleanup"):
+        assert line in done.stdout
+    assert f"5 tables, {sum(ROWS.values())} rows match the manifest" in done.stdout
+    from ops.common import Database
+
+    with Database.from_url(stack["outputs"]["databaseUrl"]).connect() as conn:
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database").fetchall()]
+    assert not [n for n in names if n.startswith("ops_verify_")]  # the scratch database is gone
+
+
+def test_a_corrupted_dump_fails_verify(stack):
+    assert ops("backup", "--outputs", stack["file"], "--no-weekly").returncode == 0
+    s3, bucket = stack["s3"], stack["bucket"]
+    key = next(k for k in objects(s3, bucket) if k.endswith(".dump"))
+    body = bytearray(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    body[len(body) // 2] ^= 0xFF  # one flipped byte, same size
+    s3.put_object(Bucket=bucket, Key=key, Body=bytes(body))
+    done = ops("verify", "--outputs", stack["file"])
+    assert done.returncode == 1
+    assert "PASS  size" in done.stdout and "FAIL  checksum" in done.stdout and "differs from the manifest" in done.stdout
+    assert "  restore" not in done.stdout  # a corrupted dump is not restored
+
+
+def test_a_stale_backup_fails_verify(stack):
+    assert ops("backup", "--outputs", stack["file"], "--no-weekly").returncode == 0
+    s3, bucket = stack["s3"], stack["bucket"]
+    key = next(k for k in objects(s3, bucket) if k.endswith(".manifest.json"))
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    manifest["createdAt"] = (datetime.now(UTC) - timedelta(hours=27)).isoformat()
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest).encode())
+    done = ops("verify", "--outputs", stack["file"])
+    assert done.returncode == 1
+    assert "FAIL  freshness" in done.stdout and "27.0 h old (limit 26 h)" in done.stdout
+
+
+def test_verify_without_any_backup_fails(stack):
+    done = ops("verify", "--outputs", stack["file"])
+    assert done.returncode == 1 and "FAIL  latest backup" in done.stdout
+
+
+def test_a_failed_dump_uploads_nothing_and_hides_the_password(stack):
+    bad = stack["outputs"]["databaseUrl"].replace("/appdb?", "/nosuchdb?")
+    done = ops("backup", "--outputs", stack["file"], env={"DATABASE_URL": bad})
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: backup failed:") and "nosuchdb" in done.stderr
+    assert objects(stack["s3"], stack["bucket"]) == []
+
+
+def test_a_failure_after_the_upload_leaves_no_object_version(stack):
+    from ops.backup import backup
+    from ops.common import Database
+
+    class FailingManifest:  # the real client, except that writing the manifest fails
+        def __init__(self, s3):
+            self._s3 = s3
+
+        def __getattr__(self, name):
+            return getattr(self._s3, name)
+
+        def put_object(self, **kwargs):
+            raise ConnectionError("network down while writing the manifest")
+
+    s3, bucket = stack["s3"], stack["bucket"]
+    with pytest.raises(ConnectionError):
+        backup(Database.from_url(stack["outputs"]["databaseUrl"]), bucket, stack["kms"], "staging",
+               client=FailingManifest(s3))
+    versions = s3.list_object_versions(Bucket=bucket)
+    assert versions.get("Versions", []) == [] and versions.get("DeleteMarkers", []) == []
+
+
+def test_missing_outputs_and_bad_urls_exit_2(stack, tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    done = ops("backup", "--outputs", empty)
+    assert done.returncode == 2 and "the stack outputs have no `databaseUrl`" in done.stderr
+    done = ops("backup", "--outputs", stack["file"], env={"DATABASE_URL": "mysql://x@y/z"})
+    assert done.returncode == 2 and "is not a postgresql://" in done.stderr
+    done = ops("verify")
+    assert done.returncode == 2 and "--stack NAME" in done.stderr
+
+
+# ---- smoke -------------------------------------------------------------------------------------
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - the stdlib's name
+        self.send_response(200 if self.path == "/api/health" else 404)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def live(aws_env, tmp_path):
+    """What `pulumi up` of a small stack leaves in AWS, created in moto, with its outputs and config."""
+    import uuid
+
+    import boto3
+
+    suffix = uuid.uuid4().hex[:6]
+    rds = boto3.client("rds")
+    rds.create_db_instance(DBInstanceIdentifier=f"pg-{suffix}", DBInstanceClass="db.t4g.micro", Engine="postgres",
+                           MasterUsername="app_admin", MasterUserPassword="x" * 20, AllocatedStorage=20,
+                           StorageEncrypted=True, MultiAZ=False)
+    rds.create_db_instance_read_replica(DBInstanceIdentifier=f"pg-r0-{suffix}", SourceDBInstanceIdentifier=f"pg-{suffix}")
+    boto3.client("elasticache").create_replication_group(
+        ReplicationGroupId=f"redis-{suffix}", ReplicationGroupDescription="cache", Engine="redis",
+        CacheNodeType="cache.t4g.micro", NumCacheClusters=1, TransitEncryptionEnabled=True,
+        AtRestEncryptionEnabled=True, AuthToken="t" * 32)
+    s3 = boto3.client("s3")
+    bucket = f"backups-{suffix}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/backups"}}]})
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "daily", "Status": "Enabled", "Filter": {"Prefix": "daily/"}, "Expiration": {"Days": 7}},
+        {"ID": "weekly", "Status": "Enabled", "Filter": {"Prefix": "weekly/"}, "Expiration": {"Days": 30}}]})
+    topic = boto3.client("sns").create_topic(Name=f"alarms-{suffix}")["TopicArn"]
+    cw = boto3.client("cloudwatch")
+    names = [f"db-cpu-{suffix}", f"redis-memory-{suffix}"]
+    for name in names:
+        cw.put_metric_alarm(AlarmName=name, MetricName="CPUUtilization", Namespace="AWS/RDS", Statistic="Average",
+                            Period=300, EvaluationPeriods=3, Threshold=80, ComparisonOperator="GreaterThanThreshold",
+                            AlarmActions=[topic], OKActions=[topic], ActionsEnabled=False)
+    dist = boto3.client("cloudfront").create_distribution(DistributionConfig={
+        "CallerReference": suffix, "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "alb", "DomainName": "alb.example.com", "CustomOriginConfig": {
+            "HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "alb", "ViewerProtocolPolicy": "redirect-to-https",
+                                 "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}})["Distribution"]["Id"]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    outputs = {"awsRegion": "us-east-1", "databaseInstances": {"primary": f"pg-{suffix}", "replicas": [f"pg-r0-{suffix}"],
+                                                              "dr": None, "drRegion": None},
+               "redisReplicationGroupId": f"redis-{suffix}", "backupBucketName": bucket, "alarmTopicArn": topic,
+               "alarms": [{"name": n, "region": "us-east-1"} for n in names], "cdnDistributionId": dist,
+               "appUrl": f"http://127.0.0.1:{server.server_address[1]}"}
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    # The stack config it was deployed from: staging's shape, one replica, one cache node, alarms silent.
+    (tmp_path / "Pulumi.smoke.yaml").write_text(
+        "config:\n  platform:postgresReadReplicas: 1\n  platform:redisNodes: 1\n"
+        "  platform:alarmActionsEnabled: false\n")
+    yield {"dir": tmp_path, "s3": s3, "bucket": bucket, "outputs": outputs}
+    server.shutdown()
+
+
+def smoke(live):
+    return ops("smoke", "--outputs", live["dir"] / "outputs.json", "--config", live["dir"] / "Pulumi.smoke.yaml")
+
+
+def test_smoke_passes_on_a_stack_that_matches_its_config(live):
+    done = smoke(live)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for row in ("PASS  rds primary", "PASS  rds replica count", "PASS  rds replica 0", "PASS  redis replication group",
+                "PASS  backup bucket versioning", "PASS  backup bucket lifecycle", "PASS  backup bucket encryption",
+                "PASS  backup bucket public access block", "PASS  alarms in us-east-1", "PASS  cloudfront distribution",
+                "PASS  app health"):
+        assert row in done.stdout, row
+    assert done.stdout.rstrip().endswith("11 passed, 0 failed")
+
+
+def test_smoke_fails_on_a_bucket_without_lifecycle(live):
+    live["s3"].delete_bucket_lifecycle(Bucket=live["bucket"])
+    done = smoke(live)
+    assert done.returncode == 1
+    assert "FAIL  backup bucket lifecycle" in done.stdout and "no enabled rule for daily/, weekly/" in done.stdout
+    assert done.stdout.rstrip().endswith("10 passed, 1 failed")
+
+
+def test_smoke_fails_when_the_stack_differs_from_its_config(live):
+    config = live["dir"] / "Pulumi.smoke.yaml"
+    config.write_text(config.read_text().replace("postgresReadReplicas: 1", "postgresReadReplicas: 2")
+                      .replace("alarmActionsEnabled: false", "alarmActionsEnabled: true"))
+    outputs = json.loads((live["dir"] / "outputs.json").read_text())
+    outputs["appUrl"] += "/down"  # the health URL answers 404
+    (live["dir"] / "outputs.json").write_text(json.dumps(outputs))
+    done = smoke(live)
+    assert done.returncode == 1
+    assert "FAIL  rds replica count" in done.stdout and "1 in the outputs, 2 configured" in done.stdout
+    assert "FAIL  alarms in us-east-1" in done.stdout and "actions enabled is not True" in done.stdout
+    assert "FAIL  app health" in done.stdout and "HTTP 404" in done.stdout
