@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from offline.evaluate import ROOT
+
 SDKS = ("pulumi", "pulumi_aws", "pulumi_random", "pulumiverse_vercel", "pulumi_cloudflare")
 
 DISCOVER = """

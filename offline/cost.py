@@ -121,7 +121,7 @@ class Estimate:
         return [line for line in self.lines if line.kind == kind]
 
     def to_dict(self) -> dict:
-        return {"asOf": self.as_of, "currency": self.currency, "priceTable": str(PRICES_FILE.name),
+        return {"asOf": self.as_of, "currency": self.currency, "priceTable": PRICES_FILE.name,
                 "monthlyTotal": self.total, "budget": self.budget, "budgetThresholdsPercent": self.budget_thresholds,
                 "counts": {k: len(self.of_kind(k)) for k in ("priced", "usage", "free", "unpriced")},
                 "lines": [asdict(line) for line in self.lines]}

@@ -179,6 +179,20 @@ def _stack_arg(value: str) -> tuple[str, Path]:
     return value, stack_file(value)
 
 
+def _failed(err: Exception, what: str) -> int:
+    """Report a failure in one line on stderr; return its exit code. Bad input (stack config, stack
+    file, pack config) carries its own message and exits 2; anything else is `what` failing, exit 1."""
+    from offline.analyzer import PackConfigError
+    from offline.evaluate import StackFileError
+    from stack_config import ConfigError
+
+    if isinstance(err, (ConfigError, StackFileError, PackConfigError)):
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    print(f"error: {what} failed: {type(err).__name__}: {err}", file=sys.stderr)
+    return EXIT_PROGRAM_ERROR
+
+
 def _run(raw_config: dict, secret_keys: set, stack: str, path: Path, *, preview: bool):
     from offline.evaluate import run
 
@@ -190,8 +204,7 @@ def _diff(stack: str, path: Path, args) -> int:
     """`--diff OTHER`: both stacks in both modes; settings from preview mode, costs from update mode."""
     from offline.cost import estimate
     from offline.diff import diff, render
-    from offline.evaluate import StackFileError, read_stack_config
-    from stack_config import ConfigError
+    from offline.evaluate import read_stack_config
 
     sides = []
     try:
@@ -200,12 +213,8 @@ def _diff(stack: str, path: Path, args) -> int:
                 name += "-other"  # two files with one name: keep the sides apart
             raw_config, secret_keys = read_stack_config(file)
             sides.append({mode: _run(raw_config, secret_keys, name, file, preview=mode) for mode in (False, True)})
-    except (ConfigError, StackFileError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
-    except Exception as err:  # noqa: BLE001 - the program's own failure, reported in one line
-        print(f"error: the program failed: {type(err).__name__}: {err}", file=sys.stderr)
-        return EXIT_PROGRAM_ERROR
+    except Exception as err:  # noqa: BLE001 - reported in one line
+        return _failed(err, "the program")
     result = diff(sides[0][True], sides[1][True])
     costs = (estimate(sides[0][False]), estimate(sides[1][False]))
     print("\n".join(render(result, costs)))
@@ -231,11 +240,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print("loading Pulumi SDKs…", file=sys.stderr, flush=True)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    from offline.analyzer import PackConfigError, PolicyPackProcess, default_config_path, load_pack_config
+    from offline.analyzer import PolicyPackProcess, default_config_path, load_pack_config
     from offline.cost import estimate
     from offline.cost import render as render_cost
-    from offline.evaluate import StackFileError, read_stack_config
-    from stack_config import ConfigError
+    from offline.evaluate import read_stack_config
 
     stack, path = _stack_arg(str(args.config)) if args.config else _stack_arg(args.stack)
     if args.diff:
@@ -245,9 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         if pack_config:
             load_pack_config(pack_config)  # a bad pack config fails before anything runs
         raw_config, secret_keys = read_stack_config(path)
-    except (StackFileError, PackConfigError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
+    except Exception as err:  # noqa: BLE001 - reported in one line
+        return _failed(err, "reading the stack")
 
     # The pack process starts now and loads its rules while the program runs; it judges the
     # update-mode graph in a thread while this one evaluates preview mode (two cores, one wall).
@@ -261,20 +268,12 @@ def main(argv: list[str] | None = None) -> int:
                 print("running the policy pack (analyzer protocol)…", file=sys.stderr, flush=True)
                 judged = pool.submit(pack.analyze, graphs[False], pack_config, stack_config=raw_config)
                 graphs[True] = _run(raw_config, secret_keys, stack, path, preview=True)
-            except ConfigError as err:
-                print(f"error: {err}", file=sys.stderr)
-                return EXIT_CONFIG_ERROR
-            except Exception as err:  # noqa: BLE001 - the program's own failure, reported in one line
-                print(f"error: the program failed: {type(err).__name__}: {err}", file=sys.stderr)
-                return EXIT_PROGRAM_ERROR
+            except Exception as err:  # noqa: BLE001 - reported in one line
+                return _failed(err, "the program")
             try:
                 verdict = judged.result()
-            except PackConfigError as err:
-                print(f"error: {err}", file=sys.stderr)
-                return EXIT_CONFIG_ERROR
-            except Exception as err:  # noqa: BLE001 - the pack's own failure, reported in one line
-                print(f"error: the policy pack failed: {type(err).__name__}: {err}", file=sys.stderr)
-                return EXIT_PROGRAM_ERROR
+            except Exception as err:  # noqa: BLE001 - reported in one line
+                return _failed(err, "the policy pack")
     finally:
         pack.close()
 

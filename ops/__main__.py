@@ -15,8 +15,6 @@ from pathlib import Path
 
 from ops.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Database, OpsError, load_outputs, need, print_checks, redact
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__.splitlines()[0])

@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ops.common import Check, Database, OpsError
+from ops.common import Check, Database, OpsError, redact
 
 MANIFEST = ".manifest.json"
 MAX_AGE = timedelta(hours=26)
@@ -43,8 +43,6 @@ def _pg_bin(name: str) -> str:
 def _run(cmd: list[str], db: Database, what: str) -> None:
     done = subprocess.run(cmd, env=db.env(), capture_output=True, text=True)
     if done.returncode:
-        from ops.common import redact
-
         raise RuntimeError(f"{what} failed (exit {done.returncode}): {redact(done.stderr.strip(), db.password)[-800:]}")
 
 

@@ -1,13 +1,10 @@
 """Both real stack files through __main__.py: counts, wiring, providers, tags, protection."""
 
-from pathlib import Path
-
 import pytest
-from conftest import STACKS, stack_graph, takes_tags
+from conftest import ROOT, STACKS, stack_graph, takes_tags
 
 from offline.evaluate import contains_unknown, is_secret
 
-ROOT = Path(__file__).resolve().parent.parent
 STATEFUL = {"aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup",
             "aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret"}
 
