@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import inspect
 import sys
 from functools import cache
@@ -34,13 +35,15 @@ def example_file(app: str) -> Path:
 
 
 def config_of(stack: str, example: str | None = None, **overrides) -> tuple[dict[str, str], set[str]]:
+    """Overrides as `pulumi config set` makes them: a str is a plain value, a list is an array
+    (`pulumi config set --path 'key[0]' v`), None removes the key."""
     raw, secret = read_stack_config(example_file(example) if example else stack_file(stack))
     for key, value in overrides.items():
         full = key if ":" in key else f"platform:{key}"
         if value is None:
             raw.pop(full, None)
         else:
-            raw[full] = value
+            raw[full] = json.dumps(value) if isinstance(value, (list, dict)) else value
     return raw, secret
 
 

@@ -109,7 +109,7 @@ def test_dashboard_draws_every_alarm(any_stack):
 
 
 def test_thresholds_are_overridable_by_name():
-    g = evaluate(alarmThresholds='["dbCpuPercent=90", "albP95ResponseSeconds=0.5"]')
+    g = evaluate(alarmThresholds=["dbCpuPercent=90", "albP95ResponseSeconds=0.5"])
     a = alarms(g)
     assert a["db-primary-cpu"].input("threshold") == 90
     assert a["db-replica-0-cpu"].input("threshold") == 90
@@ -117,7 +117,7 @@ def test_thresholds_are_overridable_by_name():
 
 
 def test_bad_threshold_names_and_values_are_refused():
-    msg = config_error(alarmThresholds='["dbCpu=90", "redisMemoryPercent=150"]')
+    msg = config_error(alarmThresholds=["dbCpu=90", "redisMemoryPercent=150"])
     assert "alarmThresholds = ('dbCpu=90', 'redisMemoryPercent=150'): must be one of dbCpuPercent" in msg
     assert "redisMemoryPercent must be a number from 1 to 100" in msg
 

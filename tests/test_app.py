@@ -99,7 +99,7 @@ def test_alb_without_cdn_takes_the_internet_on_80_and_443():
 
 # ---- Vercel ----------------------------------------------------------------------------------
 def test_vercel_project_and_one_variable_per_key_and_target():
-    g = evaluate(example="study-sphere", vercelEnvTargets='["production", "preview"]')
+    g = evaluate(example="study-sphere", vercelEnvTargets=["production", "preview"])
     project = g.named("app-project")
     assert (project.input("framework"), project.input("nodeVersion")) == ("nextjs", "22.x")
     assert project.input("resourceConfig") == {"functionDefaultRegions": ["iad1"]}
@@ -156,7 +156,7 @@ def test_peering_request_is_accepted_and_routed():
 
 def test_public_database_opt_in_is_explicit_and_allow_listed():
     g = evaluate(example="group-spaces", postgresEnabled="true", externalDatabaseUrl=None,
-                 postgresPubliclyAccessible="true", databaseAllowedCidrs='["198.51.100.10/32"]')
+                 postgresPubliclyAccessible="true", databaseAllowedCidrs=["198.51.100.10/32"])
     primary = g.named("postgres-primary")
     assert primary.input("publiclyAccessible") is True
     public = [g.named(f"network-public-{i}").outputs["id"] for i in range(2)]  # registration order varies
@@ -217,7 +217,7 @@ def test_public_database_needs_an_allow_list():
 
 
 def test_keys_of_the_other_hosting_are_refused():
-    msg = config_error(vercelRegions='["iad1"]', ecsCpu="999")
+    msg = config_error(vercelRegions=["iad1"], ecsCpu="999")
     assert "vercelRegions = ('iad1',): has no effect unless appHosting is vercel" in msg
     assert "fix: pulumi config rm vercelRegions --stack staging" in msg
     assert "ecsCpu = 999: must be one of 256, 512, 1024, 2048, 4096" in msg

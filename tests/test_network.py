@@ -91,7 +91,7 @@ def test_proxy_sits_between_app_and_database(production):
 
 
 def test_allow_listed_cidrs_get_their_own_rules():
-    g = evaluate(databaseAllowedCidrs='["10.50.0.0/24"]', cacheAllowedCidrs='["10.60.0.0/24"]')
+    g = evaluate(databaseAllowedCidrs=["10.50.0.0/24"], cacheAllowedCidrs=["10.60.0.0/24"])
     ingress = rules(g, "Ingress")
     assert ingress["network-db-from-cidr-0"].input("cidrIpv4") == "10.50.0.0/24"
     assert ingress["network-cache-from-cidr-0"].input("cidrIpv4") == "10.60.0.0/24"

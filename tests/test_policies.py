@@ -266,7 +266,7 @@ def test_staging_thresholds_come_from_pack_config(pack):
 
 def test_public_database_is_refused_unless_the_pack_config_allows_it(pack, tmp_path):
     g = evaluate(example="group-spaces", postgresEnabled="true", externalDatabaseUrl=None,
-                 postgresPubliclyAccessible="true", databaseAllowedCidrs='["198.51.100.10/32"]',
+                 postgresPubliclyAccessible="true", databaseAllowedCidrs=["198.51.100.10/32"],
                  postgresMultiAz="true", postgresBackupRetentionDays="30", postgresReadReplicas="1")
     assert {d.policy for d in pack.analyze(g).mandatory} == {"rds-not-public"}
     allow = tmp_path / "allow.json"

@@ -46,7 +46,7 @@ def test_parameter_group_carries_the_seed_settings(staging):
 
 def test_extra_parameters_override_and_version_sets_the_family():
     g = evaluate(postgresEngineVersion="17.2",
-                 postgresParameters='["log_min_duration_statement=250", "max_wal_senders=20"]')
+                 postgresParameters=["log_min_duration_statement=250", "max_wal_senders=20"])
     p = params(g)
     assert g.named("postgres-params").input("family") == "postgres17"
     assert p["log_min_duration_statement"]["value"] == "250"

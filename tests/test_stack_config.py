@@ -21,14 +21,14 @@ from offline.evaluate import StackFileError, read_stack_config
     ({"awsRegion": "us-east"}, "awsRegion = 'us-east': must be an AWS region name"),
     ({"logRetentionDays": "10"}, "logRetentionDays = 10: must be one of"),
     ({"natGateways": "many"}, "natGateways = 'many': must be one of none, single, perAz"),
-    ({"databaseAllowedCidrs": '["0.0.0.0/0"]'}, "must not open the port to the internet"),
+    ({"databaseAllowedCidrs": ["0.0.0.0/0"]}, "must not open the port to the internet"),
     ({"redisEngine": "valkey"}, "redisEngineVersion = '7.1': must be one of 7.2, 8.0, 8.1"),
     ({"backupDailyRetentionDays": "5", "backupDailyGlacierAfterDays": "10"},
      "backupDailyRetentionDays = 5: must be greater than daily_glacier_after_days"),
     ({"postgresDrRegion": "us-east-1"}, "postgresDrRegion = 'us-east-1': must differ from awsRegion"),
     ({"postgresDrVpcCidr": "10.0.0.0/16", "postgresDrRegion": "us-west-2"}, "must not overlap vpcCidr"),
     ({"backupReplicationRegion": "us-east-1"}, "must differ from awsRegion"),
-    ({"redisEnabled": "false", "cacheAllowedCidrs": '["10.9.0.0/24"]'}, "has no effect while redisEnabled is false"),
+    ({"redisEnabled": "false", "cacheAllowedCidrs": ["10.9.0.0/24"]}, "has no effect while redisEnabled is false"),
 ])
 def test_bad_values_name_the_key_value_and_rule(overrides, expected):
     message = config_error(**overrides)
