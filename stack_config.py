@@ -103,10 +103,15 @@ class _Problems:
                 + "\n(keys, types and defaults: Pulumi.yaml `config:`; README 'Configuration reference')")
 
 
+def _default(entry: dict):
+    default = entry.get("default")
+    return tuple(default) if isinstance(default, list) else default
+
+
 def _parse(key: str, spec: dict, text: str, problems: _Problems):
     kind = spec["type"]
     if kind == "integer":
-        if re.fullmatch(r"-?\d+", text.strip()):
+        if re.fullmatch(r"[+-]?\d+", text.strip()):  # strconv.Atoi, as the CLI checks it
             return int(text)
         problems.bad(key, text, "must be an integer")
     elif kind == "boolean":
@@ -187,11 +192,7 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
     before_parsing = len(problems.lines)
     for key, entry in spec.items():
         text = raw.get(f"{PROJECT}:{key}")
-        if text is None:
-            default = entry.get("default")
-            values[key] = tuple(default) if isinstance(default, list) else default
-        else:
-            values[key] = _parse(key, entry, text, problems)
+        values[key] = _default(entry) if text is None else _parse(key, entry, text, problems)
     if len(problems.lines) > before_parsing:
         problems.raise_if_any()  # a value of the wrong type: the range checks below need types
 
@@ -211,8 +212,10 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
     for section, (cls, prefix, enabled_key) in SECTIONS.items():
         if section in CONDITIONAL and not CONDITIONAL[section][0](values):
             built[section] = None
+            # The CLI hands the program every key, defaults merged in (pkg/workspace/config.go,
+            # mergeConfig): only a value that differs from the default can be a mistake.
             for key in settings_keys(cls, prefix).values():
-                if key != enabled_key and f"{PROJECT}:{key}" in raw:
+                if key != enabled_key and values[key] != _default(spec[key]):
                     problems.bad(key, values[key], f"has no effect unless {CONDITIONAL[section][1]}",
                                  f"pulumi config rm {key} --stack {stack}")
             continue

@@ -1,23 +1,30 @@
 """Run __main__.py for a stack's YAML under pulumi.runtime.set_mocks and return the resource graph.
 
-Shared by the tests and by `./plan`. It does what the CLI does before a program starts (read
-Pulumi.<stack>.yaml, turn values into the strings the engine passes, mark secure values secret)
-and then runs the real program with a monitor that records every registration.
+Shared by the tests and by `./plan`. offline/cliconfig.py does what the CLI does with config
+before a program starts; `run` hands that config to the program the way the Python language host
+does (the PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS environment variables) and runs the real
+program with a monitor that records every registration.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
+import os
 import re
 import runpy
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from google.protobuf import json_format
+
+from offline.cliconfig import SECRET_PLACEHOLDER, CliConfigError, StackFileError, read_stack_config
+
+__all__ = ["SECRET_PLACEHOLDER", "CliConfigError", "StackFileError", "read_stack_config"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "__main__.py"
@@ -25,14 +32,6 @@ PROJECT = "platform"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-# Stand-in for values encrypted with the stack's secrets provider (never decrypted offline).
-SECRET_PLACEHOLDER = "offline://secret-placeholder"
-
-
-class StackFileError(Exception):
-    """The stack file is missing or not a Pulumi stack file."""
-
-
 @dataclass
 class Resource:
     urn: str
@@ -117,35 +116,6 @@ def stack_file(stack: str) -> Path:
     return ROOT / f"Pulumi.{stack}.yaml"
 
 
-def read_stack_config(path: Path) -> tuple[dict[str, str], set[str]]:
-    """Config as the engine hands it to a program: {"ns:key": "text"} plus the secret keys."""
-    if not path.is_file():
-        raise StackFileError(f"no stack file {path}: create it with `pulumi stack init <name>` "
-                             "and `pulumi config set`, or copy Pulumi.staging.yaml")
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise StackFileError(f"{path.name} is not valid YAML: {err}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
-        raise StackFileError(f"{path.name} must be a mapping with a `config:` mapping inside")
-    raw: dict[str, str] = {}
-    secret: set[str] = set()
-    for key, value in (doc.get("config") or {}).items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            raw[full] = SECRET_PLACEHOLDER
-            secret.add(full)
-        elif isinstance(value, bool):
-            raw[full] = "true" if value else "false"
-        elif isinstance(value, (list, dict)):
-            raw[full] = json.dumps(value)
-        elif value is None:
-            raw[full] = ""
-        else:
-            raw[full] = str(value)
-    return raw, secret
-
-
 # ---- running the program ---------------------------------------------------------------------
 def _recording_monitor(mocks, graph: Graph):
     from pulumi.runtime.mocks import MockMonitor
@@ -174,8 +144,15 @@ def _recording_monitor(mocks, graph: Graph):
 
 def run(raw: dict[str, str], secret_keys: set[str], stack: str, *, preview: bool,
         graph: Graph | None = None) -> Graph:
-    """Evaluate the program once. Raises the program's own errors (e.g. ConfigError); a caller
-    that passes `graph` can still inspect what was registered before the error."""
+    """Evaluate the program once with `raw` as its config (from offline.cliconfig). Raises the
+    program's own errors (e.g. ConfigError); a caller that passes `graph` can still inspect what
+    was registered before the error."""
+    with _language_host_environment(raw, secret_keys):
+        return run_program(stack, preview=preview, graph=graph)
+
+
+def run_program(stack: str, *, preview: bool, graph: Graph | None = None) -> Graph:
+    """Evaluate the program with the config this process's environment holds (PULUMI_CONFIG)."""
     import pulumi
     from pulumi.runtime.settings import get_root_resource
     from pulumi.runtime.stack import run_pulumi_func
@@ -193,7 +170,10 @@ def run(raw: dict[str, str], secret_keys: set[str], stack: str, *, preview: bool
             mocks = PlatformMocks(preview)
             pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
                                      monitor=_recording_monitor(mocks, graph))
-            pulumi.runtime.set_all_config(raw, sorted(secret_keys))
+            # What pulumi-language-python-exec does first (sdk/python/cmd/pulumi-language-python-exec):
+            # read PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS from the environment into the runtime.
+            pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(),
+                                          pulumi.runtime.get_config_secret_keys_env())
             loop.run_until_complete(run_pulumi_func(
                 lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
             # set_mocks closes the root stack before the program runs, so its exports never
@@ -207,6 +187,29 @@ def run(raw: dict[str, str], secret_keys: set[str], stack: str, *, preview: bool
     # A fresh context per run: Pulumi keeps its settings, root resource and config in contextvars.
     contextvars.Context().run(evaluate)
     return graph
+
+
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _language_host_environment(raw: dict[str, str], secret_keys: set[str]):
+    """Config through the environment, as pythonLanguageHost.Run sets it for the program
+    (sdk/python/cmd/pulumi-language-python/main.go: PULUMI_CONFIG = json.Marshal of the config map,
+    PULUMI_CONFIG_SECRET_KEYS = json.Marshal of the key list, "[]" when there is none). The SDK reads
+    them at each get_config (pulumi/runtime/config.py), so nothing else carries config in."""
+    env = {"PULUMI_CONFIG": json.dumps(raw, sort_keys=True), "PULUMI_CONFIG_SECRET_KEYS": json.dumps(sorted(secret_keys))}
+    with _ENV_LOCK:  # one evaluation at a time may own the process environment
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 async def _encode_outputs(outputs: dict) -> dict:

@@ -211,7 +211,7 @@ def _diff(stack: str, path: Path, args) -> int:
         for name, file in ((stack, path), _stack_arg(args.diff)):
             if sides and name == stack:
                 name += "-other"  # two files with one name: keep the sides apart
-            raw_config, secret_keys = read_stack_config(file)
+            raw_config, secret_keys = read_stack_config(file, name)
             sides.append({mode: _run(raw_config, secret_keys, name, file, preview=mode) for mode in (False, True)})
     except Exception as err:  # noqa: BLE001 - reported in one line
         return _failed(err, "the program")
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if pack_config:
             load_pack_config(pack_config)  # a bad pack config fails before anything runs
-        raw_config, secret_keys = read_stack_config(path)
+        raw_config, secret_keys = read_stack_config(path, stack)
     except Exception as err:  # noqa: BLE001 - reported in one line
         return _failed(err, "reading the stack")
 

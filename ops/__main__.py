@@ -54,8 +54,9 @@ def _stack_settings(args, outputs: dict):
     if path is None:
         raise OpsError("smoke compares the stack with its config: give --stack NAME or --config FILE")
     try:
-        raw, secret = read_stack_config(path)
-        return stack_config.load(raw, secret, args.stack or path.stem.removeprefix("Pulumi."))
+        stack = args.stack or path.stem.removeprefix("Pulumi.")
+        raw, secret = read_stack_config(path, stack)
+        return stack_config.load(raw, secret, stack)
     except (StackFileError, stack_config.ConfigError) as err:
         raise OpsError(str(err)) from None
 

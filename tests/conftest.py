@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-import json
 import inspect
 import sys
 from functools import cache
@@ -14,7 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from offline.evaluate import Graph, read_stack_config, run, stack_file  # noqa: E402
+from offline.cliconfig import ConfigValue, engine_config, read_stack_file  # noqa: E402
+from offline.evaluate import Graph, run, stack_file  # noqa: E402
 from stack_config import ConfigError  # noqa: E402
 
 STACKS = ("staging", "production")
@@ -34,17 +35,23 @@ def example_file(app: str) -> Path:
     return ROOT / "examples" / app / "Pulumi.production.yaml"
 
 
-def config_of(stack: str, example: str | None = None, **overrides) -> tuple[dict[str, str], set[str]]:
-    """Overrides as `pulumi config set` makes them: a str is a plain value, a list is an array
-    (`pulumi config set --path 'key[0]' v`), None removes the key."""
-    raw, secret = read_stack_config(example_file(example) if example else stack_file(stack))
+def config_of(stack: str, example: str | None = None, secret: tuple[str, ...] = (),
+              **overrides) -> tuple[dict[str, str], set[str]]:
+    """The stack file with `overrides` applied as `pulumi config set` stores them (a str is a plain
+    value, a list an array as `--path 'key[0]'` makes it, None removes the key; keys in `secret`
+    as `--secret`), then handed over as the CLI does (defaults merged, types checked)."""
+    values = read_stack_file(example_file(example) if example else stack_file(stack))
     for key, value in overrides.items():
         full = key if ":" in key else f"platform:{key}"
         if value is None:
-            raw.pop(full, None)
+            values.pop(full, None)
         else:
-            raw[full] = json.dumps(value) if isinstance(value, (list, dict)) else value
-    return raw, secret
+            values[full] = ConfigValue.of(value, secure=key in secret)
+    for key in secret:
+        full = f"platform:{key}"
+        if full in values and not values[full].secure:
+            values[full] = dataclasses.replace(values[full], secure=True)
+    return engine_config(values, "production" if example else stack)
 
 
 APP_PREFIXES = ("app", "ecs", "vercel", "cdn", "rateLimit", "cloudflare")
@@ -52,8 +59,8 @@ APP_PREFIXES = ("app", "ecs", "vercel", "cdn", "rateLimit", "cloudflare")
 
 def without_app(stack: str = "staging") -> dict[str, None]:
     """Overrides that remove the stack's app tier and edge (for tests of the data tier alone)."""
-    raw, _ = config_of(stack)
-    return {k.split(":", 1)[1]: None for k in raw if k.split(":", 1)[1].startswith(APP_PREFIXES)}
+    values = read_stack_file(stack_file(stack))
+    return {k.split(":", 1)[1]: None for k in values if k.split(":", 1)[1].startswith(APP_PREFIXES)}
 
 
 def evaluate(stack: str = "staging", *, preview: bool = False, secret: tuple[str, ...] = (),
@@ -61,8 +68,8 @@ def evaluate(stack: str = "staging", *, preview: bool = False, secret: tuple[str
     """The stack's YAML (or a seed example's) with `overrides` ({"postgresReadReplicas": "3"}) evaluated offline."""
     if example:
         stack = "production"
-    raw, secret_keys = config_of(stack, example, **overrides)
-    return run(raw, secret_keys | {f"platform:{k}" for k in secret}, stack, preview=preview)
+    raw, secret_keys = config_of(stack, example, secret, **overrides)
+    return run(raw, secret_keys, stack, preview=preview)
 
 
 def config_error(stack: str = "staging", secret: tuple[str, ...] = (), example: str | None = None,
@@ -70,10 +77,10 @@ def config_error(stack: str = "staging", secret: tuple[str, ...] = (), example: 
     """Evaluate and expect a ConfigError with nothing registered; return its message."""
     if example:
         stack = "production"
-    raw, secret_keys = config_of(stack, example, **overrides)
+    raw, secret_keys = config_of(stack, example, secret, **overrides)
     graph = Graph(stack=stack, preview=False)
     with pytest.raises(ConfigError) as info:
-        run(raw, secret_keys | {f"platform:{k}" for k in secret}, stack, preview=False, graph=graph)
+        run(raw, secret_keys, stack, preview=False, graph=graph)
     registered = [r.type for r in graph.resources if r.type != "pulumi:pulumi:Stack"]
     assert registered == [], f"resources registered before the config error: {registered}"
     return str(info.value)

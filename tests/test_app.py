@@ -217,8 +217,8 @@ def test_public_database_needs_an_allow_list():
 
 
 def test_keys_of_the_other_hosting_are_refused():
-    msg = config_error(vercelRegions=["iad1"], ecsCpu="999")
-    assert "vercelRegions = ('iad1',): has no effect unless appHosting is vercel" in msg
+    msg = config_error(vercelRegions=["cdg1"], ecsCpu="999")
+    assert "vercelRegions = ('cdg1',): has no effect unless appHosting is vercel" in msg
     assert "fix: pulumi config rm vercelRegions --stack staging" in msg
     assert "ecsCpu = 999: must be one of 256, 512, 1024, 2048, 4096" in msg
 
