@@ -39,6 +39,14 @@ def test_bad_config_exits_2_with_one_message(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_value_of_the_wrong_type_is_refused_with_the_clis_message(tmp_path):
+    cfg = tmp_path / "Pulumi.typo.yaml"
+    cfg.write_text("config:\n  platform:azCount: three\n  platform:postgresMultiAz: yes\n")
+    result = plan("--config", str(cfg))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == "error: Stack 'typo' with configuration key 'azCount' must be of type 'integer'"
+
+
 def test_missing_stack_exits_2():
     result = plan("nosuchstack")
     assert result.returncode == 2 and "no stack file" in result.stderr
