@@ -235,6 +235,7 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
         if pg.dr_region == values["awsRegion"]:
             problems.bad("postgresDrRegion", pg.dr_region, "must differ from awsRegion")
         _check_dr_cidr(values, problems)
+        _check_dr_engine(pg, problems)
     if built["backups"] and built["backups"].replication_region == values["awsRegion"]:
         problems.bad("backupReplicationRegion", values["awsRegion"], "must differ from awsRegion")
     if not values["postgresEnabled"] and values["databaseAllowedCidrs"]:
@@ -314,6 +315,17 @@ def _check_app(values, built, problems: _Problems) -> None:
                      "a private database is unreachable from Vercel without vercelSecureCompute",
                      f"pulumi config set vercelSecureCompute true --stack {stack}  (or the explicit opt-in: "
                      f"pulumi config set postgresPubliclyAccessible true, with databaseAllowedCidrs)")
+
+
+def _check_dr_engine(pg: PostgresSettings, problems: _Problems) -> None:
+    """The DR replica keeps automated backups (so a promoted copy has point-in-time recovery), and
+    RDS keeps backups on PostgreSQL read replicas only from 14.1."""
+    if not pg.replica_backups_supported:
+        problems.bad("postgresEngineVersion", pg.engine_version,
+                     f"must be 14.1 or later while postgresDrRegion is set ({pg.dr_region}): the DR replica "
+                     "keeps automated backups, which RDS supports on PostgreSQL read replicas only from 14.1",
+                     f"pulumi config set postgresEngineVersion 16 --stack {problems.stack}  (a major upgrade "
+                     f"of the primary; or drop the DR replica: pulumi config rm postgresDrRegion)")
 
 
 def _check_dr_cidr(values, problems: _Problems) -> None:

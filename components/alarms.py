@@ -10,15 +10,46 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_aws as aws
 
-from components._common import key_policy, kms_key
+from components._common import assume_role_policy, key_policy, kms_key
 from components._validation import Checker
 
 GLOBAL_METRICS_REGION = "us-east-1"  # CloudFront and Route 53 health-check metrics live here
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+# Chat incoming webhooks take a POST in their own format and never visit an SNS SubscribeURL, so an
+# SNS https subscription to them stays PendingConfirmation and SNS delivers nothing.
+# (host suffix, path prefix, what to use instead)
+NON_CONFIRMING_WEBHOOKS = (
+    ("hooks.slack.com", "/", "a Slack incoming webhook: use alarmSlackTeamId and alarmSlackChannelId (AWS Chatbot)"),
+    ("webhook.office.com", "/", "a Microsoft Teams incoming webhook: use AWS Chatbot's Teams channel "
+                                "(console) or an e-mail address of the channel in alarmEmails"),
+    ("outlook.office.com", "/webhook", "a Microsoft Teams incoming webhook: use AWS Chatbot's Teams channel "
+                                       "(console) or an e-mail address of the channel in alarmEmails"),
+    ("discord.com", "/api/webhooks", "a Discord webhook: it cannot confirm an SNS subscription"),
+    ("discordapp.com", "/api/webhooks", "a Discord webhook: it cannot confirm an SNS subscription"),
+)
+# Slack ids as the Slack app shows them (botocore's chatbot model allows [0-9A-Z] team ids and
+# alphanumeric channel ids; workspace ids start with T, channel ids with C, or G for old private ones).
+_SLACK_TEAM = re.compile(r"^T[0-9A-Z]{8,20}$")
+_SLACK_CHANNEL = re.compile(r"^[CG][0-9A-Z]{8,20}$")
+# Regions with an AWS Chatbot (Amazon Q Developer in chat applications) API endpoint; the
+# configuration is global, so stacks elsewhere manage it through us-west-2.
+CHATBOT_API_REGIONS = ("us-east-2", "us-west-2", "eu-west-1", "ap-southeast-1")
+CHATBOT_DEFAULT_REGION = "us-west-2"
+
+
+def non_confirming_webhook(url: str) -> str | None:
+    """What a webhook URL is when SNS can never confirm a subscription to it, else None."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    for suffix, path, what in NON_CONFIRMING_WEBHOOKS:
+        if (host == suffix or host.endswith("." + suffix)) and parts.path.startswith(path):
+            return what
+    return None
 
 # name -> (default, min, max, meaning). Defaults come from the seeds where they give one.
 THRESHOLDS: dict[str, tuple[float, float, float, str]] = {
@@ -51,14 +82,29 @@ class ObservabilitySettings:
     alarm_thresholds: tuple[str, ...] = ()
     uptime_check_enabled: bool = True
     budget_monthly_usd: int = 0
+    # A Slack channel that AWS Chatbot posts the alarm topics to (the workspace is authorised once
+    # in the AWS console); both or neither.
+    alarm_slack_team_id: str = ""
+    alarm_slack_channel_id: str = ""
 
     def __post_init__(self) -> None:
         c = Checker("observability settings")
         for email in self.alarm_emails:
             c.matches("alarm_emails", email, _EMAIL, "must hold e-mail addresses")
         for url in self.alarm_webhook_urls:
-            c.require(url.startswith("https://") and len(url) > 8, "alarm_webhook_urls", url,
-                      "must hold https:// URLs (SNS refuses to deliver alarms over plain HTTP here)")
+            if c.require(url.startswith("https://") and len(url) > 8, "alarm_webhook_urls", url,
+                         "must hold https:// URLs (SNS refuses to deliver alarms over plain HTTP here)"):
+                what = non_confirming_webhook(url)
+                c.require(what is None, "alarm_webhook_urls", url,
+                          f"is {what}; chat webhooks never confirm an SNS subscription (they do not visit "
+                          "the SubscribeURL), so no alarm would arrive")
+        if self.alarm_slack_team_id or self.alarm_slack_channel_id:
+            c.matches("alarm_slack_team_id", self.alarm_slack_team_id, _SLACK_TEAM,
+                      "must be the Slack workspace id (T followed by 8-20 capitals/digits, e.g. T0123ABCD), "
+                      "set together with alarm_slack_channel_id")
+            c.matches("alarm_slack_channel_id", self.alarm_slack_channel_id, _SLACK_CHANNEL,
+                      "must be the Slack channel id (C or G followed by 8-20 capitals/digits, e.g. C0123ABCD; "
+                      "not the #name), set together with alarm_slack_team_id")
         for item in self.alarm_thresholds:
             name, sep, value = item.partition("=")
             if not c.require(bool(sep), "alarm_thresholds", item, "entries must be name=value, e.g. dbCpuPercent=90"):
@@ -169,6 +215,7 @@ class Alarms(pulumi.ComponentResource):
                                 for a, spec in zip(self.alarms, specs, strict=True)]
         self.dashboard_name = self._dashboard(specs).dashboard_name
         self._budget()
+        self.slack_channel = self._slack()  # last: it subscribes every topic created above
 
         self.register_outputs({"topic_arn": self.topic_arn, "alarm_names": self.alarm_names,
                                "dashboard_name": self.dashboard_name})
@@ -215,6 +262,38 @@ class Alarms(pulumi.ComponentResource):
                                       region=on_region, opts=child)
         self._topics[region] = topic
         return topic
+
+    def _slack(self) -> aws.chatbot.SlackChannelConfiguration | None:
+        """AWS Chatbot posts every alarm topic's messages to the Slack channel.
+
+        Chatbot subscribes to the topics itself and SNS decrypts before delivering over HTTPS, so
+        the topic keys need no grant for it. Its role and guardrail only read CloudWatch, enough to
+        render alarm charts; nobody in the channel can change the account through it.
+        """
+        s = self._args.settings
+        if not s.alarm_slack_channel_id:
+            return None
+        name, tags, child = self._name, self._args.tags, self._child
+        role = aws.iam.Role(f"{name}-chatbot-role", assume_role_policy=assume_role_policy("chatbot.amazonaws.com"),
+                            description=f"{name}: AWS Chatbot reads CloudWatch to render alarms in Slack",
+                            tags=tags, opts=child)
+        aws.iam.RolePolicyAttachment(f"{name}-chatbot-read", role=role.name,
+                                     policy_arn=aws.iam.ManagedPolicy.CLOUD_WATCH_READ_ONLY_ACCESS, opts=child)
+        region = self._args.region if self._args.region in CHATBOT_API_REGIONS else CHATBOT_DEFAULT_REGION
+        return aws.chatbot.SlackChannelConfiguration(
+            f"{name}-slack",
+            # Required by the API and unique per account: the project and stack make it so.
+            configuration_name=f"{tags.get('Project', 'app')}-{tags.get('Stack', name)}-alarms",
+            slack_team_id=s.alarm_slack_team_id,
+            slack_channel_id=s.alarm_slack_channel_id,
+            iam_role_arn=role.arn,
+            sns_topic_arns=[t.arn for t in self._topics.values()],
+            # Without guardrails Chatbot applies AdministratorAccess to the channel.
+            guardrail_policy_arns=[aws.iam.ManagedPolicy.CLOUD_WATCH_READ_ONLY_ACCESS],
+            logging_level="ERROR",
+            region=region,
+            tags=tags,
+            opts=child)
 
     # ---- alarm specs ----------------------------------------------------------------------
     def _database_specs(self) -> list[AlarmSpec]:

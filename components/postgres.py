@@ -30,6 +30,14 @@ STATIC_PARAMETERS = frozenset({
 })
 LOG_EXPORTS = ("postgresql", "upgrade")
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+# PostgreSQL read replicas keep automated backups only from 14.1 (RDS User Guide, "Working with read
+# replicas for Amazon RDS for PostgreSQL"); the DR replica keeps them so a promoted copy has PITR.
+REPLICA_BACKUPS_FROM = (14, 1)
+# AWS-owned runbook that turns deletion protection on (ModifyDBInstance) and asserts it took.
+# CreateDBInstanceReadReplica accepts DeletionProtection but ignores it, and the provider's create
+# path does not follow up with a ModifyDBInstance for it (terraform-provider-aws skips its
+# TestAccRDSInstance_ReplicateSourceDB_deletionProtection for exactly this).
+ENABLE_DELETION_PROTECTION_RUNBOOK = "AWSConfigRemediation-EnableRDSInstanceDeletionProtection"
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,13 @@ class PostgresSettings:
     def family(self) -> str:
         return f"postgres{self.major}"
 
+    @property
+    def replica_backups_supported(self) -> bool:
+        """Whether a read replica of this version may keep automated backups (14.1 and later).
+        A major alone ("14") gets RDS's default minor, which is 14.1 or later."""
+        major, _, minor = self.engine_version.partition(".")
+        return (int(major), int(minor or 99)) >= REPLICA_BACKUPS_FROM
+
     def parameter_list(self) -> list[dict[str, str]]:
         """The seeds' settings, then config overrides; static ones wait for a reboot."""
         values = {
@@ -168,6 +183,9 @@ class PostgresArgs:
                   "proxy_security_group_id", None, "is required when the proxy is enabled")
         c.require(bool(self.settings.dr_region) == (self.dr is not None), "dr",
                   self.dr, "must be given exactly when settings.dr_region is set")
+        c.require(self.dr is None or self.settings.replica_backups_supported, "dr", self.settings.engine_version,
+                  "needs engine_version 14.1 or later: the DR replica keeps automated backups, which "
+                  "PostgreSQL read replicas support only from 14.1")
         c.raise_if_any()
 
 
@@ -214,7 +232,6 @@ class Postgres(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             performance_insights_enabled=True,
             performance_insights_retention_period=s.performance_insights_retention_days,
-            database_insights_mode=s.database_insights_mode,
             monitoring_interval=s.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role_arn,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
@@ -260,6 +277,9 @@ class Postgres(pulumi.ComponentResource):
             skip_final_snapshot=not s.final_snapshot,
             final_snapshot_identifier=final_id,
             delete_automated_backups=False,
+            # Not in `common`: CreateDBInstanceReadReplica documents DatabaseInsightsMode as "not
+            # supported", so replicas leave it to RDS.
+            database_insights_mode=s.database_insights_mode,
             **common,
             opts=storage_opts,
         )
@@ -348,7 +368,7 @@ class Postgres(pulumi.ComponentResource):
         params = aws.rds.ParameterGroup(f"{name}-dr-params", family=s.family, region=dr.region,
                                         description=f"{name} {s.family} seed settings (DR)",
                                         parameters=s.parameter_list(), tags=args.tags, opts=child)
-        return aws.rds.Instance(
+        replica = aws.rds.Instance(
             f"{name}-dr-replica",
             region=dr.region,
             # Cross-region replicas name their source by ARN.
@@ -364,11 +384,45 @@ class Postgres(pulumi.ComponentResource):
             backup_retention_period=s.backup_retention_days,
             backup_window=s.backup_window,
             maintenance_window=s.maintenance_window,
+            # Sent, but ignored by CreateDBInstanceReadReplica; the runbook below applies it.
             deletion_protection=s.deletion_protection,
             skip_final_snapshot=True,
             **{**common, "publicly_accessible": False},  # the DR subnets are private
             opts=storage_opts,
         )
+        if s.deletion_protection:
+            self._protect_replica(name, replica, dr.region, args.tags, child)
+        return replica
+
+    def _protect_replica(self, name, replica: aws.rds.Instance, region: str, tags, child) -> aws.ssm.Association:
+        """Turn deletion protection on for a fresh replica within the same `pulumi up`.
+
+        The association runs the AWS-owned runbook once when it is created and the provider waits
+        for its success, so the replica is protected when the update ends. The instance's own
+        deletion_protection input then matches AWS: a refresh finds no drift, and a plain `up`
+        that still holds the create-time state sends one no-op ModifyDBInstance.
+        """
+        role = aws.iam.Role(f"{name}-dr-protect-role", assume_role_policy=assume_role_policy("ssm.amazonaws.com"),
+                            description=f"{name}: SSM Automation enables deletion protection on the DR replica",
+                            tags=tags, opts=child)
+        # DescribeDBInstances runs with a dbi-resource-id filter, which IAM authorises on db:*.
+        any_db = replica.arn.apply(lambda arn: arn.rsplit(":", 1)[0] + ":*")
+        policy = aws.iam.RolePolicy(
+            f"{name}-dr-protect-policy", role=role.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": any_db},
+                {"Effect": "Allow", "Action": "rds:ModifyDBInstance", "Resource": replica.arn},
+            ]}),
+            opts=child)
+        return aws.ssm.Association(
+            f"{name}-dr-deletion-protection",
+            name=ENABLE_DELETION_PROTECTION_RUNBOOK,
+            region=region,
+            parameters={"DbInstanceResourceId": replica.resource_id, "AutomationAssumeRole": role.arn,
+                        "ApplyImmediately": "true"},
+            wait_for_success_timeout_seconds=900,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
 
     def _proxy(self, name, s, args, key, secret, child) -> pulumi.Output[str]:
         role = aws.iam.Role(f"{name}-proxy-role", assume_role_policy=assume_role_policy("rds.amazonaws.com"),

@@ -33,6 +33,9 @@ FREE = {
     "aws:appautoscaling/target:Target": "no charge (the tasks it starts are priced on the service)",
     "aws:appautoscaling/policy:Policy": "no charge (its alarms are created by Application Auto Scaling)",
     "aws:budgets/budget:Budget": "budgets without actions are free",
+    "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration":
+        "Amazon Q Developer in chat applications: no charge (the SNS topic and alarms are priced)",
+    "aws:ssm/association:Association": "State Manager: no charge; the runbook runs 3 Automation steps once (free tier)",
     "aws:cloudfront/originAccessControl:OriginAccessControl": "no charge",
     "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": "no charge",
     "aws:cloudwatch/logDeliverySource:LogDeliverySource": "no charge (delivery is priced by volume)",

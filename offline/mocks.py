@@ -315,6 +315,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if typ == "aws:cloudwatch/dashboard:Dashboard":
             return inputs["dashboardName"], {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/"
                                                              f"{inputs['dashboardName']}"}
+        if typ == "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration":
+            # Chatbot configurations are global: no region in the ARN, the id is the ARN.
+            carn = f"arn:aws:chatbot::{ACCOUNT}:chat-configuration/slack-channel/{inputs['configurationName']}"
+            return carn, {"chatConfigurationArn": carn, "slackChannelName": "alarms", "slackTeamName": "workspace"}
+        if typ == "aws:ssm/association:Association":
+            aid = str(uuid.UUID(_h(typ, name, n=32)))
+            return aid, {"associationId": aid, "arn": arn.format(svc="ssm", res=f"association/{aid}")}
         if typ == "aws:route53/healthCheck:HealthCheck":
             hid = str(uuid.UUID(_h(typ, name, n=32)))
             return hid, {"arn": f"arn:aws:route53:::healthcheck/{hid}"}

@@ -24,6 +24,7 @@ TAGGABLE = [
     "aws:rds/instance:Instance", "aws:rds/parameterGroup:ParameterGroup", "aws:rds/proxy:Proxy",
     "aws:rds/subnetGroup:SubnetGroup", "aws:route53/healthCheck:HealthCheck", "aws:route53/zone:Zone",
     "aws:s3/bucket:Bucket", "aws:secretsmanager/secret:Secret", "aws:sns/topic:Topic", "aws:sqs/queue:Queue",
+    "aws:ssm/association:Association", "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
     "aws:dynamodb/table:Table", "aws:efs/fileSystem:FileSystem",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:wafv2/webAcl:WebAcl",

@@ -137,3 +137,61 @@ def test_settings_refuse(kwargs, field):
 def test_every_threshold_default_is_in_its_range():
     for name, (default, lo, hi, _) in THRESHOLDS.items():
         assert lo <= default <= hi, name
+
+
+# ---- chat: webhooks that never confirm an SNS subscription, and Slack through AWS Chatbot ------
+@pytest.mark.parametrize("url, what", [
+    ("https://hooks.slack.com/services/T000/B000/XXXX", "a Slack incoming webhook"),
+    ("https://contoso.webhook.office.com/webhookb2/abc@def/IncomingWebhook/123/456", "a Microsoft Teams"),
+    ("https://outlook.office.com/webhook/abc/IncomingWebhook/def", "a Microsoft Teams"),
+    ("https://discord.com/api/webhooks/123/abc", "a Discord webhook"),
+])
+def test_chat_webhooks_that_never_confirm_are_refused(url, what):
+    msg = config_error("production", alarmWebhookUrls=[url])
+    assert msg.count("\n  - ") == 1, msg
+    assert f"alarmWebhookUrls = ('{url}',): is {what}" in msg
+    assert "never confirm an SNS subscription" in msg
+    if "slack" in url:
+        assert "alarmSlackTeamId and alarmSlackChannelId" in msg
+
+
+def test_webhooks_that_confirm_are_still_subscribed():
+    g = evaluate("production", alarmWebhookUrls=["https://events.pagerduty.com/integration/abc/enqueue"])
+    hook = g.named("alarms-webhook-0")
+    assert (hook.input("protocol"), hook.input("endpoint")) == \
+        ("https", "https://events.pagerduty.com/integration/abc/enqueue")
+
+
+def test_slack_ids_are_validated_and_go_together():
+    msg = config_error("production", alarmSlackTeamId="T00000000", alarmSlackChannelId="#alerts")
+    assert "alarmSlackChannelId = '#alerts': must be the Slack channel id" in msg
+    msg = config_error("production", alarmSlackChannelId="C00000000")
+    assert "alarmSlackTeamId = '': must be the Slack workspace id" in msg
+
+
+def test_slack_channel_gets_every_topic_through_chatbot():
+    g = example_graph("contribux")
+    endpoints = [s.input("endpoint") for s in g.of_type("aws:sns/topicSubscription:TopicSubscription")]
+    assert not [e for e in endpoints if "hooks.slack.com" in e]
+    slack = g.named("alarms-slack")
+    assert (slack.input("slackTeamId"), slack.input("slackChannelId")) == ("T00000000", "C00000000")
+    topics = sorted(t.outputs["arn"] for t in g.of_type("aws:sns/topic:Topic"))
+    assert len(topics) == 2  # us-east-1 (the stack's) and us-west-2 (the DR replica's alarms)
+    assert sorted(slack.input("snsTopicArns")) == topics
+    # The Chatbot API has no us-east-1 endpoint; the global configuration is managed via us-west-2.
+    assert slack.input("region") == "us-west-2"
+    role = g.named("alarms-chatbot-role")
+    assert slack.input("iamRoleArn") == role.outputs["arn"]
+    trust = json.loads(role.input("assumeRolePolicy"))["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "chatbot.amazonaws.com"}]
+    read_only = "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"
+    assert slack.input("guardrailPolicyArns") == [read_only]  # not the AdministratorAccess default
+    assert g.named("alarms-chatbot-read").input("policyArn") == read_only
+    assert slack.input("configurationName") == "platform-production-alarms"
+
+
+def test_chatbot_uses_the_stacks_region_where_it_has_an_endpoint():
+    g = example_graph("generic-guide")  # eu-west-1
+    assert not g.of_type("aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration")
+    g = evaluate(example="generic-guide", alarmSlackTeamId="T0123ABCD", alarmSlackChannelId="C0123ABCD")
+    assert g.named("alarms-slack").input("region") == "eu-west-1"

@@ -74,5 +74,5 @@ def test_contribux_glacier_archive_dr_and_budget():
     assert g.named("postgres-dr-replica").input("region") == "us-west-2"
     assert g.named("backups-replication").input("rules")
     assert g.named("alarms-budget").input("limitAmount") == "500"
-    assert g.named("alarms-webhook-0").input("protocol") == "https"
+    assert g.named("alarms-slack").input("slackChannelId") == "C00000000"  # Slack through AWS Chatbot
     assert g.named("network-peering")

@@ -19,11 +19,11 @@ def test_production_plan_prints_the_tree_and_counts():
     result = plan("production")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Evaluated in update and preview mode: 256 and 256 resources." in out
+    assert "Evaluated in update and preview mode: 259 and 259 resources." in out
     assert "postgres-replica-1  (aws:rds/instance:Instance)  [protected]  — replica db.t3.medium in us-east-1c" in out
     assert "postgres 16 db.t3.medium multi-AZ, 50-500 GiB gp3, backups 30d" in out
     assert "daily/ GLACIER@30d expire@120d" in out
-    assert "Resources by type (256):" in out
+    assert "Resources by type (259):" in out
     assert "config: pack defaults (production)" in out
     assert out.rstrip().endswith("PASS: 0 mandatory, 0 advisory violation(s)")
     assert "DeprecationWarning" not in result.stderr and "Traceback" not in result.stderr

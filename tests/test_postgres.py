@@ -1,5 +1,7 @@
+import json
+
 import pytest
-from conftest import evaluate
+from conftest import config_error, evaluate
 
 from components._validation import InvalidArgs
 from components.postgres import PostgresSettings
@@ -199,3 +201,66 @@ def test_settings_defaults_are_secure():
     s = PostgresSettings()
     assert s.deletion_protection and s.final_snapshot and s.backup_retention_days >= 7
     assert s.family == "postgres16"
+
+
+# ---- replicas: what CreateDBInstanceReadReplica takes (botocore rds 2014-10-31 model) ------------
+# Parameters of CreateDBInstance that CreateDBInstanceReadReplica lacks, and DatabaseInsightsMode,
+# which the replica API documents as "not supported". The provider copies backup settings and the
+# maintenance window onto a replica with ModifyDBInstance after create, so those may stay.
+REPLICA_REFUSED = ("engine", "engineVersion", "username", "password", "dbName", "multiAz",
+                   "finalSnapshotIdentifier", "characterSetName", "databaseInsightsMode")
+
+
+def replicas_of(graph):
+    return [r for r in graph.of_type("aws:rds/instance:Instance") if r.input("replicateSourceDb") is not None]
+
+
+def test_no_replica_carries_inputs_the_replica_api_refuses(production):
+    replicas = replicas_of(production)
+    assert {r.name for r in replicas} == {"postgres-replica-0", "postgres-replica-1", "postgres-dr-replica"}
+    for r in replicas:
+        sent = {k for k in REPLICA_REFUSED if r.inputs.get(k) is not None}
+        assert sent == set(), f"{r.name} sends {sent}"
+    assert production.named("postgres-primary").input("databaseInsightsMode") == "standard"
+
+
+def test_dr_replica_is_protected_within_the_first_up(production):
+    dr = production.named("postgres-dr-replica")
+    assert dr.input("deletionProtection") is True
+    # In-region replicas stay deletable so that lowering postgresReadReplicas works.
+    assert {production.named(f"postgres-replica-{i}").input("deletionProtection") for i in (0, 1)} == {False}
+    # RDS ignores DeletionProtection on CreateDBInstanceReadReplica: the AWS-owned runbook turns it on.
+    assoc = production.named("postgres-dr-deletion-protection")
+    assert assoc.input("name") == "AWSConfigRemediation-EnableRDSInstanceDeletionProtection"
+    assert assoc.input("region") == "us-west-2"
+    params = assoc.input("parameters")
+    assert params["DbInstanceResourceId"] == dr.outputs["resourceId"]
+    role = production.named("postgres-dr-protect-role")
+    assert params["AutomationAssumeRole"] == role.outputs["arn"] and params["ApplyImmediately"] == "true"
+    assert assoc.input("waitForSuccessTimeoutSeconds") > 0  # the update ends only once it is protected
+    assert json.loads(role.input("assumeRolePolicy"))["Statement"][0]["Principal"] == {"Service": "ssm.amazonaws.com"}
+    statements = json.loads(production.named("postgres-dr-protect-policy").input("policy"))["Statement"]
+    modify = [s for s in statements if s["Action"] == "rds:ModifyDBInstance"]
+    assert [s["Resource"] for s in modify] == [dr.outputs["arn"]]
+
+
+def test_unprotected_stacks_get_no_protection_runbook():
+    g = evaluate("production", postgresDeletionProtection="false")
+    assert g.named("postgres-dr-replica").input("deletionProtection") is False
+    assert g.of_type("aws:ssm/association:Association") == []
+
+
+@pytest.mark.parametrize("version", ["13", "13.12", "14.0"])
+def test_dr_replica_needs_an_engine_that_keeps_replica_backups(version):
+    msg = config_error(stack="production", postgresEngineVersion=version)
+    assert msg.count("\n  - ") == 1, msg
+    assert f"postgresEngineVersion = '{version}': must be 14.1 or later while postgresDrRegion is set" in msg
+    assert "pulumi config set postgresEngineVersion 16 --stack production" in msg
+    assert "pulumi config rm postgresDrRegion" in msg
+
+
+def test_engine_14_and_later_may_have_a_dr_replica():
+    for version in ("14", "14.1", "17"):
+        assert PostgresSettings(engine_version=version, dr_region="us-west-2").replica_backups_supported
+    g = evaluate("production", postgresEngineVersion="14")
+    assert g.named("postgres-dr-replica").input("backupRetentionPeriod") == 30
