@@ -407,11 +407,18 @@ class Postgres(pulumi.ComponentResource):
                             tags=tags, opts=child)
         # DescribeDBInstances runs with a dbi-resource-id filter, which IAM authorises on db:*.
         any_db = replica.arn.apply(lambda arn: arn.rsplit(":", 1)[0] + ":*")
+        # The runbook page lists ssm:StartAutomationExecution/GetAutomationExecution among the
+        # role's required actions; scoped to this runbook and to executions in this account/region.
+        part, region_, account = (replica.arn.apply(lambda arn, i=i: arn.split(":")[i]) for i in (1, 3, 4))
         policy = aws.iam.RolePolicy(
             f"{name}-dr-protect-policy", role=role.id,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": any_db},
                 {"Effect": "Allow", "Action": "rds:ModifyDBInstance", "Resource": replica.arn},
+                {"Effect": "Allow", "Action": "ssm:StartAutomationExecution", "Resource": pulumi.Output.format(
+                    "arn:{0}:ssm:{1}::automation-definition/{2}:*", part, region_, ENABLE_DELETION_PROTECTION_RUNBOOK)},
+                {"Effect": "Allow", "Action": "ssm:GetAutomationExecution", "Resource": pulumi.Output.format(
+                    "arn:{0}:ssm:{1}:{2}:automation-execution/*", part, region_, account)},
             ]}),
             opts=child)
         return aws.ssm.Association(

@@ -242,6 +242,11 @@ def test_dr_replica_is_protected_within_the_first_up(production):
     statements = json.loads(production.named("postgres-dr-protect-policy").input("policy"))["Statement"]
     modify = [s for s in statements if s["Action"] == "rds:ModifyDBInstance"]
     assert [s["Resource"] for s in modify] == [dr.outputs["arn"]]
+    # The runbook page's required actions for the assume role, scoped to this runbook and region.
+    by_action = {s["Action"]: s["Resource"] for s in statements}
+    assert by_action["ssm:StartAutomationExecution"] == (
+        "arn:aws:ssm:us-west-2::automation-definition/AWSConfigRemediation-EnableRDSInstanceDeletionProtection:*")
+    assert by_action["ssm:GetAutomationExecution"] == "arn:aws:ssm:us-west-2:123456789012:automation-execution/*"
 
 
 def test_unprotected_stacks_get_no_protection_runbook():
