@@ -64,6 +64,10 @@ if cfg.postgres:
 elif cfg.external_database_url is not None:
     pulumi.export("databaseUrl", cfg.external_database_url)
     database_url = cfg.external_database_url
+elif cfg.app.hosting != "none":
+    # Allowed so a stack can plan before its secret is set, but never silently: the app would start without a database.
+    pulumi.log.warn("postgresEnabled is false and externalDatabaseUrl is empty, so the app gets no DATABASE_URL. "
+                    f"Set it: pulumi config set --secret externalDatabaseUrl <url> --stack {cfg.stack}")
 
 if cfg.redis:
     cache = Redis("redis", RedisArgs(

@@ -25,7 +25,7 @@ from components.alarms import ObservabilitySettings
 from components.app import AppSettings, EcsSettings, VercelSettings
 from components.backup_bucket import BackupSettings
 from components.cdn import CdnSettings, RateLimitSettings
-from components.dns import CloudflareSettings
+from components.dns import RATE_LIMIT_PLANS, RULES, CloudflareSettings
 from components.network import NetworkSettings
 from components.postgres import PostgresSettings
 from components.redis import RedisSettings
@@ -246,6 +246,7 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
                      "has no effect while redisEnabled is false", f"pulumi config rm cacheAllowedCidrs --stack {stack}")
 
     _check_app(values, built, problems)
+    _check_cloudflare_plan(built, problems)
 
     external = values["externalDatabaseUrl"]
     if external:
@@ -326,6 +327,29 @@ def _check_dr_engine(pg: PostgresSettings, problems: _Problems) -> None:
                      "keeps automated backups, which RDS supports on PostgreSQL read replicas only from 14.1",
                      f"pulumi config set postgresEngineVersion 16 --stack {problems.stack}  (a major upgrade "
                      f"of the primary; or drop the DR replica: pulumi config rm postgresDrRegion)")
+
+
+def _check_cloudflare_plan(built, problems: _Problems) -> None:
+    """Rate limiting rules the zone's plan cannot hold: Cloudflare would refuse the whole ruleset at `up`."""
+    cf, limits, stack = built["cloudflare"], built["rate_limits"], problems.stack
+    if cf is None or limits is None or not cf.manage_zone:
+        return
+    plan = RATE_LIMIT_PLANS[cf.plan]
+    keys = settings_keys(CloudflareSettings, "cloudflare") | settings_keys(RateLimitSettings, "rateLimit")
+    for limit in cf.plan_limits(limits):
+        key = keys[limit.field]
+        if limit.field == "rate_limit_rules":
+            fitting = [rule for rule, _, _, period in cf.ratelimits(limits)
+                       if rule != "general" or period in plan.periods][:plan.max_rules] or [RULES[1]]
+            way_out = f"pulumi config rm {key} --stack {stack} && " + " && ".join(
+                f"pulumi config set --path '{key}[{i}]' {rule} --stack {stack}" for i, rule in enumerate(fitting))
+        elif limit.field == "rate_limit_period_seconds":
+            way_out = f"pulumi config set {key} {max(plan.periods)} --stack {stack}"
+        else:
+            way_out = f"pulumi config set {key} block --stack {stack}"
+        problems.bad(key, limit.value, f"{limit.allowed} (cloudflarePlan is {cf.plan})",
+                     f"{way_out}  (or, if the zone is on {limit.plan}: "
+                     f"pulumi config set cloudflarePlan {limit.plan} --stack {stack})")
 
 
 def _check_dr_cidr(values, problems: _Problems) -> None:

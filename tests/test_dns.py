@@ -1,11 +1,16 @@
 """components/dns.py and components/_dns.py: site names, certificate validation, Cloudflare zone rules."""
 
-import pytest
-from conftest import config_error, evaluate, example_graph
+import dataclasses
+import re
 
+import pytest
+import yaml
+from conftest import EXAMPLES, config_error, evaluate, example_file, example_graph
+
+from components._dns import DnsZone, SiteTarget
 from components._validation import InvalidArgs
 from components.cdn import RateLimitSettings
-from components.dns import CloudflareSettings
+from components.dns import CHARACTERISTICS, RATE_LIMIT_PLANS, CloudflareSettings, DnsArgs
 
 
 def test_route53_aliases_point_at_cloudfront(staging):
@@ -89,6 +94,7 @@ def test_general_rule_uses_the_longest_period_the_window_allows():
     ({"zone_id": "example.com"}, "zone_id"),
     ({"rate_limit_rules": ("api", "login")}, "rate_limit_rules"),
     ({"rate_limit_period_seconds": 30}, "rate_limit_period_seconds"),
+    ({"plan": "team"}, "plan"),
 ])
 def test_settings_refuse(kwargs, field):
     with pytest.raises(InvalidArgs) as info:
@@ -99,3 +105,112 @@ def test_settings_refuse(kwargs, field):
 def test_cloudflare_needs_a_zone_id():
     msg = config_error(example="study-sphere", cloudflareZoneId=None)
     assert "cloudflareZoneId = '': is required when appDnsProvider is cloudflare" in msg
+
+
+# ---- the zone's plan (RATE_LIMIT_PLANS) ---------------------------------------------------------
+def fields_in(expression: str) -> set[str]:
+    """The request fields an expression tests (quoted hostnames and paths left out)."""
+    return set(re.findall(r"\b(?:http|ip|cf)(?:\.[a-z0-9_]+)+", re.sub(r'"[^"]*"', '""', expression)))
+
+
+def assert_within_plan(ruleset, plan_name: str) -> None:
+    plan = RATE_LIMIT_PLANS[plan_name]
+    rules = ruleset.input("rules")
+    assert 0 < len(rules) <= plan.max_rules
+    for rule in rules:
+        limit = rule["ratelimit"]
+        assert limit["period"] in plan.periods and limit["mitigationTimeout"] in plan.mitigation_timeouts, rule
+        assert rule["action"] in plan.actions, rule
+        assert "cf.colo.id" in limit["characteristics"] and set(limit["characteristics"]) <= set(plan.characteristics)
+        assert "countingExpression" not in limit or plan.counting_expression
+        assert fields_in(rule["expression"]) <= set(plan.expression_fields), rule["expression"]
+
+
+@pytest.mark.parametrize("app", EXAMPLES)
+def test_examples_rate_limits_fit_their_cloudflare_plan(app):
+    rulesets = example_graph(app).of_type("cloudflare:index/ruleset:Ruleset")
+    config = yaml.safe_load(example_file(app).read_text())["config"]
+    for ruleset in rulesets:
+        assert_within_plan(ruleset, config.get("platform:cloudflarePlan", "free"))
+    assert bool(rulesets) == (app == "study-sphere")
+
+
+@pytest.mark.parametrize("overrides, expected, way_out, plan", [
+    ({"cloudflarePlan": None},
+     "cloudflareRateLimitRules = ['api', 'auth']: the free plan allows 1 rate limiting rule, not 2 (cloudflarePlan is free)",
+     "pulumi config rm cloudflareRateLimitRules --stack production && "
+     "pulumi config set --path 'cloudflareRateLimitRules[0]' api --stack production", "pro"),
+    ({"cloudflarePlan": None, "cloudflareRateLimitRules": None},
+     "the free plan allows 1 rate limiting rule, not 3; the general rule counts over 600 s (the longest Cloudflare "
+     "period within its 900 s window); the free plan counts over 10 s only",
+     "pulumi config set --path 'cloudflareRateLimitRules[0]' api --stack production", "business"),
+    ({"cloudflareRateLimitRules": ["auth", "general"]},
+     "cloudflareRateLimitRules = ['auth', 'general']: the general rule counts over 600 s",
+     "pulumi config set --path 'cloudflareRateLimitRules[0]' auth --stack production", "business"),
+    ({"cloudflareRateLimitPeriodSeconds": "120"},
+     "cloudflareRateLimitPeriodSeconds = 120: the pro plan counts (and blocks) over 10 or 60 s only",
+     "pulumi config set cloudflareRateLimitPeriodSeconds 60 --stack production", "business"),
+    ({"cloudflarePlan": None, "cloudflareRateLimitRules": ["auth"], "cloudflareRateLimitPeriodSeconds": "60"},
+     "cloudflareRateLimitPeriodSeconds = 60: the free plan counts (and blocks) over 10 s only",
+     "pulumi config set cloudflareRateLimitPeriodSeconds 10 --stack production", "pro"),
+    ({"rateLimitAction": "count"},
+     "rateLimitAction = 'count': 'count' is Cloudflare's log action, which the pro plan does not offer",
+     "pulumi config set rateLimitAction block --stack production", "enterprise"),
+])
+def test_rules_the_plan_cannot_hold_are_refused(overrides, expected, way_out, plan):
+    message = config_error(example="study-sphere", **overrides)
+    assert "(1 problem)" in message and expected in message
+    assert way_out in message
+    assert f"(or, if the zone is on {plan}: pulumi config set cloudflarePlan {plan} --stack production)" in message
+
+
+def test_free_plan_matches_on_the_path_alone():
+    g = evaluate(example="study-sphere", cloudflarePlan=None, cloudflareRateLimitRules=["auth"])
+    ruleset = g.named("dns-ratelimit")
+    assert_within_plan(ruleset, "free")
+    [rule] = ruleset.input("rules")
+    assert rule["expression"] == 'starts_with(http.request.uri.path, "/api/auth/")'
+    assert (rule["ratelimit"]["period"], rule["ratelimit"]["mitigationTimeout"]) == (10, 10)
+
+
+def test_pro_plan_scopes_rules_to_the_site_names():
+    rule = example_graph("study-sphere").named("dns-ratelimit").input("rules")[0]
+    assert rule["expression"].startswith('(http.host in {"studysphere.example.com" "www.studysphere.example.com" '
+                                         '"api.studysphere.example.com"} and starts_with(')
+
+
+def test_business_holds_all_three_rules_and_enterprise_can_log():
+    g = evaluate(example="study-sphere", cloudflarePlan="business", cloudflareRateLimitRules=None)
+    assert_within_plan(g.named("dns-ratelimit"), "business")
+    assert [r["ratelimit"]["period"] for r in g.named("dns-ratelimit").input("rules")] == [10, 10, 600]
+    g = evaluate(example="study-sphere", cloudflarePlan="enterprise", rateLimitAction="count")
+    assert_within_plan(g.named("dns-ratelimit"), "enterprise")
+    assert {r["action"] for r in g.named("dns-ratelimit").input("rules")} == {"log"}
+
+
+def test_a_stack_that_does_not_own_the_ruleset_is_not_held_to_the_plan():
+    g = evaluate(example="study-sphere", cloudflarePlan=None, cloudflareManageZone="false")
+    assert not g.of_type("cloudflare:index/ruleset:Ruleset")
+
+
+def test_a_mitigation_timeout_the_plan_lacks_is_refused(monkeypatch):
+    monkeypatch.setitem(RATE_LIMIT_PLANS, "pro", dataclasses.replace(RATE_LIMIT_PLANS["pro"], mitigation_timeouts=(10,)))
+    cf = CloudflareSettings(plan="pro", rate_limit_rules=("api",), rate_limit_period_seconds=60)
+    [limit] = cf.plan_limits(RateLimitSettings())
+    assert (limit.field, limit.value, limit.plan) == ("rate_limit_period_seconds", 60, "business")
+
+
+def test_every_plan_takes_the_characteristics_and_the_path_field():
+    for plan in RATE_LIMIT_PLANS.values():
+        assert set(CHARACTERISTICS) <= set(plan.characteristics)
+        assert "http.request.uri.path" in plan.expression_fields and "block" in plan.actions
+    assert [p.max_rules for p in RATE_LIMIT_PLANS.values()] == [1, 2, 5, 100]
+    assert [n for n, p in RATE_LIMIT_PLANS.items() if "log" in p.actions] == ["enterprise"]
+
+
+def test_the_component_refuses_what_the_plan_cannot_hold():
+    with pytest.raises(InvalidArgs) as info:
+        DnsArgs(DnsZone("cloudflare", "0" * 32), SiteTarget("example.com", "cname.vercel-dns.com"),
+                CloudflareSettings(), RateLimitSettings())
+    assert [p.field for p in info.value.problems] == ["rate_limit_rules"]
+    assert "(a business plan can)" in info.value.problems[0].allowed

@@ -1,10 +1,19 @@
 """The five seed apps as stack configs (examples/<app>/Pulumi.production.yaml): each evaluates in both
 modes and has what its guide asks of infrastructure."""
 
+import logging
+import re
+
 import pytest
-from conftest import EXAMPLES, example_graph
+import yaml
+from conftest import EXAMPLES, evaluate, example_file, example_graph
 
 from offline.evaluate import contains_unknown
+
+# RFC 2606 second-level names: a user (and a preflight) can tell a placeholder from a real domain.
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+NAME_KEYS = ("platform:appDomain", "platform:appDnsZone")
+AWS_ID = re.compile(r"\b(?:pcx|vpc|sg|subnet)-[0-9a-f]{8,17}\b")
 
 
 @pytest.mark.parametrize("app", EXAMPLES)
@@ -13,6 +22,28 @@ def test_example_evaluates_the_same_in_both_modes(app):
     assert sorted(r.urn for r in update.resources) == sorted(r.urn for r in preview.resources)
     assert not any(contains_unknown(r.inputs) for r in update.resources)
     assert update.of_type("platform:observability:Alarms")
+
+
+def names_in(key: str, value) -> list[str]:
+    """Domain names a stack file value holds: a domain key's value, e-mail domains, URL hosts."""
+    texts = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    names = list(texts) if key in NAME_KEYS else []
+    for text in texts:
+        names += re.findall(r"[\w.+-]+@([\w.-]+)", text) + re.findall(r"://([^/:?#\s]+)", text)
+    return names
+
+
+@pytest.mark.parametrize("app", EXAMPLES)
+def test_example_holds_only_placeholders_a_user_replaces(app):
+    text = example_file(app).read_text()
+    config = yaml.safe_load(text)["config"]
+    # A `secure:` value only decrypts with the secrets provider that wrote it: the CLI would stop there.
+    assert not [k for k, v in config.items() if isinstance(v, dict) and "secure" in v]
+    # A made-up AWS id looks real and fails the `up` (e.g. accepting a peering that does not exist).
+    assert not AWS_ID.findall(text)
+    names = [n for key, value in config.items() for n in names_in(key, value)]
+    assert names and all(any(n.lower() == d or n.lower().endswith("." + d) for d in RESERVED_DOMAINS)
+                         for n in names), names
 
 
 def rds(g):
@@ -54,12 +85,12 @@ def test_project_spark_aws_tier_redis_cluster_cloudfront():
 
 
 def test_group_spaces_three_regions_and_an_external_database():
-    g = example_graph("group-spaces")
+    g = evaluate(example="group-spaces", externalDatabaseUrl="libsql://db.example.com", secret=("externalDatabaseUrl",))
     assert g.named("app-project").input("resourceConfig") == {"functionDefaultRegions": ["iad1", "sfo1", "cdg1"]}
     assert not rds(g) and not g.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
     env = {v.input("key"): v.input("value") for v in
            g.of_type("vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable")}
-    assert env["DATABASE_URL"] == "offline://secret-placeholder"  # the secure value from the stack file
+    assert env["DATABASE_URL"] == "libsql://db.example.com"
     assert "REDIS_URL" not in env and "DATABASE_READ_URL" not in env
     assert {"BETTER_AUTH_SECRET", "NEXTAUTH_SECRET"} <= set(env)
     rules = g.named("backups-bucket-lifecycle").input("rules")
@@ -75,4 +106,16 @@ def test_contribux_glacier_archive_dr_and_budget():
     assert g.named("backups-replication").input("rules")
     assert g.named("alarms-budget").input("limitAmount") == "500"
     assert g.named("alarms-slack").input("slackChannelId") == "C00000000"  # Slack through AWS Chatbot
-    assert g.named("network-peering")
+    # First `up` of Secure Compute: the network exists and is trusted; nothing to accept yet.
+    assert g.named("app-secure-compute") and g.named("network-db-from-peer")
+    assert not g.of_type("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter")
+
+
+def test_group_spaces_plans_before_its_database_url_is_set_and_says_so(caplog):
+    with caplog.at_level(logging.WARNING):
+        g = evaluate(example="group-spaces")
+    env = {v.input("key") for v in g.of_type("vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable")}
+    assert "DATABASE_URL" not in env and "databaseUrl" not in g.stack_outputs
+    warnings = [r.getMessage() for r in caplog.records if "externalDatabaseUrl" in r.getMessage()]
+    assert warnings == ["postgresEnabled is false and externalDatabaseUrl is empty, so the app gets no DATABASE_URL. "
+                        "Set it: pulumi config set --secret externalDatabaseUrl <url> --stack production"]
