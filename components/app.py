@@ -343,7 +343,8 @@ class App(pulumi.ComponentResource):
             for port in (443,) if args.behind_cdn else (80, 443):
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-alb-{port}-from-{label}", security_group_id=alb_sg.id, ip_protocol="tcp",
-                    from_port=port, to_port=port, description=f"{'HTTPS' if port == 443 else 'HTTP→HTTPS redirect'} "
+                    # EC2 takes only ASCII letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* here.
+                    from_port=port, to_port=port, description=f"{'HTTPS' if port == 443 else 'HTTP redirect to HTTPS'} "
                     f"from {who}", tags=tags, opts=child, **source)
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-alb-to-app", security_group_id=alb_sg.id, ip_protocol="tcp", from_port=e.container_port,
