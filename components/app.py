@@ -233,8 +233,9 @@ class App(pulumi.ComponentResource):
             node_version=v.node_version,
             resource_config={"function_default_regions": list(v.regions)},
             git_repository={"type": "github", "repo": v.git_repository} if v.git_repository else None,
-            # Secrets are never shown in build logs or the dashboard; previews stay behind Vercel login.
-            vercel_authentication={"deployment_type": "all_except_custom_domains"},
+            # Standard Protection: previews and generated *.vercel.app deployment URLs need a Vercel
+            # login; production domains (the custom ones, and the origin CloudFront uses) stay public.
+            vercel_authentication={"deployment_type": "standard_protection_new"},
             opts=child)
         self.project_id = project.id
         self.origin_hostname = pulumi.Output.concat(project.name, ".vercel.app")

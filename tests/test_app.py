@@ -115,6 +115,22 @@ def test_vercel_project_and_one_variable_per_key_and_target():
         assert is_secret(v.inputs["value"]) or not secretish, v.input("key")
 
 
+def test_vercel_protects_previews_with_a_value_the_provider_accepts():
+    import inspect
+    import re
+
+    from pulumiverse_vercel._inputs import ProjectVercelAuthenticationArgs
+
+    doc = inspect.getdoc(ProjectVercelAuthenticationArgs.deployment_type)
+    allowed = re.findall(r"`(\w+)`", doc.split("Must be one of", 1)[1])
+    assert "standard_protection_new" in allowed and "all_except_custom_domains" not in allowed
+    for app in ("study-sphere", "group-spaces", "contribux"):
+        value = example_graph(app).named("app-project").input("vercelAuthentication")["deploymentType"]
+        assert value in allowed, (app, value, allowed)
+        # Standard Protection: previews and generated URLs need a Vercel login, production domains stay public.
+        assert value == "standard_protection_new"
+
+
 def test_vercel_urls_point_at_reachable_endpoints():
     g = example_graph("study-sphere")
     env = {v.input("key"): v.input("value") for v in
