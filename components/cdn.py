@@ -169,6 +169,9 @@ class Cdn(pulumi.ComponentResource):
             app_origin["custom_headers"] = [{"name": "X-Origin-Verify", "value": args.origin_secret}]
         behaviour = {"viewer_protocol_policy": "redirect-to-https", "compress": True,
                      "response_headers_policy_id": headers.id}
+        # Every behaviour to the app carries the origin request policy: without it CloudFront sends the
+        # origin's own name as Host and SNI, which the ALB's certificate does not name (a 502).
+        to_app = {**behaviour, "target_origin_id": "app", "origin_request_policy_id": all_viewer}
         self.distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             enabled=True, comment=f"{args.domain} ({tags.get('Stack', '')})",
@@ -176,12 +179,11 @@ class Cdn(pulumi.ComponentResource):
             price_class=s.price_class, web_acl_id=acl.arn, wait_for_deployment=True,
             origins=[app_origin, {"origin_id": "assets", "domain_name": assets.bucket.bucket_regional_domain_name,
                                   "origin_access_control_id": oac.id}],
-            default_cache_behavior={**behaviour, "target_origin_id": "app",
+            default_cache_behavior={**to_app,
                                     "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
-                                    "cached_methods": ["GET", "HEAD"], "cache_policy_id": caching_disabled,
-                                    "origin_request_policy_id": all_viewer},
+                                    "cached_methods": ["GET", "HEAD"], "cache_policy_id": caching_disabled},
             ordered_cache_behaviors=[
-                {**behaviour, "path_pattern": "/_next/static/*", "target_origin_id": "app",
+                {**to_app, "path_pattern": "/_next/static/*",
                  "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
                  "cache_policy_id": caching_optimized},
                 {**behaviour, "path_pattern": s.assets_path, "target_origin_id": "assets",

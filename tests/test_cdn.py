@@ -93,6 +93,25 @@ def test_access_logs_v2_into_us_east_1(production):
     assert production.named("cdn-access-logs").input("retentionInDays") == 90
 
 
+@pytest.mark.parametrize("source", ["staging", "production", "project-spark"])
+def test_every_behaviour_to_the_alb_forwards_the_host_its_certificate_names(source):
+    """Without the viewer's Host, CloudFront sends the ALB's DNS name as Host and SNI, which the
+    ALB certificate (apex/www/api) does not name: TLS to the origin fails and viewers get a 502."""
+    from offline.mocks import CLOUDFRONT_POLICIES
+
+    g = example_graph(source) if "-" in source else evaluate(source)
+    d = g.named("cdn-distribution")
+    alb = {o["originId"] for o in d.input("origins") if o["domainName"] == g.named("app-alb").outputs["dnsName"]}
+    assert alb == {"app"}
+    cert_names = {g.named("app-alb-cert").input("domainName"), *g.named("app-alb-cert").input("subjectAlternativeNames")}
+    assert set(d.input("aliases")) <= cert_names
+    to_alb = [b for b in [d.input("defaultCacheBehavior"), *d.input("orderedCacheBehaviors")]
+              if b["targetOriginId"] in alb]
+    assert len(to_alb) >= 2  # the default and /_next/static/*
+    for b in to_alb:
+        assert b.get("originRequestPolicyId") == CLOUDFRONT_POLICIES["Managed-AllViewer"], b.get("pathPattern")
+
+
 def test_vercel_origin_keeps_its_own_host():
     g = evaluate(example="study-sphere", cdnEnabled="true")
     app = g.named("cdn-distribution").input("origins")[0]
