@@ -398,12 +398,14 @@ class App(pulumi.ComponentResource):
             default_actions=[{"type": "fixed-response", "fixed_response": {
                 "content_type": "text/plain", "message_body": "forbidden", "status_code": "403"}}]
             if args.behind_cdn else [forward], tags=tags, opts=child)
+        # ECS refuses a target group that no listener forwards to yet, so the service waits for these.
+        attaches_target_group: list[pulumi.Resource] = [https]
         if args.behind_cdn:
-            aws.lb.ListenerRule(
+            attaches_target_group.append(aws.lb.ListenerRule(
                 f"{name}-from-cdn", listener_arn=https.arn, priority=10, actions=[forward],
                 conditions=[{"http_header": {"http_header_name": "X-Origin-Verify",
                                              "values": [args.origin_secret]}}],
-                tags=tags, opts=child)
+                tags=tags, opts=child))
 
         cluster = aws.ecs.Cluster(f"{name}-cluster", settings=[{"name": "containerInsights", "value": "enhanced"}],
                                   tags=tags, opts=child)
@@ -419,7 +421,8 @@ class App(pulumi.ComponentResource):
                              "container_port": e.container_port}],
             tags=tags,
             # Autoscaling owns the running count after the first deploy.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[https], ignore_changes=["desired_count"]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=attaches_target_group,
+                                        ignore_changes=["desired_count"]))
 
         scaling = aws.appautoscaling.Target(
             f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",

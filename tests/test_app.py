@@ -88,6 +88,21 @@ def test_https_listener_redirect_and_cdn_only_origin(production):
     assert [(r.input("fromPort"), r.input("prefixListId")) for r in ingress] == [(443, "pl-3b927c52")]
 
 
+@pytest.mark.parametrize("source", ["staging", "production", "generic-guide", "project-spark"])
+def test_service_waits_for_what_attaches_its_target_group(source):
+    """ECS refuses a target group no listener uses ("does not have an associated load balancer")."""
+    g = example_graph(source) if "-" in source else stack_graph(source)
+    tg = g.named("app-tg").outputs["arn"]
+    forwards = [r for r in g.of_type("aws:lb/listener:Listener") + g.of_type("aws:lb/listenerRule:ListenerRule")
+                if any(a.get("type") == "forward" and a.get("targetGroupArn") == tg
+                       for a in (r.input("defaultActions") or []) + (r.input("actions") or []))]
+    assert forwards
+    service = g.named("app-service")
+    assert service.input("loadBalancers")[0]["targetGroupArn"] == tg
+    for r in forwards:
+        assert r.urn in service.dependencies, r.name
+
+
 def test_alb_without_cdn_takes_the_internet_on_80_and_443():
     g = example_graph("generic-guide")
     ingress = {r.name: r for r in g.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
