@@ -111,7 +111,8 @@ if cfg.app.hosting != "none":
         cdn = Cdn("cdn", CdnArgs(
             cfg.cdn, cfg.rate_limits, tags, cfg.app.domain, dns, app.origin_hostname,
             origin_is_load_balancer=cfg.app.hosting == "aws", origin_secret=origin_secret,
-            log_retention_days=cfg.log_retention_days), opts=stateful)  # the assets bucket holds uploads
+            log_retention_days=cfg.log_retention_days, validation_record_fqdns=app.validation_record_fqdns),
+            opts=stateful)  # the assets bucket holds uploads
         target = SiteTarget(cfg.app.domain, cdn.domain_name, cdn.hosted_zone_id, description="CloudFront")
         pulumi.export("cdnDomainName", cdn.domain_name)
         pulumi.export("cdnDistributionId", cdn.distribution_id)

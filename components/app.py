@@ -192,6 +192,8 @@ class App(pulumi.ComponentResource):
     target_group_arn_suffix: pulumi.Output[str] | None = None
     repository_url: pulumi.Output[str] | None = None
     origin_hostname: pulumi.Output[str] | str | None = None
+    # The ACM validation records of the site's names, for another certificate of the same names.
+    validation_record_fqdns: list[pulumi.Output[str]] | None = None
 
     def __init__(self, name: str, args: AppArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:app:App", name, None, opts)
@@ -386,7 +388,8 @@ class App(pulumi.ComponentResource):
                           "healthy_threshold": 2, "unhealthy_threshold": 3},
             tags=tags, opts=child)
 
-        _, validation = validated_certificate(f"{name}-alb", s.domain, args.dns, tags, child)
+        _, validation, self.validation_record_fqdns = validated_certificate(
+            f"{name}-alb", s.domain, args.dns, tags, child)
         aws.lb.Listener(f"{name}-http", load_balancer_arn=lb.arn, port=80, protocol="HTTP",
                         default_actions=[{"type": "redirect", "redirect": {
                             "port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}],

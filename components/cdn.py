@@ -94,6 +94,9 @@ class CdnArgs:
     origin_is_load_balancer: bool
     origin_secret: pulumi.Input[str] | None = None
     log_retention_days: int = 30
+    # Validation records another certificate for the same names already owns (the ALB's): ACM
+    # validates this one with them, and a second record for a name would fail.
+    validation_record_fqdns: list[pulumi.Output[str]] | None = None
 
     def __post_init__(self) -> None:
         c = Checker("cdn args")
@@ -132,7 +135,8 @@ class Cdn(pulumi.ComponentResource):
             origin_access_control_origin_type="s3", signing_behavior="always", signing_protocol="sigv4",
             opts=child)
 
-        _, validation = validated_certificate(f"{name}-edge", args.domain, args.dns, tags, child, region=EDGE_REGION)
+        _, validation, _ = validated_certificate(f"{name}-edge", args.domain, args.dns, tags, child,
+                                                 region=EDGE_REGION, validation_fqdns=args.validation_record_fqdns)
         acl = self._web_acl(name, args, child)
         headers = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-security-headers", comment="The seeds' security headers",
