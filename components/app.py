@@ -145,6 +145,21 @@ class EcsSettings:
 
 
 @dataclass(frozen=True)
+class UploadsBucket:
+    """Where the app writes user uploads: an SSE-KMS bucket and the key prefix CloudFront serves."""
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    prefix: str = "uploads/"
+
+    def __post_init__(self) -> None:
+        c = Checker("uploads bucket")
+        c.matches("prefix", self.prefix, re.compile(r"^([\w.-]+/)+$"),
+                  "must be a key prefix such as uploads/ (never the whole bucket)")
+        c.raise_if_any()
+
+
+@dataclass(frozen=True)
 class AppArgs:
     settings: AppSettings
     tags: dict[str, str]
@@ -164,6 +179,8 @@ class AppArgs:
     # Only CloudFront may reach the ALB when a CDN fronts it; it proves itself with this header.
     behind_cdn: bool = False
     origin_secret: pulumi.Input[str] | None = None
+    # The bucket uploads go to; the ECS task may write under its prefix (Vercel: see the README).
+    uploads: UploadsBucket | None = None
 
     def __post_init__(self) -> None:
         c = Checker("app args")
@@ -201,7 +218,10 @@ class App(pulumi.ComponentResource):
         self.hosting = s.hosting
         child = pulumi.ResourceOptions(parent=self)
 
-        plain = {"NODE_ENV": s.node_env, "NEXT_PUBLIC_APP_URL": s.url, "LOG_LEVEL": s.log_level}
+        plain: dict[str, pulumi.Input[str]] = {"NODE_ENV": s.node_env, "NEXT_PUBLIC_APP_URL": s.url,
+                                               "LOG_LEVEL": s.log_level}
+        if args.uploads is not None:
+            plain |= {"UPLOADS_BUCKET": args.uploads.bucket_name, "UPLOADS_PREFIX": args.uploads.prefix}
         secrets: dict[str, pulumi.Input[str]] = {}
         for key, value in (("DATABASE_URL", args.database_url), ("DATABASE_READ_URL", args.database_read_url),
                            ("REDIS_URL", args.redis_url)):
@@ -305,9 +325,22 @@ class App(pulumi.ComponentResource):
                 {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": env_secret.arn},
                 {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
             ]}), opts=child)
-        # The app's own role holds no permissions: the app gets its data through URLs and secrets.
+        # The app gets its data through URLs and secrets; its own role may only write uploads.
         task_role = aws.iam.Role(f"{name}-task-role", assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
                                  tags=tags, opts=child)
+        if args.uploads is not None:
+            u = args.uploads
+            objects = pulumi.Output.concat(u.bucket_arn, "/", u.prefix, "*")
+            aws.iam.RolePolicy(f"{name}-task-uploads", role=task_role.id, policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    # PutObject also authorizes CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
+                    {"Sid": "WriteUploads", "Effect": "Allow", "Resource": objects,
+                     "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]},
+                    # SSE-KMS: GenerateDataKey to write; Decrypt as well for the parts of a multipart upload.
+                    {"Sid": "EncryptUploads", "Effect": "Allow", "Resource": u.kms_key_arn,
+                     "Action": ["kms:GenerateDataKey", "kms:Decrypt"]},
+                ]}), opts=child)
 
         container = "app"
         definitions = pulumi.Output.json_dumps([{

@@ -19,7 +19,8 @@ def test_task_gets_secrets_from_secrets_manager_not_plain_env(any_stack):
     c = container(any_stack)
     env = {e["name"]: e["value"] for e in c["environment"]}
     assert env == {"NODE_ENV": "production", "LOG_LEVEL": env["LOG_LEVEL"],
-                   "NEXT_PUBLIC_APP_URL": any_stack.stack_outputs["appUrl"], "PORT": "3000"}
+                   "NEXT_PUBLIC_APP_URL": any_stack.stack_outputs["appUrl"], "PORT": "3000",
+                   "UPLOADS_BUCKET": any_stack.stack_outputs["assetsBucketName"], "UPLOADS_PREFIX": "uploads/"}
     secret_arn = any_stack.named("app-env").outputs["arn"]
     names = {s["name"]: s["valueFrom"] for s in c["secrets"]}
     assert set(names) == {"DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "JWT_SECRET", "BETTER_AUTH_SECRET"}
@@ -46,6 +47,34 @@ def test_execution_role_reads_only_its_secret_and_key(any_stack):
         ("kms:Decrypt", any_stack.named("app-key").outputs["arn"])]
     assert not [r for r in any_stack.resources if r.name.startswith("app-task-") and "Policy" in r.type
                 and "uploads" not in r.name]
+
+
+@pytest.mark.parametrize("source", ["staging", "production", "project-spark"])
+def test_task_role_writes_uploads_under_the_prefix_only(source):
+    g = example_graph(source) if "-" in source else stack_graph(source)
+    bucket, key = g.named("cdn-assets"), g.named("cdn-assets-key")
+    policy = g.named("app-task-uploads")
+    assert policy.input("role") == g.named("app-task-role").outputs["id"]
+    statements = json.loads(policy.input("policy"))["Statement"]
+    assert all(s["Effect"] == "Allow" for s in statements)
+    granted = {(a, r) for s in statements for a in [s["Action"]] * isinstance(s["Action"], str) or s["Action"]
+               for r in [s["Resource"]] * isinstance(s["Resource"], str) or s["Resource"]}
+    uploads = bucket.outputs["arn"] + "/uploads/*"
+    assert {(a, r) for a, r in granted if a.startswith("s3:")} == {
+        ("s3:PutObject", uploads), ("s3:AbortMultipartUpload", uploads), ("s3:ListMultipartUploadParts", uploads)}
+    assert {(a, r) for a, r in granted if a.startswith("kms:")} == {
+        ("kms:GenerateDataKey", key.outputs["arn"]), ("kms:Decrypt", key.outputs["arn"])}
+    assert not [r for _, r in granted if r == "*" or r.endswith(":*")]
+    env = {e["name"]: e["value"] for e in container(g)["environment"]}
+    assert (env["UPLOADS_BUCKET"], env["UPLOADS_PREFIX"]) == (bucket.outputs["id"], "uploads/")
+    # The bucket exists before the app's role policy and task definition are built.
+    assert bucket.urn in policy.dependencies and bucket.urn in g.named("app-task").dependencies
+
+
+def test_no_uploads_bucket_no_upload_grant():
+    g = example_graph("generic-guide")
+    assert not [r for r in g.resources if "uploads" in r.name]
+    assert "UPLOADS_BUCKET" not in {e["name"] for e in container(g)["environment"]}
 
 
 def test_service_alb_and_autoscaling(production, staging):

@@ -55,6 +55,32 @@ def test_assets_bucket_reads_only_by_this_distribution(production):
     assert {"Service": "cloudfront.amazonaws.com"} in [s["Principal"] for s in key_policy["Statement"]]
 
 
+def test_assets_bucket_exists_before_the_app_and_the_cdn(production):
+    bucket = production.named("cdn-assets")
+    owner = next(r for r in production.resources if r.urn == bucket.parent)
+    assert owner.type == "platform:edge:Assets" and production.named("cdn-assets-key").parent == owner.urn
+    assert bucket.urn in production.named("cdn-distribution").dependencies
+    assert bucket.urn in production.named("app-task-uploads").dependencies
+    assert bucket.protect and not production.named("cdn-distribution").protect
+
+
+def test_assets_keep_the_state_they_had_under_the_cdn(monkeypatch):
+    from pulumi.runtime.mocks import MockMonitor
+
+    aliases: dict[str, list[str]] = {}
+    register = MockMonitor.RegisterResource
+
+    def recording(self, request):
+        if request.name.startswith("cdn-assets"):
+            aliases[request.name] = [a.spec.parentUrn for a in request.aliases]
+        return register(self, request)
+
+    monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
+    evaluate("staging")
+    assert {"cdn-assets", "cdn-assets-key", "cdn-assets-policy", "cdn-assets-encryption"} <= set(aliases)
+    assert all("urn:pulumi:staging::platform::platform:edge:Cdn::cdn" in a for a in aliases.values()), aliases
+
+
 def test_security_headers_are_the_seeds(any_stack):
     h = any_stack.named("cdn-security-headers").input("securityHeadersConfig")
     assert h["strictTransportSecurity"] == {"accessControlMaxAgeSec": 31536000, "includeSubdomains": True,
@@ -136,6 +162,7 @@ def test_rate_limit_conversion():
     (CdnSettings, {"price_class": "PriceClass_50"}, "price_class"),
     (CdnSettings, {"hsts_max_age_seconds": 3600}, "hsts_max_age_seconds"),
     (CdnSettings, {"assets_path": "uploads"}, "assets_path"),
+    (CdnSettings, {"assets_path": "/*"}, "assets_path"),  # the app would write anywhere in the bucket
     (CdnSettings, {"content_security_policy": " "}, "content_security_policy"),
 ])
 def test_settings_refuse(cls, kwargs, field):
