@@ -10,9 +10,9 @@ import pulumi_random as random
 import stack_config
 from components._dns import DnsZone, SiteTarget
 from components.alarms import Alarms, AlarmsArgs, CacheTarget, DatabaseTarget, LoadBalancerTarget, UptimeTarget
-from components.app import VERCEL_APEX_IP, VERCEL_CNAME, App, AppArgs
+from components.app import VERCEL_APEX_IP, VERCEL_CNAME, App, AppArgs, UploadsBucket
 from components.backup_bucket import BackupBucket, BackupBucketArgs
-from components.cdn import Cdn, CdnArgs
+from components.cdn import Assets, AssetsArgs, Cdn, CdnArgs
 from components.dns import Dns, DnsArgs
 from components.network import Network, NetworkArgs, NetworkSettings
 from components.postgres import DrNetworking, Postgres, PostgresArgs
@@ -93,16 +93,21 @@ if cfg.app.hosting != "none":
     zone_id = cfg.cloudflare.zone_id if cfg.app.dns_provider == "cloudflare" else aws.route53.get_zone_output(
         name=cfg.app.zone_name, private_zone=False, opts=pulumi.InvokeOutputOptions(provider=provider)).zone_id
     dns = DnsZone(cfg.app.dns_provider, zone_id, proxied=bool(cfg.cloudflare and cfg.cloudflare.proxied))
-    origin_secret = None
+    origin_secret = assets = uploads = None
     if cfg.cdn and cfg.app.hosting == "aws":
         origin_secret = random.RandomPassword("cdn-origin-secret", length=40, special=False).result
+    if cfg.cdn:
+        # Before the app, whose task writes uploads into it, and the CDN, which needs the app's origin.
+        assets = Assets("cdn", AssetsArgs(tags, cfg.cdn.assets_path), opts=stateful)  # holds uploads
+        uploads = UploadsBucket(assets.bucket_name, assets.bucket_arn, assets.kms_key_arn, assets.uploads_prefix)
+        pulumi.export("assetsBucketName", assets.bucket_name)
     app = App("app", AppArgs(
         cfg.app, tags, cfg.project_name, vercel=cfg.vercel, ecs=cfg.ecs,
         database_url=database_url, database_read_url=read_url, redis_url=cache.url if cache else None,
         vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
         private_subnet_ids=network.private_subnet_ids, app_security_group_id=network.app_security_group_id,
         dns=dns, log_retention_days=cfg.log_retention_days, behind_cdn=cfg.cdn is not None,
-        origin_secret=origin_secret), opts=with_aws)
+        origin_secret=origin_secret, uploads=uploads), opts=with_aws)
     pulumi.export("appUrl", cfg.app.url)
     pulumi.export("appEnvironmentKeys", app.environment_keys)
     if app.project_id is not None:
@@ -114,12 +119,12 @@ if cfg.app.hosting != "none":
     if cfg.cdn:
         cdn = Cdn("cdn", CdnArgs(
             cfg.cdn, cfg.rate_limits, tags, cfg.app.domain, dns, app.origin_hostname,
-            origin_is_load_balancer=cfg.app.hosting == "aws", origin_secret=origin_secret,
-            log_retention_days=cfg.log_retention_days), opts=stateful)  # the assets bucket holds uploads
+            origin_is_load_balancer=cfg.app.hosting == "aws", assets=assets, origin_secret=origin_secret,
+            log_retention_days=cfg.log_retention_days, validation_record_fqdns=app.validation_record_fqdns),
+            opts=with_aws)
         target = SiteTarget(cfg.app.domain, cdn.domain_name, cdn.hosted_zone_id, description="CloudFront")
         pulumi.export("cdnDomainName", cdn.domain_name)
         pulumi.export("cdnDistributionId", cdn.distribution_id)
-        pulumi.export("assetsBucketName", cdn.assets_bucket_name)
     elif cfg.app.hosting == "aws":
         target = SiteTarget(cfg.app.domain, app.load_balancer_dns_name, app.load_balancer_zone_id,
                             description="load balancer")

@@ -63,24 +63,32 @@ def fqdns(domain: str) -> list[str]:
 
 
 def validated_certificate(name: str, domain: str, zone: DnsZone, tags: dict[str, str],
-                          opts: pulumi.ResourceOptions, region: str | None = None):
-    """An ACM certificate for apex/www/api, DNS-validated through `zone`; returns the validation."""
+                          opts: pulumi.ResourceOptions, region: str | None = None,
+                          validation_fqdns: list[pulumi.Output[str]] | None = None):
+    """An ACM certificate for apex/www/api, DNS-validated through `zone`.
+
+    Returns (certificate, validation, the validation records' names). ACM gives every certificate
+    of an account the same validation CNAME for a name, in every region, and a second record for
+    the same name fails ("already exists" on Route 53, an identical record on Cloudflare); so a
+    second certificate for these names passes the first one's `validation_fqdns` and writes none.
+    """
     names = fqdns(domain)
     cert = aws.acm.Certificate(f"{name}-cert", domain_name=names[0], subject_alternative_names=names[1:],
                                validation_method="DNS", key_algorithm="RSA_2048", region=region,
                                tags={**tags, "Name": f"{name}-cert"}, opts=opts)
-    records = []
-    for i, fqdn in enumerate(names):
-        option = cert.domain_validation_options.apply(
-            lambda opts_, fqdn=fqdn: next(o for o in opts_ if o.domain_name == fqdn))
-        records.append(zone.record(
-            f"{name}-validation-{i}", option.resource_record_name.apply(lambda n: n.rstrip(".")),
-            "CNAME", option.resource_record_value.apply(lambda v: v.rstrip(".")), opts,
-            comment="ACM validation"))
+    if validation_fqdns is None:
+        validation_fqdns = []
+        for i, fqdn in enumerate(names):
+            option = cert.domain_validation_options.apply(
+                lambda opts_, fqdn=fqdn: next(o for o in opts_ if o.domain_name == fqdn))
+            validation_fqdns.append(option_name(zone.record(
+                f"{name}-validation-{i}", option.resource_record_name.apply(lambda n: n.rstrip(".")),
+                "CNAME", option.resource_record_value.apply(lambda v: v.rstrip(".")), opts,
+                comment="ACM validation")))
     validation = aws.acm.CertificateValidation(
         f"{name}-cert-validation", certificate_arn=cert.arn, region=region,
-        validation_record_fqdns=[option_name(r) for r in records], opts=opts)
-    return cert, validation
+        validation_record_fqdns=validation_fqdns, opts=opts)
+    return cert, validation, validation_fqdns
 
 
 def option_name(record) -> pulumi.Output[str]:

@@ -145,6 +145,21 @@ class EcsSettings:
 
 
 @dataclass(frozen=True)
+class UploadsBucket:
+    """Where the app writes user uploads: an SSE-KMS bucket and the key prefix CloudFront serves."""
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    prefix: str = "uploads/"
+
+    def __post_init__(self) -> None:
+        c = Checker("uploads bucket")
+        c.matches("prefix", self.prefix, re.compile(r"^([\w.-]+/)+$"),
+                  "must be a key prefix such as uploads/ (never the whole bucket)")
+        c.raise_if_any()
+
+
+@dataclass(frozen=True)
 class AppArgs:
     settings: AppSettings
     tags: dict[str, str]
@@ -164,6 +179,8 @@ class AppArgs:
     # Only CloudFront may reach the ALB when a CDN fronts it; it proves itself with this header.
     behind_cdn: bool = False
     origin_secret: pulumi.Input[str] | None = None
+    # The bucket uploads go to; the ECS task may write under its prefix (Vercel: see the README).
+    uploads: UploadsBucket | None = None
 
     def __post_init__(self) -> None:
         c = Checker("app args")
@@ -192,6 +209,8 @@ class App(pulumi.ComponentResource):
     target_group_arn_suffix: pulumi.Output[str] | None = None
     repository_url: pulumi.Output[str] | None = None
     origin_hostname: pulumi.Output[str] | str | None = None
+    # The ACM validation records of the site's names, for another certificate of the same names.
+    validation_record_fqdns: list[pulumi.Output[str]] | None = None
 
     def __init__(self, name: str, args: AppArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:app:App", name, None, opts)
@@ -199,7 +218,10 @@ class App(pulumi.ComponentResource):
         self.hosting = s.hosting
         child = pulumi.ResourceOptions(parent=self)
 
-        plain = {"NODE_ENV": s.node_env, "NEXT_PUBLIC_APP_URL": s.url, "LOG_LEVEL": s.log_level}
+        plain: dict[str, pulumi.Input[str]] = {"NODE_ENV": s.node_env, "NEXT_PUBLIC_APP_URL": s.url,
+                                               "LOG_LEVEL": s.log_level}
+        if args.uploads is not None:
+            plain |= {"UPLOADS_BUCKET": args.uploads.bucket_name, "UPLOADS_PREFIX": args.uploads.prefix}
         secrets: dict[str, pulumi.Input[str]] = {}
         for key, value in (("DATABASE_URL", args.database_url), ("DATABASE_READ_URL", args.database_read_url),
                            ("REDIS_URL", args.redis_url)):
@@ -233,8 +255,9 @@ class App(pulumi.ComponentResource):
             node_version=v.node_version,
             resource_config={"function_default_regions": list(v.regions)},
             git_repository={"type": "github", "repo": v.git_repository} if v.git_repository else None,
-            # Secrets are never shown in build logs or the dashboard; previews stay behind Vercel login.
-            vercel_authentication={"deployment_type": "all_except_custom_domains"},
+            # Standard Protection: previews and generated *.vercel.app deployment URLs need a Vercel
+            # login; production domains (the custom ones, and the origin CloudFront uses) stay public.
+            vercel_authentication={"deployment_type": "standard_protection_new"},
             opts=child)
         self.project_id = project.id
         self.origin_hostname = pulumi.Output.concat(project.name, ".vercel.app")
@@ -302,9 +325,22 @@ class App(pulumi.ComponentResource):
                 {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": env_secret.arn},
                 {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
             ]}), opts=child)
-        # The app's own role holds no permissions: the app gets its data through URLs and secrets.
+        # The app gets its data through URLs and secrets; its own role may only write uploads.
         task_role = aws.iam.Role(f"{name}-task-role", assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
                                  tags=tags, opts=child)
+        if args.uploads is not None:
+            u = args.uploads
+            objects = pulumi.Output.concat(u.bucket_arn, "/", u.prefix, "*")
+            aws.iam.RolePolicy(f"{name}-task-uploads", role=task_role.id, policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    # PutObject also authorizes CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
+                    {"Sid": "WriteUploads", "Effect": "Allow", "Resource": objects,
+                     "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]},
+                    # SSE-KMS: GenerateDataKey to write; Decrypt as well for the parts of a multipart upload.
+                    {"Sid": "EncryptUploads", "Effect": "Allow", "Resource": u.kms_key_arn,
+                     "Action": ["kms:GenerateDataKey", "kms:Decrypt"]},
+                ]}), opts=child)
 
         container = "app"
         definitions = pulumi.Output.json_dumps([{
@@ -343,7 +379,8 @@ class App(pulumi.ComponentResource):
             for port in (443,) if args.behind_cdn else (80, 443):
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-alb-{port}-from-{label}", security_group_id=alb_sg.id, ip_protocol="tcp",
-                    from_port=port, to_port=port, description=f"{'HTTPS' if port == 443 else 'HTTP→HTTPS redirect'} "
+                    # EC2 takes only ASCII letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* here.
+                    from_port=port, to_port=port, description=f"{'HTTPS' if port == 443 else 'HTTP redirect to HTTPS'} "
                     f"from {who}", tags=tags, opts=child, **source)
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-alb-to-app", security_group_id=alb_sg.id, ip_protocol="tcp", from_port=e.container_port,
@@ -384,7 +421,8 @@ class App(pulumi.ComponentResource):
                           "healthy_threshold": 2, "unhealthy_threshold": 3},
             tags=tags, opts=child)
 
-        _, validation = validated_certificate(f"{name}-alb", s.domain, args.dns, tags, child)
+        _, validation, self.validation_record_fqdns = validated_certificate(
+            f"{name}-alb", s.domain, args.dns, tags, child)
         aws.lb.Listener(f"{name}-http", load_balancer_arn=lb.arn, port=80, protocol="HTTP",
                         default_actions=[{"type": "redirect", "redirect": {
                             "port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}],
@@ -396,12 +434,14 @@ class App(pulumi.ComponentResource):
             default_actions=[{"type": "fixed-response", "fixed_response": {
                 "content_type": "text/plain", "message_body": "forbidden", "status_code": "403"}}]
             if args.behind_cdn else [forward], tags=tags, opts=child)
+        # ECS refuses a target group that no listener forwards to yet, so the service waits for these.
+        attaches_target_group: list[pulumi.Resource] = [https]
         if args.behind_cdn:
-            aws.lb.ListenerRule(
+            attaches_target_group.append(aws.lb.ListenerRule(
                 f"{name}-from-cdn", listener_arn=https.arn, priority=10, actions=[forward],
                 conditions=[{"http_header": {"http_header_name": "X-Origin-Verify",
                                              "values": [args.origin_secret]}}],
-                tags=tags, opts=child)
+                tags=tags, opts=child))
 
         cluster = aws.ecs.Cluster(f"{name}-cluster", settings=[{"name": "containerInsights", "value": "enhanced"}],
                                   tags=tags, opts=child)
@@ -417,7 +457,8 @@ class App(pulumi.ComponentResource):
                              "container_port": e.container_port}],
             tags=tags,
             # Autoscaling owns the running count after the first deploy.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[https], ignore_changes=["desired_count"]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=attaches_target_group,
+                                        ignore_changes=["desired_count"]))
 
         scaling = aws.appautoscaling.Target(
             f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",

@@ -1,5 +1,8 @@
 """Edge tier on AWS: CloudFront in front of the app (ALB or Vercel) and an S3 assets bucket, with WAF.
 
+The assets bucket is its own component, built before the app (whose task writes uploads into it)
+and before the CDN (which needs the app's origin); both are handed the bucket.
+
 CloudFront is global but its certificate, web ACL, logs and metrics live in us-east-1; pulumi-aws 7
 takes `region=` per resource, so they are created there through the stack's one provider.
 """
@@ -7,6 +10,7 @@ takes `region=` per resource, so they are created there through the stack's one 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import pulumi
@@ -24,6 +28,7 @@ DEFAULT_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src
                "img-src 'self' data: https:; font-src 'self' data:; connect-src 'self' https:; "
                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 # AWS managed rule groups, in priority order; the core set's body-size rule only counts, so uploads pass.
+_ASSETS_PATH = re.compile(r"^(/[\w.-]+)+/\*$")
 MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet",
                        "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet")
 
@@ -78,9 +83,58 @@ class CdnSettings:
         c.require(bool(self.content_security_policy.strip()) and "\n" not in self.content_security_policy,
                   "content_security_policy", self.content_security_policy, "must be one non-empty line")
         c.in_range("hsts_max_age_seconds", self.hsts_max_age_seconds, 31536000, 63072000)
-        c.require(self.assets_path.startswith("/") and self.assets_path.endswith("/*"), "assets_path",
-                  self.assets_path, "must be a CloudFront path pattern such as /uploads/*")
+        # A folder, not the whole bucket: the app may write under it, and nowhere else.
+        c.matches("assets_path", self.assets_path, _ASSETS_PATH,
+                  "must be a CloudFront path pattern for a folder, such as /uploads/*")
         c.raise_if_any()
+
+
+@dataclass(frozen=True)
+class AssetsArgs:
+    tags: dict[str, str]
+    assets_path: str = CdnSettings.assets_path  # the CloudFront path served from the bucket
+
+    def __post_init__(self) -> None:
+        c = Checker("assets args")
+        c.matches("assets_path", self.assets_path, _ASSETS_PATH, "must be a CloudFront path pattern such as /uploads/*")
+        c.raise_if_any()
+
+
+class Assets(pulumi.ComponentResource):
+    """The KMS-encrypted S3 bucket CloudFront serves under `assets_path`, and the app's uploads land in.
+
+    Name it like the Cdn it serves ("cdn"): its children keep the names they had when the Cdn
+    created them, and the alias carries their state over from that parent.
+    """
+
+    bucket: HardenedBucket
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+    uploads_prefix: str  # the S3 key prefix CloudFront serves, e.g. "uploads/"
+
+    def __init__(self, name: str, args: AssetsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:edge:Assets", name, None, opts)
+        tags = args.tags
+        child = pulumi.ResourceOptions(parent=self, aliases=[
+            pulumi.Alias(parent=pulumi.create_urn(name, "platform:edge:Cdn"))])
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        policy = key_policy(identity, {
+            "Sid": "CloudFrontReadsAssets", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}}})
+        key = kms_key(f"{name}-assets-key", f"{name}: static assets and uploads", tags, child, policy=policy)
+        # The bucket policy waits for the distribution it names (Cdn calls attach_policy).
+        self.bucket = HardenedBucket(
+            f"{name}-assets", tags=tags, opts=child, key=key, defer_policy=True, data_class="static-assets",
+            lifecycle_rules=[{"id": "expire-old-versions", "status": "Enabled", "filter": {"prefix": ""},
+                              "noncurrent_version_expiration": {"noncurrent_days": 30},
+                              "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}])
+        self.bucket_name = self.bucket.bucket.id
+        self.bucket_arn = self.bucket.bucket.arn
+        self.kms_key_arn = key.arn
+        self.uploads_prefix = args.assets_path[1:-1]
+        self.register_outputs({"bucket_name": self.bucket_name, "kms_key_arn": self.kms_key_arn})
 
 
 @dataclass(frozen=True)
@@ -92,8 +146,12 @@ class CdnArgs:
     dns: DnsZone
     origin_hostname: pulumi.Input[str]
     origin_is_load_balancer: bool
+    assets: Assets  # served under settings.assets_path
     origin_secret: pulumi.Input[str] | None = None
     log_retention_days: int = 30
+    # Validation records another certificate for the same names already owns (the ALB's): ACM
+    # validates this one with them, and a second record for a name would fail.
+    validation_record_fqdns: list[pulumi.Output[str]] | None = None
 
     def __post_init__(self) -> None:
         c = Checker("cdn args")
@@ -108,31 +166,20 @@ class Cdn(pulumi.ComponentResource):
     domain_name: pulumi.Output[str]
     hosted_zone_id: pulumi.Output[str]  # the Route 53 alias target zone
     web_acl_arn: pulumi.Output[str]
-    assets_bucket_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:edge:Cdn", name, None, opts)
         s, tags = args.settings, args.tags
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        identity = aws.get_caller_identity_output(opts=invoke)
-
-        policy = key_policy(identity, {
-            "Sid": "CloudFrontReadsAssets", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "*",
-            "Principal": {"Service": "cloudfront.amazonaws.com"},
-            "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}}})
-        key = kms_key(f"{name}-assets-key", f"{name}: static assets and uploads", tags, child, policy=policy)
-        assets = HardenedBucket(
-            f"{name}-assets", tags=tags, opts=child, key=key, defer_policy=True, data_class="static-assets",
-            lifecycle_rules=[{"id": "expire-old-versions", "status": "Enabled", "filter": {"prefix": ""},
-                              "noncurrent_version_expiration": {"noncurrent_days": 30},
-                              "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}])
+        assets = args.assets.bucket
         oac = aws.cloudfront.OriginAccessControl(
             f"{name}-oac", description=f"{name}: CloudFront reads the assets bucket",
             origin_access_control_origin_type="s3", signing_behavior="always", signing_protocol="sigv4",
             opts=child)
 
-        _, validation = validated_certificate(f"{name}-edge", args.domain, args.dns, tags, child, region=EDGE_REGION)
+        _, validation, _ = validated_certificate(f"{name}-edge", args.domain, args.dns, tags, child,
+                                                 region=EDGE_REGION, validation_fqdns=args.validation_record_fqdns)
         acl = self._web_acl(name, args, child)
         headers = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-security-headers", comment="The seeds' security headers",
@@ -169,6 +216,9 @@ class Cdn(pulumi.ComponentResource):
             app_origin["custom_headers"] = [{"name": "X-Origin-Verify", "value": args.origin_secret}]
         behaviour = {"viewer_protocol_policy": "redirect-to-https", "compress": True,
                      "response_headers_policy_id": headers.id}
+        # Every behaviour to the app carries the origin request policy: without it CloudFront sends the
+        # origin's own name as Host and SNI, which the ALB's certificate does not name (a 502).
+        to_app = {**behaviour, "target_origin_id": "app", "origin_request_policy_id": all_viewer}
         self.distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             enabled=True, comment=f"{args.domain} ({tags.get('Stack', '')})",
@@ -176,12 +226,11 @@ class Cdn(pulumi.ComponentResource):
             price_class=s.price_class, web_acl_id=acl.arn, wait_for_deployment=True,
             origins=[app_origin, {"origin_id": "assets", "domain_name": assets.bucket.bucket_regional_domain_name,
                                   "origin_access_control_id": oac.id}],
-            default_cache_behavior={**behaviour, "target_origin_id": "app",
+            default_cache_behavior={**to_app,
                                     "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
-                                    "cached_methods": ["GET", "HEAD"], "cache_policy_id": caching_disabled,
-                                    "origin_request_policy_id": all_viewer},
+                                    "cached_methods": ["GET", "HEAD"], "cache_policy_id": caching_disabled},
             ordered_cache_behaviors=[
-                {**behaviour, "path_pattern": "/_next/static/*", "target_origin_id": "app",
+                {**to_app, "path_pattern": "/_next/static/*",
                  "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
                  "cache_policy_id": caching_optimized},
                 {**behaviour, "path_pattern": s.assets_path, "target_origin_id": "assets",
@@ -206,9 +255,8 @@ class Cdn(pulumi.ComponentResource):
         self.domain_name = d.domain_name
         self.hosted_zone_id = d.hosted_zone_id
         self.web_acl_arn = acl.arn
-        self.assets_bucket_name = assets.bucket.id
         self.register_outputs({"distribution_id": self.distribution_id, "domain_name": self.domain_name,
-                               "web_acl_arn": self.web_acl_arn, "assets_bucket_name": self.assets_bucket_name})
+                               "web_acl_arn": self.web_acl_arn})
 
     def _web_acl(self, name: str, args: CdnArgs, child) -> aws.wafv2.WebAcl:
         r = args.rate_limits

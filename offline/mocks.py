@@ -257,13 +257,16 @@ class PlatformMocks(pulumi.runtime.Mocks):
         """App tier, edge, alarms and the Vercel/Cloudflare providers."""
         if typ == "aws:acm/certificate:Certificate":
             cid = str(uuid.UUID(_h(typ, name, n=32)))
-            names = [inputs["domainName"], *(inputs.get("subjectAlternativeNames") or [])]
+            # One option per distinct name; ACM's validation CNAME depends only on the account and the
+            # name, so every certificate for that name (in any region) gets the same record.
+            names = list(dict.fromkeys([inputs["domainName"], *(inputs.get("subjectAlternativeNames") or [])]))
             return arn.format(svc="acm", res=f"certificate/{cid}"), {
                 "arn": arn.format(svc="acm", res=f"certificate/{cid}"), "status": "PENDING_VALIDATION",
                 "domainValidationOptions": [{
                     "domainName": n, "resourceRecordType": "CNAME",
-                    "resourceRecordName": f"_{_h(n, n=32)}.{n}.",
-                    "resourceRecordValue": f"_{_h(n, 'v', n=32)}.jkddzztszm.acm-validations.aws."} for n in names]}
+                    "resourceRecordName": f"_{_h(ACCOUNT, n, n=32)}.{n}.",
+                    "resourceRecordValue": f"_{_h(ACCOUNT, n, 'v', n=32)}.jkddzztszm.acm-validations.aws."}
+                    for n in names]}
         if typ == "aws:acm/certificateValidation:CertificateValidation":
             return inputs["certificateArn"], {}
         if typ == "aws:cloudfront/distribution:Distribution":

@@ -19,7 +19,8 @@ def test_task_gets_secrets_from_secrets_manager_not_plain_env(any_stack):
     c = container(any_stack)
     env = {e["name"]: e["value"] for e in c["environment"]}
     assert env == {"NODE_ENV": "production", "LOG_LEVEL": env["LOG_LEVEL"],
-                   "NEXT_PUBLIC_APP_URL": any_stack.stack_outputs["appUrl"], "PORT": "3000"}
+                   "NEXT_PUBLIC_APP_URL": any_stack.stack_outputs["appUrl"], "PORT": "3000",
+                   "UPLOADS_BUCKET": any_stack.stack_outputs["assetsBucketName"], "UPLOADS_PREFIX": "uploads/"}
     secret_arn = any_stack.named("app-env").outputs["arn"]
     names = {s["name"]: s["valueFrom"] for s in c["secrets"]}
     assert set(names) == {"DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "JWT_SECRET", "BETTER_AUTH_SECRET"}
@@ -46,6 +47,34 @@ def test_execution_role_reads_only_its_secret_and_key(any_stack):
         ("kms:Decrypt", any_stack.named("app-key").outputs["arn"])]
     assert not [r for r in any_stack.resources if r.name.startswith("app-task-") and "Policy" in r.type
                 and "uploads" not in r.name]
+
+
+@pytest.mark.parametrize("source", ["staging", "production", "project-spark"])
+def test_task_role_writes_uploads_under_the_prefix_only(source):
+    g = example_graph(source) if "-" in source else stack_graph(source)
+    bucket, key = g.named("cdn-assets"), g.named("cdn-assets-key")
+    policy = g.named("app-task-uploads")
+    assert policy.input("role") == g.named("app-task-role").outputs["id"]
+    statements = json.loads(policy.input("policy"))["Statement"]
+    assert all(s["Effect"] == "Allow" for s in statements)
+    granted = {(a, r) for s in statements for a in [s["Action"]] * isinstance(s["Action"], str) or s["Action"]
+               for r in [s["Resource"]] * isinstance(s["Resource"], str) or s["Resource"]}
+    uploads = bucket.outputs["arn"] + "/uploads/*"
+    assert {(a, r) for a, r in granted if a.startswith("s3:")} == {
+        ("s3:PutObject", uploads), ("s3:AbortMultipartUpload", uploads), ("s3:ListMultipartUploadParts", uploads)}
+    assert {(a, r) for a, r in granted if a.startswith("kms:")} == {
+        ("kms:GenerateDataKey", key.outputs["arn"]), ("kms:Decrypt", key.outputs["arn"])}
+    assert not [r for _, r in granted if r == "*" or r.endswith(":*")]
+    env = {e["name"]: e["value"] for e in container(g)["environment"]}
+    assert (env["UPLOADS_BUCKET"], env["UPLOADS_PREFIX"]) == (bucket.outputs["id"], "uploads/")
+    # The bucket exists before the app's role policy and task definition are built.
+    assert bucket.urn in policy.dependencies and bucket.urn in g.named("app-task").dependencies
+
+
+def test_no_uploads_bucket_no_upload_grant():
+    g = example_graph("generic-guide")
+    assert not [r for r in g.resources if "uploads" in r.name]
+    assert "UPLOADS_BUCKET" not in {e["name"] for e in container(g)["environment"]}
 
 
 def test_service_alb_and_autoscaling(production, staging):
@@ -88,6 +117,21 @@ def test_https_listener_redirect_and_cdn_only_origin(production):
     assert [(r.input("fromPort"), r.input("prefixListId")) for r in ingress] == [(443, "pl-3b927c52")]
 
 
+@pytest.mark.parametrize("source", ["staging", "production", "generic-guide", "project-spark"])
+def test_service_waits_for_what_attaches_its_target_group(source):
+    """ECS refuses a target group no listener uses ("does not have an associated load balancer")."""
+    g = example_graph(source) if "-" in source else stack_graph(source)
+    tg = g.named("app-tg").outputs["arn"]
+    forwards = [r for r in g.of_type("aws:lb/listener:Listener") + g.of_type("aws:lb/listenerRule:ListenerRule")
+                if any(a.get("type") == "forward" and a.get("targetGroupArn") == tg
+                       for a in (r.input("defaultActions") or []) + (r.input("actions") or []))]
+    assert forwards
+    service = g.named("app-service")
+    assert service.input("loadBalancers")[0]["targetGroupArn"] == tg
+    for r in forwards:
+        assert r.urn in service.dependencies, r.name
+
+
 def test_alb_without_cdn_takes_the_internet_on_80_and_443():
     g = example_graph("generic-guide")
     ingress = {r.name: r for r in g.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
@@ -113,6 +157,22 @@ def test_vercel_project_and_one_variable_per_key_and_target():
         secretish = v.input("key").endswith(("_URL", "_SECRET")) and v.input("key") != "NEXT_PUBLIC_APP_URL"
         assert v.input("sensitive") is secretish, v.input("key")
         assert is_secret(v.inputs["value"]) or not secretish, v.input("key")
+
+
+def test_vercel_protects_previews_with_a_value_the_provider_accepts():
+    import inspect
+    import re
+
+    from pulumiverse_vercel._inputs import ProjectVercelAuthenticationArgs
+
+    doc = inspect.getdoc(ProjectVercelAuthenticationArgs.deployment_type)
+    allowed = re.findall(r"`(\w+)`", doc.split("Must be one of", 1)[1])
+    assert "standard_protection_new" in allowed and "all_except_custom_domains" not in allowed
+    for app in ("study-sphere", "group-spaces", "contribux"):
+        value = example_graph(app).named("app-project").input("vercelAuthentication")["deploymentType"]
+        assert value in allowed, (app, value, allowed)
+        # Standard Protection: previews and generated URLs need a Vercel login, production domains stay public.
+        assert value == "standard_protection_new"
 
 
 def test_vercel_urls_point_at_reachable_endpoints():

@@ -55,6 +55,32 @@ def test_assets_bucket_reads_only_by_this_distribution(production):
     assert {"Service": "cloudfront.amazonaws.com"} in [s["Principal"] for s in key_policy["Statement"]]
 
 
+def test_assets_bucket_exists_before_the_app_and_the_cdn(production):
+    bucket = production.named("cdn-assets")
+    owner = next(r for r in production.resources if r.urn == bucket.parent)
+    assert owner.type == "platform:edge:Assets" and production.named("cdn-assets-key").parent == owner.urn
+    assert bucket.urn in production.named("cdn-distribution").dependencies
+    assert bucket.urn in production.named("app-task-uploads").dependencies
+    assert bucket.protect and not production.named("cdn-distribution").protect
+
+
+def test_assets_keep_the_state_they_had_under_the_cdn(monkeypatch):
+    from pulumi.runtime.mocks import MockMonitor
+
+    aliases: dict[str, list[str]] = {}
+    register = MockMonitor.RegisterResource
+
+    def recording(self, request):
+        if request.name.startswith("cdn-assets"):
+            aliases[request.name] = [a.spec.parentUrn for a in request.aliases]
+        return register(self, request)
+
+    monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
+    evaluate("staging")
+    assert {"cdn-assets", "cdn-assets-key", "cdn-assets-policy", "cdn-assets-encryption"} <= set(aliases)
+    assert all("urn:pulumi:staging::platform::platform:edge:Cdn::cdn" in a for a in aliases.values()), aliases
+
+
 def test_security_headers_are_the_seeds(any_stack):
     h = any_stack.named("cdn-security-headers").input("securityHeadersConfig")
     assert h["strictTransportSecurity"] == {"accessControlMaxAgeSec": 31536000, "includeSubdomains": True,
@@ -93,6 +119,25 @@ def test_access_logs_v2_into_us_east_1(production):
     assert production.named("cdn-access-logs").input("retentionInDays") == 90
 
 
+@pytest.mark.parametrize("source", ["staging", "production", "project-spark"])
+def test_every_behaviour_to_the_alb_forwards_the_host_its_certificate_names(source):
+    """Without the viewer's Host, CloudFront sends the ALB's DNS name as Host and SNI, which the
+    ALB certificate (apex/www/api) does not name: TLS to the origin fails and viewers get a 502."""
+    from offline.mocks import CLOUDFRONT_POLICIES
+
+    g = example_graph(source) if "-" in source else evaluate(source)
+    d = g.named("cdn-distribution")
+    alb = {o["originId"] for o in d.input("origins") if o["domainName"] == g.named("app-alb").outputs["dnsName"]}
+    assert alb == {"app"}
+    cert_names = {g.named("app-alb-cert").input("domainName"), *g.named("app-alb-cert").input("subjectAlternativeNames")}
+    assert set(d.input("aliases")) <= cert_names
+    to_alb = [b for b in [d.input("defaultCacheBehavior"), *d.input("orderedCacheBehaviors")]
+              if b["targetOriginId"] in alb]
+    assert len(to_alb) >= 2  # the default and /_next/static/*
+    for b in to_alb:
+        assert b.get("originRequestPolicyId") == CLOUDFRONT_POLICIES["Managed-AllViewer"], b.get("pathPattern")
+
+
 def test_vercel_origin_keeps_its_own_host():
     g = evaluate(example="study-sphere", cdnEnabled="true")
     app = g.named("cdn-distribution").input("origins")[0]
@@ -117,6 +162,7 @@ def test_rate_limit_conversion():
     (CdnSettings, {"price_class": "PriceClass_50"}, "price_class"),
     (CdnSettings, {"hsts_max_age_seconds": 3600}, "hsts_max_age_seconds"),
     (CdnSettings, {"assets_path": "uploads"}, "assets_path"),
+    (CdnSettings, {"assets_path": "/*"}, "assets_path"),  # the app would write anywhere in the bucket
     (CdnSettings, {"content_security_policy": " "}, "content_security_policy"),
 ])
 def test_settings_refuse(cls, kwargs, field):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 import yaml
-from conftest import EXAMPLES, config_error, evaluate, example_file, example_graph
+from conftest import EXAMPLES, STACKS, config_error, evaluate, example_file, example_graph, stack_graph
 
 from components._dns import DnsZone, SiteTarget
 from components._validation import InvalidArgs
@@ -27,15 +27,69 @@ def test_route53_aliases_point_at_cloudfront(staging):
 
 
 def test_certificates_are_validated_through_the_zone(production):
+    # ACM gives every certificate of an account the same CNAME for a name, in every region, so the
+    # ALB's records (the app owns them) validate the CloudFront certificate too.
+    records = [production.named(f"app-alb-validation-{i}") for i in range(3)]
     for prefix in ("cdn-edge", "app-alb"):
         cert = production.named(f"{prefix}-cert")
         validation = production.named(f"{prefix}-cert-validation")
-        records = [production.named(f"{prefix}-validation-{i}") for i in range(3)]
         assert validation.input("certificateArn") == cert.outputs["arn"]
         options = {o["resourceRecordName"].rstrip("."): o["resourceRecordValue"].rstrip(".")
                    for o in cert.outputs["domainValidationOptions"]}
         assert {r.input("name"): r.input("records")[0] for r in records} == options
         assert validation.input("validationRecordFqdns") == [r.outputs["fqdn"] for r in records]
+        assert {r.urn for r in records} <= set(validation.dependencies)
+    assert not [r for r in production.resources if r.name.startswith("cdn-edge-validation-")]
+
+
+def _record_key(r) -> tuple:
+    if r.type == "cloudflare:index/dnsRecord:DnsRecord":
+        return r.input("zoneId"), r.input("name"), r.input("type")
+    # Weighted records share a name and differ by set identifier (the postgres reader pool).
+    return r.input("zoneId"), r.input("name").rstrip("."), r.input("type"), r.input("setIdentifier")
+
+
+def _graphs_with_certificates():
+    yield from (stack_graph(s) for s in STACKS)
+    yield from (example_graph(a) for a in EXAMPLES)
+    yield evaluate(example="study-sphere", cdnEnabled="true")  # Vercel + CloudFront on Cloudflare DNS
+    yield evaluate("production", appDnsProvider="cloudflare", cloudflareZoneId="0123456789abcdef0123456789abcdef")
+    yield evaluate(example="generic-guide", cdnEnabled="true")  # ALB in eu-west-1, CloudFront in us-east-1
+
+
+def test_one_owner_per_dns_record_and_validations_use_existing_records():
+    """Two resources for one (zone, name, type) fail on a real account: Route 53 'already exists'
+    (terraform-provider-aws #13653), Cloudflare 'identical record already exists'."""
+    validations = 0
+    for g in _graphs_with_certificates():
+        records = g.of_type("aws:route53/record:Record") + g.of_type("cloudflare:index/dnsRecord:DnsRecord")
+        keys = [_record_key(r) for r in records]
+        assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+        names = {r.outputs.get("fqdn") or r.input("name"): r for r in records}
+        certs = {c.outputs["arn"]: c for c in g.of_type("aws:acm/certificate:Certificate")}
+        for v in g.of_type("aws:acm/certificateValidation:CertificateValidation"):
+            fqdns = v.input("validationRecordFqdns")
+            assert all(f in names for f in fqdns), (v.name, fqdns)
+            wanted = {o["resourceRecordName"].rstrip(".") for o in certs[v.input("certificateArn")].outputs[
+                "domainValidationOptions"]}
+            assert set(fqdns) == wanted and len(fqdns) == len(wanted), v.name
+            assert {names[f].urn for f in fqdns} <= set(v.dependencies), v.name
+            validations += 1
+    assert validations >= 8
+
+
+def test_mock_acm_answers_one_record_per_name_the_same_for_every_certificate():
+    from offline.mocks import PlatformMocks
+
+    def options(name, inputs, region):
+        _, out = PlatformMocks(preview=False)._computed("aws:acm/certificate:Certificate", name, inputs, region)
+        return out["domainValidationOptions"]
+
+    first = options("a", {"domainName": "example.com", "subjectAlternativeNames": ["www.example.com",
+                                                                                  "example.com"]}, "eu-west-1")
+    assert [o["domainName"] for o in first] == ["example.com", "www.example.com"]
+    second = options("b", {"domainName": "www.example.com"}, "us-east-1")
+    assert second == [first[1]]
 
 
 def test_cloudflare_records_for_vercel_are_dns_only_with_a_ttl():

@@ -128,3 +128,57 @@ def test_dr_network_lives_in_the_dr_region(production):
     assert production.of_type("aws:ec2/natGateway:NatGateway") and all(
         not n.name.startswith("dr-") for n in production.of_type("aws:ec2/natGateway:NatGateway"))
     assert stack_graph("staging").of_type("aws:ec2/vpc:Vpc")[0].input("region") is None
+
+
+# ---- what EC2 accepts in descriptions --------------------------------------------------------
+def _ec2_description_rules() -> dict[str, tuple[set[str], int]]:
+    """Allowed characters and maximum length of each EC2 description, as botocore's model states them."""
+    import glob
+    import gzip
+    import html
+    import json
+    import re
+
+    import botocore
+
+    path = sorted(glob.glob(f"{botocore.__path__[0]}/data/ec2/*/service-2.json*"))[-1]
+    raw = gzip.open(path).read() if path.endswith(".gz") else open(path, "rb").read()
+    shapes = json.loads(raw)["shapes"]
+    out = {}
+    for shape in ("CreateSecurityGroupRequest", "IpRange", "Ipv6Range", "PrefixListId", "UserIdGroupPair"):
+        doc = html.unescape(re.sub(r"<[^>]+>", " ", shapes[shape]["members"]["Description"]["documentation"]))
+        chars = re.search(r"(?:Allowed|Valid) characters(?: are|:) a-z, A-Z, 0-9, spaces, and (\S+)", doc).group(1)
+        length = int(re.search(r"Up to (\d+) characters", doc).group(1))
+        letters = {chr(c) for c in range(128) if chr(c).isalnum()}
+        out[shape] = (letters | {" "} | set(chars), length)
+    return out
+
+
+def test_every_security_group_description_is_one_ec2_accepts():
+    from conftest import EXAMPLES, STACKS, example_graph
+
+    rules_by_shape = _ec2_description_rules()
+    assert "&" not in rules_by_shape["UserIdGroupPair"][0] and "→" not in rules_by_shape["IpRange"][0]
+    checked = 0
+    for g in [stack_graph(s) for s in STACKS] + [example_graph(a) for a in EXAMPLES]:
+        for r in g.resources:
+            if r.type == "aws:ec2/securityGroup:SecurityGroup":
+                described = [("CreateSecurityGroupRequest", r.input("description"))]
+                described += [(shape, rule.get("description")) for rule in
+                              (r.input("ingress") or []) + (r.input("egress") or [])
+                              for shape in ("IpRange", "UserIdGroupPair", "PrefixListId")]
+            elif r.type in ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"):
+                shape = ("IpRange" if r.input("cidrIpv4") else "Ipv6Range" if r.input("cidrIpv6")
+                         else "PrefixListId" if r.input("prefixListId") else "UserIdGroupPair")
+                described = [(shape, r.input("description"))]
+            else:
+                continue
+            for shape, text in described:
+                if text is None:
+                    continue
+                allowed, limit = rules_by_shape[shape]
+                bad = sorted(set(text) - allowed)
+                assert not bad and len(text) <= limit, f"{g.stack} {r.name}: {text!r} has {bad} or > {limit}"
+                checked += 1
+    assert checked > 50

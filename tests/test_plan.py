@@ -19,11 +19,11 @@ def test_production_plan_prints_the_tree_and_counts():
     result = plan("production")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Evaluated in update and preview mode: 259 and 259 resources." in out
+    assert "Evaluated in update and preview mode: 258 and 258 resources." in out
     assert "postgres-replica-1  (aws:rds/instance:Instance)  [protected]  — replica db.t3.medium in us-east-1c" in out
     assert "postgres 16 db.t3.medium multi-AZ, 50-500 GiB gp3, backups 30d" in out
     assert "daily/ GLACIER@30d expire@120d" in out
-    assert "Resources by type (259):" in out
+    assert "Resources by type (258):" in out
     assert "config: pack defaults (production)" in out
     assert out.rstrip().endswith("PASS: 0 mandatory, 0 advisory violation(s)")
     assert "DeprecationWarning" not in result.stderr and "Traceback" not in result.stderr
@@ -93,8 +93,8 @@ def test_json_plan_is_the_whole_plan_without_secrets(tmp_path):
     result = plan("staging", "--json", str(out))
     assert result.returncode == 0, result.stderr
     doc = json.loads(out.read_text())
-    assert doc["stack"] == "staging" and doc["resourceCount"] == {"update": 169, "preview": 169}
-    assert sum(doc["countsByType"].values()) == len(doc["resources"]) == 169
+    assert doc["stack"] == "staging" and doc["resourceCount"] == {"update": 168, "preview": 168}
+    assert sum(doc["countsByType"].values()) == len(doc["resources"]) == 168
     primary = next(r for r in doc["resources"] if r["name"] == "postgres-primary")
     assert primary["fact"].startswith("postgres 16 db.t4g.micro single-AZ")
     assert doc["policy"]["counts"] == {"mandatory": 0, "advisory": 28}

@@ -27,7 +27,7 @@ def test_expected_counts(staging, production):
     assert p["aws:s3/bucket:Bucket"] == 6 and s["aws:s3/bucket:Bucket"] == 4
     assert p["aws:rds/proxy:Proxy"] == 1 and "aws:rds/proxy:Proxy" not in s
     # production: + the DR replica's deletion-protection runbook (role, policy, association)
-    assert sum(s.values()) == 169 and sum(p.values()) == 259
+    assert sum(s.values()) == 168 and sum(p.values()) == 258
 
 
 def test_components_have_three_part_tokens_and_own_their_children(any_stack):
