@@ -92,9 +92,14 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if typ not in AUTONAMES:
             return None
         prop, limit, lower = AUTONAMES[typ]
-        value = f"{name}-{_h(typ, name, n=7)}"
-        value = value.lower().replace("_", "-") if lower else value
-        return prop, value[-limit:] if len(value) > limit else value
+        prefix = f"{name}-"
+        if len(prefix) + 7 > limit:
+            # The bridge's auto-naming refuses rather than truncates (pulumi-terraform-bridge,
+            # resource.NewUniqueHex): the real preview fails on this resource.
+            raise ValueError(f"could not make instance of '{typ}': name '{prefix}' plus 7 random chars "
+                             f"is longer than maximum length {limit}")
+        value = f"{prefix}{_h(typ, name, n=7)}"
+        return prop, value.lower().replace("_", "-") if lower else value
 
     # ---- Mocks API -----------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):

@@ -1,7 +1,8 @@
 """`./plan STACK` — evaluate a stack offline (update and preview mode), print its resource tree, its
 monthly cost estimate and the policy pack's verdict.
 
-Exit codes: 0 clean (advisory findings allowed); 1 the program or the policy pack failed;
+Exit codes: 0 clean (advisory findings allowed); 1 the program or the policy pack failed, or two
+resources claim one physical name (offline/identity.py);
 2 bad stack configuration, stack file or policy pack config; 3 mandatory policy violations.
 """
 
@@ -143,7 +144,7 @@ def render_verdict(verdict) -> list[str]:
     return lines
 
 
-def plan_document(stack: str, path: Path, graphs: dict, verdict, cost) -> dict:
+def plan_document(stack: str, path: Path, graphs: dict, verdict, cost, clashes: list) -> dict:
     """The whole plan, machine-readable (`--json FILE`): resources with their facts, counts, cost, verdict.
     Secret values are never written: inputs are not included, only the facts the tree shows."""
     graph = graphs[False]
@@ -156,6 +157,8 @@ def plan_document(stack: str, path: Path, graphs: dict, verdict, cost) -> dict:
                        "protect": r.protect, "fact": fact_of(r)}
                       for r in graph.resources if r.type != "pulumi:pulumi:Stack"],
         "cost": cost.to_dict(),
+        "physicalNameCollisions": [{"identity": c.identity, "resources": [c.first.urn, c.second.urn]}
+                                   for c in clashes],
         "policy": {
             "pack": verdict.pack, "version": verdict.version,
             "config": str(verdict.config_path) if verdict.config_path else None,
@@ -244,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     from offline.cost import estimate
     from offline.cost import render as render_cost
     from offline.evaluate import read_stack_config
+    from offline.identity import collisions
 
     stack, path = _stack_arg(str(args.config)) if args.config else _stack_arg(args.stack)
     if args.diff:
@@ -279,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
 
     graph = graphs[False]
     cost = estimate(graph)
+    clashes = collisions(graph)
     counts = graph.counts()
     total = sum(counts.values())
     print(f"Offline plan of stack '{stack}' from {path.name} (mocks; no cloud calls, no credentials)")
@@ -294,7 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(render_verdict(verdict)))
     if args.json:
-        args.json.write_text(json.dumps(plan_document(stack, path, graphs, verdict, cost), indent=2) + "\n")
+        args.json.write_text(json.dumps(plan_document(stack, path, graphs, verdict, cost, clashes), indent=2) + "\n")
+    if clashes:
+        # Every mock registration succeeds; in the account the second create of one name fails.
+        print(f"error: `pulumi up` would fail: {len(clashes)} physical name(s) claimed twice:", file=sys.stderr)
+        for clash in clashes:
+            print(f"  - {clash}", file=sys.stderr)
+        return EXIT_PROGRAM_ERROR
     return EXIT_POLICY_VIOLATION if verdict.mandatory else EXIT_OK
 
 

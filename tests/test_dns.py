@@ -53,7 +53,8 @@ def _graphs_with_certificates():
     yield from (stack_graph(s) for s in STACKS)
     yield from (example_graph(a) for a in EXAMPLES)
     yield evaluate(example="study-sphere", cdnEnabled="true")  # Vercel + CloudFront on Cloudflare DNS
-    yield evaluate("production", appDnsProvider="cloudflare", cloudflareZoneId="0123456789abcdef0123456789abcdef")
+    yield evaluate("production", appDnsProvider="cloudflare", cloudflareZoneId="0123456789abcdef0123456789abcdef",
+                   cloudflarePlan="business")
     yield evaluate(example="generic-guide", cdnEnabled="true")  # ALB in eu-west-1, CloudFront in us-east-1
 
 

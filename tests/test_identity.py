@@ -1,0 +1,66 @@
+"""No two resources claim one physical object (offline/identity.py), as the account would refuse."""
+
+import dataclasses
+
+import pytest
+from conftest import EXAMPLES, STACKS, example_graph, stack_graph
+
+from offline.evaluate import Graph
+from offline.identity import collisions
+
+
+@pytest.mark.parametrize("name", STACKS + EXAMPLES)
+def test_no_physical_name_is_claimed_twice(name):
+    graph = stack_graph(name) if name in STACKS else example_graph(name)
+    assert [str(c) for c in collisions(graph)] == []
+
+
+def _with_copy(graph: Graph, typ: str, new_name: str, **outputs) -> Graph:
+    original = graph.of_type(typ)[0]
+    twin = dataclasses.replace(original, name=new_name, urn=original.urn + "-twin",
+                               outputs={**original.outputs, **outputs})
+    return Graph(stack=graph.stack, preview=graph.preview, resources=[*graph.resources, twin])
+
+
+def test_a_second_bucket_of_the_same_name_is_named_with_both_owners(production):
+    bucket = production.named("backups-bucket")
+    graph = _with_copy(Graph("production", False, [bucket]), "aws:s3/bucket:Bucket", "uploads")
+    [clash] = collisions(graph)
+    assert str(clash) == (f"S3 bucket {bucket.outputs['bucket']}: claimed by both backups-bucket "
+                          "(aws:s3/bucket:Bucket) and uploads (aws:s3/bucket:Bucket)")
+
+
+def test_log_groups_collide_per_region_only(production):
+    group = production.named("network-flow-logs")  # by name: registration order varies between runs
+    same_region = Graph("production", False, [group, dataclasses.replace(group, name="twin", urn=group.urn + "2")])
+    assert len(collisions(same_region)) == 1
+    elsewhere = dataclasses.replace(group, name="twin", urn=group.urn + "2",
+                                    inputs={**group.inputs, "region": "eu-north-1"})
+    assert collisions(Graph("production", False, [group, elsewhere])) == []
+
+
+def test_a_cname_beside_another_record_of_the_same_name_collides(production):
+    record = next(r for r in production.of_type("aws:route53/record:Record") if r.input("type") == "A")
+    cname = dataclasses.replace(record, name="www-cname", urn=record.urn + "-cname",
+                                inputs={**record.inputs, "type": "CNAME"}, outputs={**record.outputs, "type": "CNAME"})
+    [clash] = collisions(Graph("production", False, [record, cname]))
+    assert "a CNAME and another record" in str(clash) and "www-cname" in str(clash)
+
+
+def test_weighted_records_with_distinct_set_identifiers_do_not_collide(production):
+    weighted = [r for r in production.of_type("aws:route53/record:Record") if r.input("setIdentifier")]
+    assert len(weighted) >= 2 and len({r.input("name") for r in weighted}) == 1
+    assert collisions(Graph("production", False, weighted)) == []
+
+
+def test_preview_names_the_provider_has_not_chosen_are_skipped():
+    assert collisions(stack_graph("production", preview=True)) == []
+
+
+def test_an_auto_name_too_long_for_its_type_fails_as_the_provider_fails():
+    from offline.mocks import PlatformMocks
+
+    prop, name = PlatformMocks._autoname("aws:lb/targetGroup:TargetGroup", "a" * 24)
+    assert prop == "name" and len(name) == 32
+    with pytest.raises(ValueError, match=r"name 'a{25}-' plus 7 random chars is longer than maximum length 32"):
+        PlatformMocks._autoname("aws:lb/targetGroup:TargetGroup", "a" * 25)
