@@ -118,10 +118,27 @@ def stack_file(stack: str) -> Path:
 
 # ---- running the program ---------------------------------------------------------------------
 def _recording_monitor(mocks, graph: Graph):
+    import pulumi
     from pulumi.runtime.mocks import MockMonitor
 
     class RecordingMonitor(MockMonitor):
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            """The engine's URN (pkg/resource/deploy/deployment.go, Deployment.generateURN): the
+            parent's whole qualified type, none for the root stack. MockMonitor keeps only the
+            parent's last type and includes the stack's, so aliases and URNs would differ."""
+            qualified = type_
+            if parent:
+                parent_type = parent.split("::")[2]
+                if parent_type != "pulumi:pulumi:Stack":
+                    qualified = f"{parent_type}${type_}"
+            return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), qualified, name])
+
         def RegisterResource(self, request):
+            urn = self.make_urn(request.parent, request.type, request.name)
+            if urn in self.resources:
+                # The engine refuses a second registration of one URN (step_generator: "Duplicate
+                # resource URN '%s'; try giving it a unique name"); MockMonitor would overwrite it.
+                raise ValueError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
             response = super().RegisterResource(request)
             urn = response.urn
             reg = self.resources.get(urn)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import ROOT, STACKS, config_of, evaluate, stack_graph
+from conftest import EXAMPLES, ROOT, STACKS, config_of, evaluate, example_file, example_graph, stack_graph
 
 import stack_config
 from offline.cliconfig import (
@@ -84,21 +84,23 @@ def _by_urn(resources) -> dict:
     return by_urn
 
 
-def _all_defaults_file(tmp_path, stack: str):
-    """The stack file with every key the stack does not set written out at its default."""
-    doc = yaml.safe_load(stack_file(stack).read_text())
+def _all_defaults_file(tmp_path, source):
+    """The stack file with every key it does not set written out at its default."""
+    doc = yaml.safe_load(source.read_text())
     for key, spec in SCHEMA.items():
         doc["config"].setdefault(f"platform:{key}", spec["default"])
-    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path = tmp_path / source.name
     path.write_text(yaml.safe_dump(doc))
     return path
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_setting_every_key_to_its_default_changes_nothing(tmp_path, stack):
-    raw, secret = read_stack_config(_all_defaults_file(tmp_path, stack), stack)
+@pytest.mark.parametrize("name", STACKS + EXAMPLES)
+def test_setting_every_key_to_its_default_changes_nothing(tmp_path, name):
+    stack = name if name in STACKS else "production"
+    source = stack_file(name) if name in STACKS else example_file(name)
+    raw, secret = read_stack_config(_all_defaults_file(tmp_path, source), stack)
     explicit = run(raw, secret, stack, preview=False)
-    merged = stack_graph(stack)
+    merged = stack_graph(name) if name in STACKS else example_graph(name)
     assert _by_urn(explicit.resources) == _by_urn(merged.resources)
 
 

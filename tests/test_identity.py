@@ -1,9 +1,11 @@
 """No two resources claim one physical object (offline/identity.py), as the account would refuse."""
 
 import dataclasses
+import subprocess
+import sys
 
 import pytest
-from conftest import EXAMPLES, STACKS, example_graph, stack_graph
+from conftest import EXAMPLES, ROOT, STACKS, example_graph, stack_graph
 
 from offline.evaluate import Graph
 from offline.identity import collisions
@@ -64,3 +66,36 @@ def test_an_auto_name_too_long_for_its_type_fails_as_the_provider_fails():
     assert prop == "name" and len(name) == 32
     with pytest.raises(ValueError, match=r"name 'a{25}-' plus 7 random chars is longer than maximum length 32"):
         PlatformMocks._autoname("aws:lb/targetGroup:TargetGroup", "a" * 25)
+
+
+# ---- URNs as the engine makes them ------------------------------------------------------------
+def test_urns_carry_the_whole_parent_chain_and_not_the_root_stack(production):
+    assert production.named("backups").urn == "urn:pulumi:production::platform::platform:storage:BackupBucket::backups"
+    bucket = production.named("backups-bucket")
+    parent_type = bucket.parent.split("::")[2]
+    assert bucket.urn == f"urn:pulumi:production::platform::{parent_type}$aws:s3/bucket:Bucket::backups-bucket"
+    assert "pulumi:pulumi:Stack$" not in parent_type and parent_type.startswith("platform:storage:BackupBucket")
+
+
+def test_a_second_registration_of_one_urn_fails_as_the_engine_fails():
+    # In a fresh interpreter: the SDK keeps event-loop state per process that a half-run
+    # registration would leave behind for the tests after this one.
+    script = """
+import asyncio, pulumi
+from pulumi.runtime.proto import resource_pb2
+from offline.evaluate import Graph, _recording_monitor
+from offline.mocks import PlatformMocks
+asyncio.set_event_loop(asyncio.new_event_loop())
+mocks = PlatformMocks(preview=False)
+monitor = _recording_monitor(mocks, Graph("t", False))
+pulumi.runtime.set_mocks(mocks, project="platform", stack="t", preview=False, monitor=monitor)
+request = resource_pb2.RegisterResourceRequest(type="aws:sns/topic:Topic", name="alerts", custom=True)
+monitor.RegisterResource(request)
+try:
+    monitor.RegisterResource(request)
+except ValueError as err:
+    print(err)
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == ("Duplicate resource URN 'urn:pulumi:t::platform::aws:sns/topic:Topic::alerts'; "
+                                     "try giving it a unique name"), result.stderr
