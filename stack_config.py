@@ -111,7 +111,7 @@ def _default(entry: dict):
 def _parse(key: str, spec: dict, text: str, problems: _Problems):
     kind = spec["type"]
     if kind == "integer":
-        if re.fullmatch(r"[+-]?\d+", text.strip()):  # strconv.Atoi, as the CLI checks it
+        if re.fullmatch(r"[+-]?[0-9]+", text.strip()):  # strconv.Atoi's digits, as the CLI checks them
             return int(text)
         problems.bad(key, text, "must be an integer")
     elif kind == "boolean":

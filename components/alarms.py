@@ -282,8 +282,11 @@ class Alarms(pulumi.ComponentResource):
         region = self._args.region if self._args.region in CHATBOT_API_REGIONS else CHATBOT_DEFAULT_REGION
         return aws.chatbot.SlackChannelConfiguration(
             f"{name}-slack",
-            # Required by the API and unique per account: the project and stack make it so.
-            configuration_name=f"{tags.get('Project', 'app')}-{tags.get('Stack', name)}-alarms",
+            # Required by the API and unique per account: the project and stack make it so. The
+            # API allows [A-Za-z0-9-_]{1,128} (botocore chatbot ConfigurationName); a stack name
+            # may also hold '.'.
+            configuration_name=re.sub(r"[^A-Za-z0-9_-]", "-",
+                                      f"{tags.get('Project', 'app')}-{tags.get('Stack', name)}-alarms")[:128],
             slack_team_id=s.alarm_slack_team_id,
             slack_channel_id=s.alarm_slack_channel_id,
             iam_role_arn=role.arn,

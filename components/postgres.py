@@ -405,31 +405,45 @@ class Postgres(pulumi.ComponentResource):
         role = aws.iam.Role(f"{name}-dr-protect-role", assume_role_policy=assume_role_policy("ssm.amazonaws.com"),
                             description=f"{name}: SSM Automation enables deletion protection on the DR replica",
                             tags=tags, opts=child)
-        # DescribeDBInstances runs with a dbi-resource-id filter, which IAM authorises on db:*.
-        any_db = replica.arn.apply(lambda arn: arn.rsplit(":", 1)[0] + ":*")
-        # The runbook page lists ssm:StartAutomationExecution/GetAutomationExecution among the
-        # role's required actions; scoped to this runbook and to executions in this account/region.
-        part, region_, account = (replica.arn.apply(lambda arn, i=i: arn.split(":")[i]) for i in (1, 3, 4))
+        # Built from the account and region, not from the replica's ARN: the policy then exists
+        # (and has propagated through IAM) long before the replica, whose create takes ~20 min,
+        # and the runbook's first call does not race it. Modify is held to this stack's DB
+        # instances by their tags (rds:db-tag, which covers read replicas).
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        partition = identity.arn.apply(lambda arn: arn.split(":")[1])
+        dbs = pulumi.Output.format("arn:{0}:rds:{1}:{2}:db:*", partition, region, identity.account_id)
+        ours = {f"rds:db-tag/{k}": tags[k] for k in ("Project", "Stack") if k in tags}
         policy = aws.iam.RolePolicy(
             f"{name}-dr-protect-policy", role=role.id,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": any_db},
-                {"Effect": "Allow", "Action": "rds:ModifyDBInstance", "Resource": replica.arn},
+                # DescribeDBInstances runs with a dbi-resource-id filter, which IAM authorises on db:*.
+                {"Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": dbs},
+                {"Effect": "Allow", "Action": "rds:ModifyDBInstance", "Resource": dbs,
+                 **({"Condition": {"StringEquals": ours}} if ours else {})},
+                # The runbook page lists these among the role's required actions; scoped to this
+                # runbook and to executions in this account and region.
                 {"Effect": "Allow", "Action": "ssm:StartAutomationExecution", "Resource": pulumi.Output.format(
-                    "arn:{0}:ssm:{1}::automation-definition/{2}:*", part, region_, ENABLE_DELETION_PROTECTION_RUNBOOK)},
+                    "arn:{0}:ssm:{1}::automation-definition/{2}:*", partition, region,
+                    ENABLE_DELETION_PROTECTION_RUNBOOK)},
                 {"Effect": "Allow", "Action": "ssm:GetAutomationExecution", "Resource": pulumi.Output.format(
-                    "arn:{0}:ssm:{1}:{2}:automation-execution/*", part, region_, account)},
+                    "arn:{0}:ssm:{1}:{2}:automation-execution/*", partition, region, identity.account_id)},
             ]}),
             opts=child)
         return aws.ssm.Association(
             f"{name}-dr-deletion-protection",
             name=ENABLE_DELETION_PROTECTION_RUNBOOK,
             region=region,
-            parameters={"DbInstanceResourceId": replica.resource_id, "AutomationAssumeRole": role.arn,
-                        "ApplyImmediately": "true"},
+            # No ApplyImmediately: deletion protection takes effect at once either way (the
+            # runbook's last step asserts it with the default false), and true would also apply
+            # whatever else is pending on the replica outside its maintenance window.
+            parameters={"DbInstanceResourceId": replica.resource_id, "AutomationAssumeRole": role.arn},
             wait_for_success_timeout_seconds=900,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
+            # UpdateAssociation of a target-less Automation association is refused ("Must specify
+            # both Automation Target Parameter Name and Targets", terraform-provider-aws#41251):
+            # a new replica or role gets a new association instead, which re-runs the runbook.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy],
+                                        replace_on_changes=["parameters", "waitForSuccessTimeoutSeconds"]))
 
     def _proxy(self, name, s, args, key, secret, child) -> pulumi.Output[str]:
         role = aws.iam.Role(f"{name}-proxy-role", assume_role_policy=assume_role_policy("rds.amazonaws.com"),

@@ -244,6 +244,11 @@ def _type_name(spec: dict) -> str:
     return f"array<{_type_name(items)}>" if items else spec["type"]
 
 
+def _atoi(text: str) -> bool:
+    """strconv.Atoi on a 64-bit build: ASCII digits with an optional sign, within int64."""
+    return re.fullmatch(r"[+-]?[0-9]+", text) is not None and -(2 ** 63) <= int(text) < 2 ** 63
+
+
 def _valid(type_name: str, items: dict | None, value) -> bool:
     """workspace.ValidateConfigValue."""
     if type_name == "string":
@@ -253,7 +258,7 @@ def _valid(type_name: str, items: dict | None, value) -> bool:
             return False
         if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
             return True
-        return isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value) is not None  # strconv.Atoi
+        return isinstance(value, str) and _atoi(value)
     if type_name == "boolean":
         return value in ("true", "false") or isinstance(value, bool)
     if type_name == "object":

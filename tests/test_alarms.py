@@ -195,3 +195,14 @@ def test_chatbot_uses_the_stacks_region_where_it_has_an_endpoint():
     assert not g.of_type("aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration")
     g = evaluate(example="generic-guide", alarmSlackTeamId="T0123ABCD", alarmSlackChannelId="C0123ABCD")
     assert g.named("alarms-slack").input("region") == "eu-west-1"
+
+
+def test_chatbot_configuration_name_fits_the_api_for_any_stack_name():
+    from conftest import config_of
+
+    from offline.evaluate import run
+
+    raw, secret = config_of("production", example="contribux")
+    g = run(raw, secret, "prod.eu-1", preview=False)  # Pulumi stack names may hold '.'
+    # botocore chatbot ConfigurationName: [A-Za-z0-9-_]+, 1 to 128.
+    assert g.named("alarms-slack").input("configurationName") == "platform-prod-eu-1-alarms"

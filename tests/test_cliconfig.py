@@ -123,6 +123,8 @@ def _config_error_text(**overrides) -> str:
     ("databaseAllowedCidrs", "10.0.0.0/8", "array<string>"),
     ("databaseAllowedCidrs", '["10.0.0.0/8"]', "array<string>"),  # `config set` without --path: a string
     ("owner", ["a"], "string"),
+    ("azCount", "\u0663", "integer"),                 # an Arabic-Indic 3: not an ASCII digit
+    ("azCount", "9223372036854775808", "integer"),  # past int64
 ])
 def test_a_value_of_the_wrong_type_stops_before_the_program(key, value, typename):
     with pytest.raises(CliConfigError) as info:

@@ -233,20 +233,52 @@ def test_dr_replica_is_protected_within_the_first_up(production):
     assoc = production.named("postgres-dr-deletion-protection")
     assert assoc.input("name") == "AWSConfigRemediation-EnableRDSInstanceDeletionProtection"
     assert assoc.input("region") == "us-west-2"
-    params = assoc.input("parameters")
-    assert params["DbInstanceResourceId"] == dr.outputs["resourceId"]
     role = production.named("postgres-dr-protect-role")
-    assert params["AutomationAssumeRole"] == role.outputs["arn"] and params["ApplyImmediately"] == "true"
+    # No ApplyImmediately: it would also apply the replica's other pending changes at once.
+    assert assoc.input("parameters") == {"DbInstanceResourceId": dr.outputs["resourceId"],
+                                         "AutomationAssumeRole": role.outputs["arn"]}
     assert assoc.input("waitForSuccessTimeoutSeconds") > 0  # the update ends only once it is protected
     assert json.loads(role.input("assumeRolePolicy"))["Statement"][0]["Principal"] == {"Service": "ssm.amazonaws.com"}
-    statements = json.loads(production.named("postgres-dr-protect-policy").input("policy"))["Statement"]
-    modify = [s for s in statements if s["Action"] == "rds:ModifyDBInstance"]
-    assert [s["Resource"] for s in modify] == [dr.outputs["arn"]]
+
+
+def test_the_protection_runbook_is_replaced_not_updated(production):
+    # UpdateAssociation refuses a target-less Automation association (terraform-provider-aws#41251).
+    assert _replace_on_changes("postgres-dr-deletion-protection") >= {"parameters", "waitForSuccessTimeoutSeconds"}
+
+
+def _replace_on_changes(name: str) -> set[str]:
+    from pulumi.runtime.mocks import MockMonitor
+
+    seen: dict[str, list[str]] = {}
+    register = MockMonitor.RegisterResource
+
+    def recording(self, request):
+        seen[request.name] = list(request.replaceOnChanges)
+        return register(self, request)
+
+    MockMonitor.RegisterResource = recording
+    try:
+        evaluate("production")
+    finally:
+        MockMonitor.RegisterResource = register
+    return set(seen[name])
+
+
+def test_the_runbook_role_exists_before_the_replica_and_modifies_only_this_stacks_instances(production):
+    policy = production.named("postgres-dr-protect-policy")
+    dr = production.named("postgres-dr-replica")
+    # Not built from the replica: IAM has propagated by the time the runbook first runs.
+    assert dr.urn not in policy.dependencies and dr.urn not in sum(policy.property_dependencies.values(), [])
+    by_action = {s["Action"]: s for s in json.loads(policy.input("policy"))["Statement"]}
+    assert by_action["rds:ModifyDBInstance"]["Resource"] == "arn:aws:rds:us-west-2:123456789012:db:*"
+    assert by_action["rds:ModifyDBInstance"]["Condition"] == {
+        "StringEquals": {"rds:db-tag/Project": "platform", "rds:db-tag/Stack": "production"}}
+    assert dr.input("tags")["Stack"] == "production" and dr.input("tags")["Project"] == "platform"
     # The runbook page's required actions for the assume role, scoped to this runbook and region.
-    by_action = {s["Action"]: s["Resource"] for s in statements}
-    assert by_action["ssm:StartAutomationExecution"] == (
+    assert by_action["ssm:StartAutomationExecution"]["Resource"] == (
         "arn:aws:ssm:us-west-2::automation-definition/AWSConfigRemediation-EnableRDSInstanceDeletionProtection:*")
-    assert by_action["ssm:GetAutomationExecution"] == "arn:aws:ssm:us-west-2:123456789012:automation-execution/*"
+    assert by_action["ssm:GetAutomationExecution"]["Resource"] == (
+        "arn:aws:ssm:us-west-2:123456789012:automation-execution/*")
 
 
 def test_unprotected_stacks_get_no_protection_runbook():
