@@ -94,8 +94,11 @@ if cfg.app.hosting != "none":
         name=cfg.app.zone_name, private_zone=False, opts=pulumi.InvokeOutputOptions(provider=provider)).zone_id
     dns = DnsZone(cfg.app.dns_provider, zone_id, proxied=bool(cfg.cloudflare and cfg.cloudflare.proxied))
     origin_secret = assets = uploads = None
-    if cfg.cdn and cfg.app.hosting == "aws":
-        origin_secret = random.RandomPassword("cdn-origin-secret", length=40, special=False).result
+    if cfg.cdn:
+        # ALB: the header its listener rule checks. Vercel: the project's protection bypass, which
+        # Vercel takes as exactly 32 alphanumerics (pulumiverse_vercel ProjectProtectionBypass.secret).
+        origin_secret = random.RandomPassword("cdn-origin-secret", length=40 if cfg.app.hosting == "aws" else 32,
+                                              special=False).result
     if cfg.cdn:
         # Before the app, whose task writes uploads into it, and the CDN, which needs the app's origin.
         assets = Assets("cdn", AssetsArgs(tags, cfg.cdn.assets_path), opts=stateful)  # holds uploads

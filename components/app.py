@@ -177,6 +177,7 @@ class AppArgs:
     dns: DnsZone | None = None
     log_retention_days: int = 30
     # Only CloudFront may reach the ALB when a CDN fronts it; it proves itself with this header.
+    # In front of Vercel the same secret is the project's protection bypass (32 alphanumerics).
     behind_cdn: bool = False
     origin_secret: pulumi.Input[str] | None = None
     # The bucket uploads go to; the ECS task may write under its prefix (Vercel: see the README).
@@ -186,6 +187,8 @@ class AppArgs:
         c = Checker("app args")
         hosting = self.settings.hosting
         c.require(hosting != "vercel" or self.vercel is not None, "vercel", None, "is required for vercel hosting")
+        c.require(hosting != "vercel" or not self.behind_cdn or self.origin_secret is not None, "origin_secret", None,
+                  "is required when a CDN fronts Vercel (the protection bypass CloudFront sends)")
         if hosting == "aws":
             c.require(self.ecs is not None, "ecs", None, "is required for aws hosting")
             c.require(self.vpc_id is not None and bool(self.public_subnet_ids) and bool(self.private_subnet_ids)
@@ -256,11 +259,19 @@ class App(pulumi.ComponentResource):
             resource_config={"function_default_regions": list(v.regions)},
             git_repository={"type": "github", "repo": v.git_repository} if v.git_repository else None,
             # Standard Protection: previews and generated *.vercel.app deployment URLs need a Vercel
-            # login; production domains (the custom ones, and the origin CloudFront uses) stay public.
+            # login; the production custom domains stay public (CloudFront passes with a bypass, below).
             vercel_authentication={"deployment_type": "standard_protection_new"},
             opts=child)
         self.project_id = project.id
         self.origin_hostname = pulumi.Output.concat(project.name, ".vercel.app")
+        if args.behind_cdn:
+            # Standard Protection covers "all domains except Production Custom Domains" (Vercel,
+            # Deployment Protection), and the origin CloudFront uses is <project>.vercel.app, not
+            # a custom domain: without a bypass every request through the CDN could meet Vercel's
+            # login page. CloudFront sends this secret as x-vercel-protection-bypass.
+            vercel.ProjectProtectionBypass(f"{name}-cdn-bypass", project_id=project.id, team_id=team,
+                                           secret=args.origin_secret, note="CloudFront origin requests",
+                                           opts=child)
 
         for key, value in {**plain, **secrets}.items():
             sensitive = key in secrets

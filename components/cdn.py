@@ -213,7 +213,9 @@ class Cdn(pulumi.ComponentResource):
                                      "origin_keepalive_timeout": 5},
         }
         if args.origin_secret is not None:
-            app_origin["custom_headers"] = [{"name": "X-Origin-Verify", "value": args.origin_secret}]
+            # The ALB's listener rule admits only this header; Vercel lets it past Deployment Protection.
+            header = "X-Origin-Verify" if args.origin_is_load_balancer else "x-vercel-protection-bypass"
+            app_origin["custom_headers"] = [{"name": header, "value": args.origin_secret}]
         behaviour = {"viewer_protocol_policy": "redirect-to-https", "compress": True,
                      "response_headers_policy_id": headers.id}
         # Every behaviour to the app carries the origin request policy: without it CloudFront sends the

@@ -141,7 +141,8 @@ def test_every_behaviour_to_the_alb_forwards_the_host_its_certificate_names(sour
 def test_vercel_origin_keeps_its_own_host():
     g = evaluate(example="study-sphere", cdnEnabled="true")
     app = g.named("cdn-distribution").input("origins")[0]
-    assert app["domainName"] == "study-sphere.vercel.app" and "customHeaders" not in app
+    assert app["domainName"] == "study-sphere.vercel.app"
+    assert [h["name"] for h in app["customHeaders"]] == ["x-vercel-protection-bypass"]  # no X-Origin-Verify
     assert g.named("cdn-distribution").input("defaultCacheBehavior")["originRequestPolicyId"] == \
         "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
 
@@ -169,3 +170,16 @@ def test_settings_refuse(cls, kwargs, field):
     with pytest.raises(InvalidArgs) as info:
         cls(**kwargs)
     assert [p.field for p in info.value.problems] == [field]
+
+
+def test_cloudfront_in_front_of_vercel_passes_deployment_protection():
+    # Standard Protection covers every domain but production custom domains; the origin is
+    # <project>.vercel.app, so CloudFront carries the project's protection-bypass secret.
+    g = evaluate(example="study-sphere", cdnEnabled="true")
+    bypass = g.named("app-cdn-bypass")
+    secret = g.named("cdn-origin-secret").outputs["result"]
+    assert bypass.input("projectId") == g.named("app-project").outputs["id"]
+    assert bypass.input("secret") == secret and len(secret) == 32 and secret.isalnum()
+    [origin] = [o for o in g.named("cdn-distribution").input("origins") if o["originId"] == "app"]
+    assert origin["customHeaders"] == [{"name": "x-vercel-protection-bypass", "value": secret}]
+    assert not example_graph("study-sphere").of_type("vercel:index/projectProtectionBypass:ProjectProtectionBypass")
