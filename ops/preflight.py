@@ -203,7 +203,8 @@ def _kms(ctx: Context, url: str, encrypted_key: str | None) -> list[Check]:
 
     region = region or boto3.session.Session().region_name or ctx.cfg.aws_region
     kms = _client("kms", region)
-    fix = f"create or enable the key, or: {url.split('?')[0]} → pulumi stack change-secrets-provider <url>"
+    fix = (f"create the key (aws kms create-key, then aws kms create-alias for an alias/ name) in {region}, or "
+           f"pulumi stack change-secrets-provider 'awskms://<key id or alias>?region=<region>' --stack {ctx.cfg.stack}")
     try:
         key = kms.describe_key(KeyId=key_id)["KeyMetadata"]
     except kms.exceptions.NotFoundException:
@@ -344,7 +345,7 @@ def quotas(ctx: Context) -> list[Check]:
     checks = _guard("quota vpcs", lambda: [_vpcs(cfg.aws_region)])
     if cfg.postgres and cfg.postgres.dr_region:  # the DR replica's network (no NAT) in its own region
         checks += _guard("quota vpcs (dr)", lambda: [_vpcs(cfg.postgres.dr_region, " (dr)")])
-    checks += _guard("availability zones", lambda: _zones_and_nats(cfg.aws_region, net.az_count, nats))
+    checks += _guard("availability zones", lambda: _zones_and_nats(cfg.aws_region, net.az_count, nats, cfg.stack))
     return checks
 
 
@@ -355,7 +356,7 @@ def _vpcs(region: str, suffix: str = "") -> Check:
     return _quota_row(f"quota vpcs{suffix}", region, VPCS, current, 1, value, source, f"VPCs in {region}")
 
 
-def _zones_and_nats(region: str, az_count: int, nats: int) -> list[Check]:
+def _zones_and_nats(region: str, az_count: int, nats: int, stack: str) -> list[Check]:
     ec2 = _client("ec2", region)
     # As the program picks them: available AZs that need no opt-in (no Local or Wavelength zones).
     zones = sorted(z["ZoneName"] for z in ec2.describe_availability_zones(Filters=[
@@ -363,7 +364,7 @@ def _zones_and_nats(region: str, az_count: int, nats: int) -> list[Check]:
         {"Name": "opt-in-status", "Values": ["opt-in-not-required"]}])["AvailabilityZones"])
     checks = [Check("availability zones", len(zones) >= az_count,
                     f"azCount {az_count}, {len(zones)} available in {region}",
-                    f"pulumi config set azCount {len(zones)}")]
+                    f"pulumi config set azCount {len(zones)} --stack {stack}")]
     if not nats:
         return checks + [Check("quota elastic ips", True, "natGateways none: the stack allocates no Elastic IP")]
     addresses = ec2.describe_addresses(Filters=[{"Name": "domain", "Values": ["vpc"]}])["Addresses"]

@@ -218,7 +218,10 @@ def test_a_region_other_than_aws_region_is_a_warning_only(aws, zone, kms_stack, 
 
 def test_the_kms_key_must_exist_and_be_enabled(aws, zone, kms_stack, tmp_path, capsys):
     missing = stack_file(tmp_path, "secretsprovider: awskms://alias/no-such-key?region=us-east-1\n")
-    assert "no KMS key alias/no-such-key in us-east-1" in row(preflight(capsys, missing)[1], "FAIL", "secrets provider")
+    assert row(preflight(capsys, missing)[1], "FAIL", "secrets provider").endswith(
+        "no KMS key alias/no-such-key in us-east-1\ncreate the key (aws kms create-key, then aws kms create-alias for "
+        "an alias/ name) in us-east-1, or pulumi stack change-secrets-provider 'awskms://<key id or alias>?"
+        "region=<region>' --stack shop")
     aws.client("kms").disable_key(KeyId=kms_stack.key)
     code, out = preflight(capsys, stack_file(tmp_path, kms_stack.header))
     assert code == 1
@@ -317,6 +320,13 @@ def test_production_counts_its_dr_vpc_and_a_nat_per_az(aws, capsys):
     assert "VPCs in us-west-2: 1 + 1 = 2 of 5" in row(out, "PASS", "quota vpcs (dr)")
     assert "0 + 3 = 3 of 5" in row(out, "PASS", "quota elastic ips")  # natGateways perAz over azCount 3
     assert "azCount 3" in row(out, "PASS", "availability zones")
+
+
+def test_more_azs_than_the_region_has_fails(aws, zone, kms_stack, tmp_path, capsys):
+    code, out = preflight(capsys, stack_file(tmp_path, kms_stack.header, awsRegion="us-west-1", azCount="6"))
+    assert code == 1
+    assert row(out, "FAIL", "availability zones").endswith(
+        "azCount 6, 2 available in us-west-1\npulumi config set azCount 2 --stack shop")
 
 
 def test_an_unreadable_quota_is_a_warning_with_the_default(aws, zone, kms_stack, tmp_path, capsys, monkeypatch):
