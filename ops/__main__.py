@@ -1,7 +1,8 @@
-"""python -m ops backup|verify|smoke — operator tooling for a deployed stack (README, Operations).
+"""python -m ops backup|verify|smoke|preflight — operator tooling for a stack (README, Operations).
 
-Exit codes: 0 success; 1 a backup failed or a check failed (each failure is one line);
-2 bad usage or inputs (missing outputs, an unreadable URL, a bad stack config).
+Exit codes: 0 success (preflight: every check passed, warnings allowed); 1 a backup failed or a
+check failed (each failure is one line, preflight adds its fix); 2 bad usage or inputs (missing
+outputs, an unreadable URL, a bad stack config).
 Database URLs and passwords never appear in the output: databases are shown as user@host:port/db.
 """
 
@@ -14,6 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from ops.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Database, OpsError, load_outputs, need, print_checks, redact
+
+SECRET_ENV = ("PULUMI_CONFIG_PASSPHRASE", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "AWS_SECRET_ACCESS_KEY",
+              "AWS_SESSION_TOKEN")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
                         "(default SCRATCH_DATABASE_URL; unset: the stack's own database server)")
     s = sub.add_parser("smoke", parents=[common], help="check the live stack against its config")
     s.add_argument("--config", type=Path, help="the stack config file (default Pulumi.<stack>.yaml)")
+    p = sub.add_parser("preflight", parents=[common],
+                       help="before `pulumi up`: placeholders, credentials, secrets provider, DNS zone, image, "
+                            "quotas (exit 0 all pass, warnings allowed; 1 a check failed; 2 bad config)")
+    p.add_argument("--config", type=Path, help="the stack config file (default Pulumi.<stack>.yaml)")
     return parser
 
 
@@ -43,7 +51,8 @@ def _database(outputs: dict, var: str = "DATABASE_URL", what: str = "database UR
     return Database.from_url(os.environ.get(var) or need(outputs, "databaseUrl"), what)
 
 
-def _stack_settings(args, outputs: dict):
+def _stack_config(args):
+    """(stack file, config as the program gets it, its secret keys, the parsed settings)."""
     import warnings
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -52,19 +61,45 @@ def _stack_settings(args, outputs: dict):
 
     path = args.config or (stack_file(args.stack) if args.stack else None)
     if path is None:
-        raise OpsError("smoke compares the stack with its config: give --stack NAME or --config FILE")
+        raise OpsError(f"{args.command} reads the stack's config: give --stack NAME or --config FILE")
     try:
         stack = args.stack or path.stem.removeprefix("Pulumi.")
         raw, secret = read_stack_config(path, stack)
-        return stack_config.load(raw, secret, stack)
+        return path, raw, secret, stack_config.load(raw, secret, stack)
     except (StackFileError, stack_config.ConfigError) as err:
         raise OpsError(str(err)) from None
+
+
+def _stack_settings(args, outputs: dict):
+    return _stack_config(args)[3]
+
+
+def _preflight(args) -> int:
+    """Before the first `up` the stack has no outputs: they are optional here (ecrRepositoryUrl only)."""
+    import subprocess
+
+    from ops.preflight import Context, preflight
+
+    path, raw, secret, cfg = _stack_config(args)
+    try:
+        outputs = load_outputs(args.stack, args.outputs) if args.stack or args.outputs else {}
+    except (OpsError, subprocess.TimeoutExpired):
+        if args.outputs:
+            raise
+        outputs = {}
+    return print_checks(f"preflight: stack {cfg.stack} in {cfg.aws_region}",
+                        preflight(Context(cfg, raw, secret, path, outputs)))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     secrets: list[str] = []
     try:
+        if args.command == "preflight":
+            # It reads these only to say whether they are set; an error text holding one is cut out too
+            # (short values excepted: replacing them would garble the message, not hide a secret).
+            secrets += [v for v in map(os.environ.get, SECRET_ENV) if v and len(v) >= 8]
+            return _preflight(args)
         outputs = load_outputs(args.stack, args.outputs)
         stack = args.stack or "backup"
         region = outputs.get("awsRegion") or os.environ.get("AWS_REGION")

@@ -100,13 +100,21 @@ class Check:
     name: str
     ok: bool
     detail: str
+    fix: str = ""  # the command or step that turns a FAIL (or a WARN) into a PASS
+    warn: bool = False  # advisory: shown as WARN, never fails the run
 
 
 def print_checks(title: str, checks: list[Check]) -> int:
     width = max(len(c.name) for c in checks) if checks else 0
     print(title)
     for c in checks:
-        print(f"  {'PASS' if c.ok else 'FAIL'}  {c.name.ljust(width)}  {c.detail}")
+        status = "FAIL" if not c.ok else "WARN" if c.warn else "PASS"
+        print(f"  {status}  {c.name.ljust(width)}  {c.detail}")
+        if c.fix and status != "PASS":
+            for line in c.fix.splitlines():
+                print(f"        fix: {line}")
     failed = [c for c in checks if not c.ok]
-    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    warned = [c for c in checks if c.ok and c.warn]
+    print(f"{len(checks) - len(failed) - len(warned)} passed, {len(failed)} failed"
+          + (f", {len(warned)} warning{'s' * (len(warned) != 1)}" if warned else ""))
     return EXIT_FAILED if failed else EXIT_OK
