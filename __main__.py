@@ -118,6 +118,8 @@ if cfg.app.hosting != "none":
     if app.repository_url is not None:
         pulumi.export("ecrRepositoryUrl", app.repository_url)
         pulumi.export("loadBalancerDnsName", app.load_balancer_dns_name)
+        pulumi.export("ecsClusterName", app.cluster_name)  # `python -m ops smoke` checks the service
+        pulumi.export("ecsServiceName", app.service_name)
 
     if cfg.cdn:
         cdn = Cdn("cdn", CdnArgs(

@@ -228,7 +228,7 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
         except InvalidArgs as err:
             built[section] = None
             for p in err.problems:
-                problems.bad(keys[p.field], values[keys[p.field]], p.allowed)
+                problems.bad(keys[p.field], values[keys[p.field]], p.allowed, _way_out(keys[p.field], values, stack))
 
     pg = built["postgres"]
     if pg and pg.dr_region:
@@ -274,6 +274,14 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
         external_database_url=pulumi.Output.secret(external) if external else None,
         **built,  # one settings object (or None) per SECTIONS entry, named as the field
     )
+
+
+def _way_out(key: str, values, stack: str) -> str | None:
+    """The fix of a Settings problem when it is not `pulumi config set <key> <value>`."""
+    if key == "ecsImageTag" and values["ecsImage"]:
+        return (f"pulumi config rm ecsImageTag --stack {stack}  (keeps ecsImage; or, to deploy the stack's "
+                f"repository at that tag: pulumi config rm ecsImage --stack {stack})")
+    return None
 
 
 def _check_app(values, built, problems: _Problems) -> None:

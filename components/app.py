@@ -33,6 +33,9 @@ _PCX = re.compile(r"^pcx-[0-9a-f]{8,17}$")
 # Fargate's valid (cpu units -> memory MiB) pairs, abridged to the common sizes.
 FARGATE_MEMORY = {256: (512, 1024, 2048), 512: range(1024, 4097, 1024), 1024: range(2048, 8193, 1024),
                   2048: range(4096, 16385, 1024), 4096: range(8192, 30721, 1024)}
+# The tag a task definition names while no image is deployed (0 tasks run, nothing pulls it):
+# ECS needs an image string, and the tag says why nothing runs.
+NO_IMAGE_TAG = "no-image-yet"
 VERCEL_APEX_IP = "76.76.21.21"
 VERCEL_CNAME = "cname.vercel-dns.com"
 
@@ -115,8 +118,9 @@ class VercelSettings:
 
 @dataclass(frozen=True)
 class EcsSettings:
+    # Either a full image reference or a tag in the stack's ECR repository; neither: no image yet.
     image: str = ""
-    image_tag: str = "latest"
+    image_tag: str = ""
     cpu: int = 512
     memory_mb: int = 1024
     container_port: int = 3000
@@ -139,9 +143,18 @@ class EcsSettings:
                   f"must be from min_count ({self.min_count}) to max_count ({self.max_count})")
         c.in_range("cpu_target_percent", self.cpu_target_percent, 10, 95)
         c.in_range("requests_per_target", self.requests_per_target, 10, 1_000_000)
-        c.require(bool(re.fullmatch(r"[\w][\w.-]{0,127}", self.image_tag)), "image_tag", self.image_tag,
-                  "must be a Docker tag")
+        if self.image_tag:
+            c.require(bool(re.fullmatch(r"[\w][\w.-]{0,127}", self.image_tag)), "image_tag", self.image_tag,
+                      "must be a Docker tag")
+            c.require(self.image_tag != NO_IMAGE_TAG, "image_tag", self.image_tag,
+                      "is reserved: the task definition names it while no image is deployed")
+            c.require(not self.image, "image_tag", self.image_tag,
+                      f"must be empty while image is set ({self.image!r}): one image reference, not two")
         c.raise_if_any()
+
+    @property
+    def has_image(self) -> bool:
+        return bool(self.image or self.image_tag)
 
 
 @dataclass(frozen=True)
@@ -211,6 +224,8 @@ class App(pulumi.ComponentResource):
     load_balancer_arn_suffix: pulumi.Output[str] | None = None
     target_group_arn_suffix: pulumi.Output[str] | None = None
     repository_url: pulumi.Output[str] | None = None
+    cluster_name: pulumi.Output[str] | None = None
+    service_name: pulumi.Output[str] | None = None
     origin_hostname: pulumi.Output[str] | str | None = None
     # The ACM validation records of the site's names, for another certificate of the same names.
     validation_record_fqdns: list[pulumi.Output[str]] | None = None
@@ -312,7 +327,10 @@ class App(pulumi.ComponentResource):
             "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30},
             "action": {"type": "expire"}}]}), opts=child)
         self.repository_url = repo.repository_url
-        image = e.image or pulumi.Output.concat(repo.repository_url, ":", e.image_tag)
+        image = e.image or pulumi.Output.concat(repo.repository_url, ":", e.image_tag or NO_IMAGE_TAG)
+        # No image yet (the first `up` creates the repository it will be pushed to): 0 tasks, so
+        # none fails to pull, and the target group stays empty.
+        desired, low, high = (e.desired_count, e.min_count, e.max_count) if e.has_image else (0, 0, 0)
 
         env_secret = aws.secretsmanager.Secret(f"{name}-env", kms_key_id=key.arn, recovery_window_in_days=7,
                                                description=f"{name}: runtime secrets of the app task",
@@ -457,7 +475,7 @@ class App(pulumi.ComponentResource):
         cluster = aws.ecs.Cluster(f"{name}-cluster", settings=[{"name": "containerInsights", "value": "enhanced"}],
                                   tags=tags, opts=child)
         service = aws.ecs.Service(
-            f"{name}-service", cluster=cluster.arn, task_definition=task.arn, desired_count=e.desired_count,
+            f"{name}-service", cluster=cluster.arn, task_definition=task.arn, desired_count=desired,
             launch_type="FARGATE", platform_version="LATEST", propagate_tags="SERVICE", enable_ecs_managed_tags=True,
             health_check_grace_period_seconds=60,
             deployment_circuit_breaker={"enable": True, "rollback": True},
@@ -471,10 +489,15 @@ class App(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=attaches_target_group,
                                         ignore_changes=["desired_count"]))
 
+        # Min and max are 0 until an image is set, or autoscaling would raise the service to its min.
+        # The `up` that sets ecsImageTag needs no desired_count (ignored above): it updates the task
+        # definition and the service first (resource_id waits on the service), then raises this
+        # target's min, and RegisterScalableTarget on an existing target moves a capacity below the
+        # new min up to it (Application Auto Scaling API reference, RegisterScalableTarget).
         scaling = aws.appautoscaling.Target(
             f"{name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
             resource_id=pulumi.Output.concat("service/", cluster.name, "/", service.name),
-            min_capacity=e.min_count, max_capacity=e.max_count, tags=tags, opts=child)
+            min_capacity=low, max_capacity=high, tags=tags, opts=child)
         aws.appautoscaling.Policy(
             f"{name}-scale-cpu", policy_type="TargetTrackingScaling", service_namespace=scaling.service_namespace,
             resource_id=scaling.resource_id, scalable_dimension=scaling.scalable_dimension,
@@ -493,6 +516,7 @@ class App(pulumi.ComponentResource):
                     "resource_label": pulumi.Output.concat(lb.arn_suffix, "/", target_group.arn_suffix)}},
             opts=child)
 
+        self.cluster_name, self.service_name = cluster.name, service.name
         self.load_balancer_dns_name = lb.dns_name
         self.load_balancer_zone_id = lb.zone_id
         self.load_balancer_arn_suffix = lb.arn_suffix

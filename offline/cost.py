@@ -246,6 +246,9 @@ def _fargate(r, c: _Context):
     vcpu, gb = int(task.input("cpu")) / 1024, int(task.input("memory")) / 1024
     per_task = c.hours * (vcpu * rate["vcpuHour"] + gb * rate["gbHour"])
     count = int(r.input("desiredCount") or 0)
+    if count == 0:  # only while no image is deployed (ecsMinCount is at least 1): nothing runs, nothing is billed
+        return 0.0, "0 tasks: no image deployed yet (set ecsImageTag)", "", \
+            f"once an image runs, each task: {vcpu:g} vCPU/{gb:g} GB {arch} {_usd(per_task)}/month"
     note = ""
     scaler = next((t for t in c.graph.of_type("aws:appautoscaling/target:Target")
                    if str(t.input("resourceId", "")).endswith("/" + str(r.outputs.get("name")))), None)

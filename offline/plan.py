@@ -73,7 +73,10 @@ FACTS = {
         f"{x['name']} {x['statement']['rateBasedStatement']['limit']}/"
         f"{x['statement']['rateBasedStatement']['evaluationWindowSec']}s {next(iter(x['action']))}"
         for x in r.input("rules") if "rateBasedStatement" in x["statement"]),
-    "aws:ecs/service:Service": lambda r: f"{r.input('desiredCount')} Fargate task(s), circuit breaker with rollback",
+    # A desired count of 0 only comes from a stack with no image yet (ecsMinCount is at least 1).
+    "aws:ecs/service:Service": lambda r: (
+        f"{r.input('desiredCount')} Fargate task(s), circuit breaker with rollback" if r.input("desiredCount")
+        else "0 tasks: no image deployed yet (set ecsImageTag)"),
     "aws:lb/loadBalancer:LoadBalancer": lambda r: (
         f"deletion protection {'on' if r.input('enableDeletionProtection') else 'off'}, access logs on"),
     "aws:budgets/budget:Budget": lambda r: f"{r.input('limitAmount')} USD/month, alerts at 80/100/150 %",

@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                         "(default SCRATCH_DATABASE_URL; unset: the stack's own database server)")
     s = sub.add_parser("smoke", parents=[common], help="check the live stack against its config")
     s.add_argument("--config", type=Path, help="the stack config file (default Pulumi.<stack>.yaml)")
+    s.add_argument("--wait", type=float, default=300, metavar="SECONDS",
+                   help="how long the ECS service may take to run its tasks (default 300)")
     p = sub.add_parser("preflight", parents=[common],
                        help="before `pulumi up`: placeholders, credentials, secrets provider, DNS zone, image, "
                             "quotas (exit 0 all pass, warnings allowed; 1 a check failed; 2 bad config)")
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
         cfg = _stack_settings(args, outputs)
         need(outputs, "awsRegion")
-        return print_checks(f"smoke: stack {cfg.stack} in {outputs['awsRegion']}", smoke(outputs, cfg))
+        return print_checks(f"smoke: stack {cfg.stack} in {outputs['awsRegion']}", smoke(outputs, cfg, args.wait))
     except OpsError as err:
         print(f"error: {redact(str(err), *secrets)}", file=sys.stderr)
         return EXIT_USAGE

@@ -4,11 +4,14 @@ Every check is one row: the database primary, replicas and DR replica (available
 configured count and Multi-AZ), the Redis replication group (available, TLS in transit, encrypted
 at rest, node count, failover), the backup bucket (versioning, lifecycle for daily/ and weekly/,
 SSE-KMS, public access block), every alarm (present, wired to an SNS topic, actions enabled as
-configured), the CloudFront distribution (deployed) and an HTTP GET of the app's health URL.
+configured), the CloudFront distribution (deployed), the ECS service (active, its tasks running)
+and an HTTP GET of the app's health URL. A stack with no image yet (ecsImage and ecsImageTag
+empty) runs 0 tasks by design: the service must have none, and the health URL is not requested.
 """
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
 
@@ -137,8 +140,44 @@ def cdn(outputs: dict, cfg) -> list[Check]:
     return [Check("cloudfront distribution", ok, f"{d['Id']}: {d['Status']}, enabled {d['DistributionConfig']['Enabled']}")]
 
 
+def no_image(cfg) -> bool:
+    return cfg.ecs is not None and not cfg.ecs.has_image
+
+
+def service(outputs: dict, cfg, wait: float = 0) -> list[Check]:
+    """The ECS service: ACTIVE, and as many tasks running as it wants (waiting up to `wait` seconds,
+    since `pulumi up` returns before new tasks start)."""
+    ecs = _client("ecs", outputs["awsRegion"])
+    cluster, name, e = outputs["ecsClusterName"], outputs["ecsServiceName"], cfg.ecs
+    deadline = time.monotonic() + (wait if e.has_image else 0)  # with no image, nothing is on its way
+    while True:
+        found = ecs.describe_services(cluster=cluster, services=[name])
+        if not found["services"]:
+            reason = "; ".join(f["reason"] for f in found.get("failures", [])) or "not found"
+            return [Check("ecs service", False, f"{name} in {cluster}: {reason}")]
+        svc = found["services"][0]
+        status, desired, running = svc["status"], svc["desiredCount"], svc["runningCount"]
+        if running == desired or time.monotonic() >= deadline:
+            break
+        time.sleep(min(15, max(deadline - time.monotonic(), 0)))
+    problems = [f"status {status}"] if status != "ACTIVE" else []
+    if not e.has_image:
+        problems += [f"{desired} desired, {running} running: no image is configured"] if desired or running else []
+        detail = f"{name}: {status}, 0 tasks: no image deployed yet (set ecsImageTag)"
+    else:
+        if not e.min_count <= desired <= e.max_count:
+            problems.append(f"desired {desired} is outside ecsMinCount-ecsMaxCount ({e.min_count}-{e.max_count})")
+        if running != desired:
+            problems.append(f"not all running after {wait:g} s")
+        detail = f"{name}: {status}, {running}/{desired} tasks running"
+    return [Check("ecs service", not problems, detail + ("; " + "; ".join(problems) if problems else ""))]
+
+
 def health(outputs: dict, cfg, timeout: float = 10) -> list[Check]:
     url = outputs["appUrl"].rstrip("/") + cfg.app.health_check_path
+    if no_image(cfg):  # its own outcome, not a failure: the first `up` runs no task (README, First `up`)
+        return [Check("app health", True, f"no image deployed yet (ecsImage and ecsImageTag empty): "
+                                          f"GET {url} not requested")]
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "ops-smoke"}),
                                     timeout=timeout) as response:
@@ -150,7 +189,7 @@ def health(outputs: dict, cfg, timeout: float = 10) -> list[Check]:
     return [Check("app health", status == 200, f"GET {url}: HTTP {status}")]
 
 
-def smoke(outputs: dict, cfg) -> list[Check]:
+def smoke(outputs: dict, cfg, wait: float = 0) -> list[Check]:
     checks: list[Check] = []
     if cfg.postgres:
         checks += _guard("rds", lambda: database(outputs, cfg))
@@ -161,6 +200,8 @@ def smoke(outputs: dict, cfg) -> list[Check]:
     checks += _guard("alarms", lambda: alarms(outputs, cfg))
     if outputs.get("cdnDistributionId"):
         checks += _guard("cloudfront", lambda: cdn(outputs, cfg))
+    if cfg.ecs is not None and outputs.get("ecsServiceName"):
+        checks += _guard("ecs service", lambda: service(outputs, cfg, wait))
     if outputs.get("appUrl"):
         checks += _guard("app health", lambda: health(outputs, cfg))
     return checks

@@ -79,7 +79,7 @@ def test_no_uploads_bucket_no_upload_grant():
 
 def test_service_alb_and_autoscaling(production, staging):
     svc = production.named("app-service")
-    assert svc.input("desiredCount") == 3 and svc.input("launchType") == "FARGATE"
+    assert svc.input("launchType") == "FARGATE"
     assert svc.input("networkConfiguration")["assignPublicIp"] is False
     assert svc.input("networkConfiguration")["securityGroups"] == [production.named("network-app-sg").outputs["id"]]
     assert svc.input("deploymentCircuitBreaker") == {"enable": True, "rollback": True}
@@ -95,11 +95,40 @@ def test_service_alb_and_autoscaling(production, staging):
     metrics = {p.input("targetTrackingScalingPolicyConfiguration")["predefinedMetricSpecification"]
                ["predefinedMetricType"] for p in production.of_type("aws:appautoscaling/policy:Policy")}
     assert metrics == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
-    scaling = production.named("app-scaling")
-    assert (scaling.input("minCapacity"), scaling.input("maxCapacity")) == (3, 12)
     repo = production.named("app-repo")
     assert repo.input("imageScanningConfiguration") == {"scanOnPush": True}
     assert repo.input("imageTagMutability") == "IMMUTABLE"
+
+
+def counts(g) -> tuple[int, int, int]:
+    scaling = g.named("app-scaling")
+    return g.named("app-service").input("desiredCount"), scaling.input("minCapacity"), scaling.input("maxCapacity")
+
+
+def test_no_image_yet_runs_no_task(any_stack):
+    """The committed stacks set neither ecsImage nor ecsImageTag: the first `up` must not start
+    tasks that cannot pull, and autoscaling must not raise them to its min."""
+    assert counts(any_stack) == (0, 0, 0)
+    repo = any_stack.named("app-repo").outputs["repositoryUrl"]
+    assert container(any_stack)["image"] == f"{repo}:no-image-yet"
+    assert "desiredCount" in any_stack.named("app-service").ignore_changes
+
+
+def test_an_image_runs_the_configured_counts():
+    g = evaluate("production", ecsImageTag="v1.4.2")
+    assert counts(g) == (3, 3, 12)
+    assert container(g)["image"] == g.named("app-repo").outputs["repositoryUrl"] + ":v1.4.2"
+    g = evaluate("staging", ecsImage="ghcr.io/acme/web@sha256:" + "a" * 64)
+    assert counts(g) == (1, 1, 2)
+    assert container(g)["image"] == "ghcr.io/acme/web@sha256:" + "a" * 64
+
+
+def test_image_and_image_tag_together_are_refused():
+    msg = config_error(ecsImage="ghcr.io/acme/web:1.0", ecsImageTag="v1")
+    assert "ecsImageTag = 'v1': must be empty while image is set ('ghcr.io/acme/web:1.0')" in msg
+    assert ("fix: pulumi config rm ecsImageTag --stack staging  (keeps ecsImage; or, to deploy the stack's "
+            "repository at that tag: pulumi config rm ecsImage --stack staging)") in msg
+    assert "(1 problem)" in msg
 
 
 def test_https_listener_redirect_and_cdn_only_origin(production):
@@ -257,6 +286,9 @@ def test_nothing_opens_the_data_ports_to_the_internet():
     (EcsSettings, {"cpu": 256, "memory_mb": 4096}, "memory_mb"),
     (EcsSettings, {"desired_count": 20}, "desired_count"),
     (EcsSettings, {"container_port": 80}, "container_port"),
+    (EcsSettings, {"image_tag": "-v1"}, "image_tag"),
+    (EcsSettings, {"image_tag": "no-image-yet"}, "image_tag"),
+    (EcsSettings, {"image": "ghcr.io/acme/web:1.0", "image_tag": "v1"}, "image_tag"),
 ])
 def test_settings_refuse(cls, kwargs, field):
     with pytest.raises(InvalidArgs) as info:

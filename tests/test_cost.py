@@ -37,9 +37,13 @@ def test_production_lines_follow_the_table():
     for name in ("postgres-replica-0", "postgres-replica-1", "postgres-dr-replica"):
         assert line(est, name).monthly == pytest.approx(replica, abs=0.01)
     assert line(est, "postgres-dr-replica").region == "us-west-2"
-    assert line(est, "app-service").monthly == pytest.approx(
-        3 * HOURS * (1 * fargate["vcpuHour"] + 2 * fargate["gbHour"]), abs=0.01)
-    assert "autoscaling up to 12 tasks" in line(est, "app-service").note
+    task = HOURS * (1 * fargate["vcpuHour"] + 2 * fargate["gbHour"])
+    assert line(est, "app-service").monthly == 0  # no image deployed yet: 0 tasks
+    assert line(est, "app-service").basis == "0 tasks: no image deployed yet (set ecsImageTag)"
+    assert line(est, "app-service").note == f"once an image runs, each task: 1 vCPU/2 GB X86_64 ${task:,.2f}/month"
+    running = line(estimate(evaluate("production", ecsImageTag="v1")), "app-service")
+    assert running.monthly == pytest.approx(3 * task, abs=0.01)
+    assert running.basis.startswith("3 task(s) × 1 vCPU/2 GB X86_64") and "autoscaling up to 12 tasks" in running.note
     assert line(est, "redis-group").monthly == pytest.approx(2 * HOURS * US["elasticache"]["nodeHour"]["cache.t4g.small"],
                                                               abs=0.01)
     assert line(est, "postgres-proxy").monthly == pytest.approx(2 * HOURS * rds["proxyVcpuHour"], abs=0.01)
@@ -62,7 +66,8 @@ def test_every_resource_has_one_line_and_nothing_falls_through(name):
     assert len(est.lines) == len(custom)
     for x in est.of_kind("unpriced"):  # only what a vendor plan prices, or a region the table lacks
         assert x.type in PLAN or "no " in x.basis and "prices for region" in x.basis, (x.name, x.basis)
-    assert all(x.monthly > 0 for x in est.of_kind("priced"))
+    # Priced at 0 only with the reason shown: a service with no image yet runs no task.
+    assert all(x.monthly > 0 or x.basis.startswith("0 tasks: no image deployed yet") for x in est.of_kind("priced"))
     assert all(x.monthly == 0 and x.usage for x in est.of_kind("usage"))
 
 

@@ -66,14 +66,16 @@ def test_generic_guide_load_balanced_autoscaled_with_replicas():
     g = example_graph("generic-guide")
     assert g.named("aws").input("region") == "eu-west-1"
     assert g.named("app-service") and g.named("app-alb")
-    assert g.named("app-scaling").input("maxCapacity") == 8
+    assert g.named("app-scaling").input("maxCapacity") == 0  # no image yet
+    assert evaluate(example="generic-guide", ecsImageTag="v1").named("app-scaling").input("maxCapacity") == 8
     assert len([r for r in rds(g) if r.input("replicateSourceDb")]) == 2
     assert g.named("app-tg").input("healthCheck")["path"] == "/health"
 
 
 def test_project_spark_aws_tier_redis_cluster_cloudfront():
     g = example_graph("project-spark")
-    assert g.named("app-service").input("desiredCount") == 3
+    assert g.named("app-service").input("desiredCount") == 0  # no image yet
+    assert evaluate(example="project-spark", ecsImageTag="v1").named("app-service").input("desiredCount") == 3
     assert g.named("app-tg").input("healthCheck")["path"] == "/health"
     assert g.named("postgres-primary").input("instanceClass") == "db.t3.medium"
     group = g.named("redis-group")

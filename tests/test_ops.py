@@ -7,6 +7,7 @@ import glob
 import http.server
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -362,3 +363,52 @@ def test_smoke_fails_when_the_stack_differs_from_its_config(live):
     assert "FAIL  rds replica count" in done.stdout and "1 in the outputs, 2 configured" in done.stdout
     assert "FAIL  alarms in us-east-1" in done.stdout and "actions enabled is not True" in done.stdout
     assert "FAIL  app health" in done.stdout and "HTTP 404" in done.stdout
+
+
+@pytest.fixture
+def ecs_live(live):
+    """The same stack hosting the app on ECS: its cluster and service in moto, their names in the outputs."""
+    import boto3
+
+    ecs = boto3.client("ecs")
+    cluster = "app-cluster-" + live["bucket"].rsplit("-", 1)[1]
+    ecs.create_cluster(clusterName=cluster)
+    task = ecs.register_task_definition(family="platform-smoke-app", containerDefinitions=[
+        {"name": "app", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app-repo:no-image-yet",
+         "memory": 512}])["taskDefinition"]["taskDefinitionArn"]
+    outputs = {**live["outputs"], "ecsClusterName": cluster, "ecsServiceName": "app-service"}
+    config = live["dir"] / "Pulumi.smoke.yaml"
+    config.write_text(config.read_text() + "  platform:appHosting: aws\n  platform:appDomain: staging.example.com\n"
+                      "  platform:ecsDesiredCount: 2\n  platform:ecsMinCount: 1\n  platform:ecsMaxCount: 4\n")
+
+    def deploy(desired: int, health_path: str = "") -> None:
+        ecs.create_service(cluster=cluster, serviceName="app-service", taskDefinition=task, desiredCount=desired)
+        (live["dir"] / "outputs.json").write_text(json.dumps({**outputs, "appUrl": outputs["appUrl"] + health_path}))
+
+    return {**live, "config": config, "deploy": deploy}
+
+
+def test_smoke_with_no_image_yet_passes_without_requesting_the_app(ecs_live):
+    ecs_live["deploy"](0, "/down")  # the health URL would answer 404: it must not be requested
+    done = smoke(ecs_live)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASS  ecs service" in done.stdout and "app-service: ACTIVE, 0 tasks: no image deployed yet" in done.stdout
+    assert "PASS  app health" in done.stdout and "no image deployed yet (ecsImage and ecsImageTag empty)" in done.stdout
+    assert "HTTP 404" not in done.stdout
+    assert done.stdout.rstrip().endswith("12 passed, 0 failed")
+
+
+def test_smoke_with_an_image_wants_the_service_running(ecs_live):
+    ecs_live["config"].write_text(ecs_live["config"].read_text() + "  platform:ecsImageTag: v1\n")
+    ecs_live["deploy"](2)  # moto starts no task: 0 of 2 running
+    done = ops("smoke", "--outputs", ecs_live["dir"] / "outputs.json", "--config", ecs_live["config"], "--wait", "0")
+    assert done.returncode == 1
+    assert re.search(r"FAIL  ecs service +app-service: ACTIVE, 0/2 tasks running; not all running after 0 s", done.stdout)
+    assert "PASS  app health" in done.stdout and "HTTP 200" in done.stdout
+
+
+def test_smoke_with_no_image_wants_no_task(ecs_live):
+    ecs_live["deploy"](2)
+    done = smoke(ecs_live)
+    assert done.returncode == 1
+    assert "FAIL  ecs service" in done.stdout and "2 desired, 0 running: no image is configured" in done.stdout

@@ -6,7 +6,9 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, evaluate, stack_graph
+
+from offline.plan import fact_of
 
 
 def plan(*args):
@@ -125,3 +127,9 @@ def test_diff_between_stacks(tmp_path):
 def test_diff_with_a_missing_stack_exits_2():
     result = plan("staging", "--diff", "nosuchstack")
     assert result.returncode == 2 and "no stack file" in result.stderr and result.stdout == ""
+
+
+def test_the_service_fact_says_when_no_image_is_deployed():
+    assert fact_of(stack_graph("staging").named("app-service")) == "0 tasks: no image deployed yet (set ecsImageTag)"
+    running = evaluate("staging", ecsImageTag="v1").named("app-service")
+    assert fact_of(running) == "1 Fargate task(s), circuit breaker with rollback"
