@@ -284,10 +284,14 @@ def test_an_ecr_image_of_this_account_is_looked_up(aws, zone, kms_stack, tmp_pat
 
 
 def test_an_empty_image_tag_is_a_first_deploy_with_no_tasks():
+    import stack_config
+    from offline.cliconfig import read_stack_config
     from ops.preflight import Context, image
 
-    cfg = SimpleNamespace(stack="shop", app=SimpleNamespace(hosting="aws"), ecs=SimpleNamespace(image="", image_tag=""))
-    [check] = image(Context(cfg, {}, set(), Path("Pulumi.shop.yaml")), "123456789012")
+    raw, secret = read_stack_config(ROOT / "Pulumi.staging.yaml", "staging")  # sets no image
+    cfg = stack_config.load(raw, secret, "staging")
+    assert cfg.ecs.image == cfg.ecs.image_tag == ""
+    [check] = image(Context(cfg, raw, secret, ROOT / "Pulumi.staging.yaml"), "123456789012")
     assert check.ok and not check.warn
     assert check.detail.startswith("first deploy: 0 tasks until an image tag is set")
 
