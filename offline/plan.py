@@ -237,7 +237,8 @@ def _diff(stack: str, path: Path, args) -> int:
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `./plan` (also what tests/test_readme.py checks the README against)."""
     parser = argparse.ArgumentParser(prog="plan", description=__doc__.splitlines()[0])
     parser.add_argument("stack", nargs="?", help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--config", type=Path, help="a stack config file elsewhere (e.g. examples/)")
@@ -247,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diff", metavar="OTHER",
                         help="instead of the plan, show what differs from OTHER (a stack name or a stack file)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the whole plan (or diff) as JSON to FILE")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not args.stack and not args.config:
         parser.error("name a stack (staging, production) or give --config PATH")
