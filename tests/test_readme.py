@@ -12,6 +12,7 @@ line by line and each command is checked as far as this machine can check it off
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, config_of, stack_file
+from conftest import ROOT, config_of, stack_file, stack_graph
 
 import stack_config
 from offline.analyzer import load_pack_config
@@ -289,3 +290,26 @@ def test_the_policy_pack_venv_is_made_where_the_readme_says():
     assert f"policies/{venv}/bin/pip install -r policies/requirements.txt" in text
     assert "The CLI creates policies/venv" not in (ROOT / "policies" / "PulumiPolicy.yaml").read_text()
     assert "The first run creates `policies/venv`" not in README.read_text()
+
+
+def test_the_drift_role_policy_covers_what_refresh_reads():
+    # drift runs `pulumi preview --refresh`: the provider reads each SecretVersion back with
+    # GetSecretValue (terraform-provider-aws secret_version.go resourceSecretVersionRead), which
+    # needs kms:Decrypt on the secret's customer-managed key. The README's inline policy scopes
+    # both by the Project and Stack tags, so every secret and key of a stack must carry them.
+    block = next(b for b in blocks() if b.lang == "json" and "RefreshSecretVersions" in "".join(b.lines))
+    statements = {s["Sid"]: s for s in json.loads("\n".join(block.lines))["Statement"]}
+    secrets, keys = statements["RefreshSecretVersions"], statements["DecryptThoseSecrets"]
+    assert secrets["Action"] == "secretsmanager:GetSecretValue" and keys["Action"] == "kms:Decrypt"
+    assert keys["Condition"]["StringLike"]["kms:ViaService"] == "secretsmanager.*.amazonaws.com"
+    for stack in ("staging", "production"):
+        graph = stack_graph(stack)
+        for r in graph.of_type("aws:secretsmanager/secret:Secret") + graph.of_type("aws:kms/key:Key"):
+            tags = r.input("tags") or {}
+            assert tags.get("Project") == secrets["Condition"]["StringEquals"]["aws:ResourceTag/Project"], r.name
+            assert tags.get("Project") == keys["Condition"]["StringEquals"]["aws:ResourceTag/Project"], r.name
+            assert tags.get("Stack") in secrets["Condition"]["StringEquals"]["aws:ResourceTag/Stack"], r.name
+        for version in graph.of_type("aws:secretsmanager/secretVersion:SecretVersion"):
+            secret = next(s for s in graph.of_type("aws:secretsmanager/secret:Secret")
+                          if s.urn in version.dependencies)
+            assert secret.input("kmsKeyId"), secret.name  # a customer-managed key: Decrypt is needed
