@@ -9,6 +9,7 @@ same, so the plan and the tests see exactly what the CLI would report.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import subprocess
@@ -133,7 +134,7 @@ def reconcile(policies: dict[str, PolicyInfo], given: dict[str, tuple[str | None
     """Schema defaults, then "all", then per-policy settings; validated like the CLI does."""
     result = {n: (p.level, {k: v["default"] for k, v in p.config_schema.items() if "default" in v})
               for n, p in policies.items()}
-    warnings = []
+    warnings: list[str] = []
     if given.get("all", (None, {}))[0]:
         result = {n: (given["all"][0], props) for n, (_, props) in result.items()}
     problems = []
@@ -141,7 +142,13 @@ def reconcile(policies: dict[str, PolicyInfo], given: dict[str, tuple[str | None
         if name == "all":
             continue
         if name not in policies:
-            warnings.append(f'{source}: "{name}" is not a policy in the pack (the CLI ignores it too)')
+            # Stricter than the CLI on purpose: pulumi/pulumi pkg/resource/analyzer/config.go
+            # (ReconcilePolicyPackConfig -> applyConfig, validatePolicyPackConfig) keeps an unknown
+            # name without a word, so a misspelled "advisory" leaves the rule mandatory unnoticed.
+            close = difflib.get_close_matches(name, policies, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(f"{name!r} is not a policy in the pack; {hint}the CLI would ignore it silently "
+                            f"(every name: README.md, 'The rules')\n    fix: correct or remove it in {source}")
             continue
         old_level, old_props = result[name]
         result[name] = (level or old_level, {**old_props, **props})
@@ -152,7 +159,7 @@ def reconcile(policies: dict[str, PolicyInfo], given: dict[str, tuple[str | None
             else:
                 problems += [f"{name}: {p}" for p in _check_value(key, schema, value)]
     if problems:
-        raise PackConfigError(f"{source} does not match the policies' schemas:\n  - " + "\n  - ".join(problems))
+        raise PackConfigError(f"{source} does not match the policy pack:\n  - " + "\n  - ".join(problems))
     return result, warnings
 
 

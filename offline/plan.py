@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -125,7 +126,10 @@ def render_verdict(verdict) -> list[str]:
     from offline.evaluate import ROOT
 
     policies = verdict.policies
-    source = verdict.config_path.relative_to(ROOT) if verdict.config_path else "pack defaults (production)"
+    source = "pack defaults (production)"
+    if verdict.config_path:  # a file outside the repository is shown as given, absolute
+        path = verdict.config_path.resolve()
+        source = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     relaxed = sorted(n for n, level in verdict.levels.items() if level != "mandatory")
     lines = [f"Policy verdict: {verdict.pack} {verdict.version}, {len(policies)} policies, config: {source}"]
     if relaxed:
@@ -175,12 +179,18 @@ def plan_document(stack: str, path: Path, graphs: dict, verdict, cost, clashes: 
     }
 
 
+def _caller_path(path: Path) -> Path:
+    """`path` as the caller meant it: ./plan runs from the repository root, so a relative path is
+    resolved against the caller's working directory (PLAN_CWD, which ./plan exports)."""
+    return Path(os.environ.get("PLAN_CWD") or os.getcwd(), path).resolve()
+
+
 def _stack_arg(value: str) -> tuple[str, Path]:
     """A stack name (Pulumi.<name>.yaml here) or a path to a stack file."""
     from offline.evaluate import stack_file
 
     if value.endswith((".yaml", ".yml")) or "/" in value:
-        path = Path(value)
+        path = _caller_path(Path(value))
         return path.name.removeprefix("Pulumi.").rsplit(".", 1)[0], path
     return value, stack_file(value)
 
@@ -230,7 +240,8 @@ def _diff(stack: str, path: Path, args) -> int:
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `./plan` (also what tests/test_readme.py checks the README against)."""
     parser = argparse.ArgumentParser(prog="plan", description=__doc__.splitlines()[0])
     parser.add_argument("stack", nargs="?", help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--config", type=Path, help="a stack config file elsewhere (e.g. examples/)")
@@ -240,9 +251,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diff", metavar="OTHER",
                         help="instead of the plan, show what differs from OTHER (a stack name or a stack file)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the whole plan (or diff) as JSON to FILE")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not args.stack and not args.config:
         parser.error("name a stack (staging, production) or give --config PATH")
+    for option in ("config", "policy_pack_config", "json"):
+        if getattr(args, option):
+            setattr(args, option, _caller_path(getattr(args, option)))
 
     print("loading Pulumi SDKs…", file=sys.stderr, flush=True)
     warnings.filterwarnings("ignore", category=DeprecationWarning)

