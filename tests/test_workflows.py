@@ -225,7 +225,7 @@ def test_the_pulumi_cli_is_pinned_to_one_version():
     assert re.fullmatch(r"3\.\d+\.\d+", str(version)), version  # not "^3", the action's default
     assert tuple(map(int, str(version).split("."))) >= (3, 200)  # README: CLI 3.200 or newer
     actions = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
-    assert len(actions) == 2
+    assert len(actions) == 3  # install (for preflight), the policy preview, the command
     for s in actions:  # pulumi/actions action.yml: input `pulumi-version`
         assert s["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}", s.get("name")
 
@@ -236,8 +236,14 @@ def test_an_up_runs_preflight_then_the_policy_pack_preview_first():
     preflight = next(s for s in steps if "python -m ops preflight" in s.get("run", ""))
     preview, up = step(job, "policy-preview"), step(job, "pulumi")
     assert preflight["if"] == preview["if"] == "inputs.command == 'up'"
-    assert '--stack "$STACK"' in preflight["run"] and preflight["env"]["STACK"] == "${{ inputs.stack }}"
+    # The stack's real name (prefix and all) for `pulumi stack output`, its file for the config.
+    assert '--stack "$STACK_PREFIX$STACK" --config "Pulumi.$STACK.yaml"' in preflight["run"]
+    assert preflight["env"]["STACK"] == "${{ inputs.stack }}" and "pulumi login" in preflight["run"]
     assert steps.index(preflight) < steps.index(preview) < steps.index(up)
+    # Preflight reads ecrRepositoryUrl with the CLI: an install-only pulumi/actions step (no
+    # `command`: src/main.ts installOnly) puts it on PATH before.
+    install = next(s for s in steps if s.get("uses", "").startswith("pulumi/actions@") and "command" not in s["with"])
+    assert steps.index(install) < steps.index(preflight) and install["if"] == preflight["if"]
     assert preview["uses"] == up["uses"]
     assert preview["with"]["command"] == "preview"
     assert preview["with"]["policyPacks"] == "policies"
