@@ -72,10 +72,6 @@ def _stack_config(args):
         raise OpsError(str(err)) from None
 
 
-def _stack_settings(args, outputs: dict):
-    return _stack_config(args)[3]
-
-
 def _preflight(args) -> int:
     """Before the first `up` the stack has no outputs: they are optional here (ecrRepositoryUrl only)."""
     import subprocess
@@ -132,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                                 f"{db.host}:{db.port}", checks)
         from ops.smoke import smoke
 
-        cfg = _stack_settings(args, outputs)
+        cfg = _stack_config(args)[3]
         need(outputs, "awsRegion")
         return print_checks(f"smoke: stack {cfg.stack} in {outputs['awsRegion']}", smoke(outputs, cfg, args.wait))
     except OpsError as err:

@@ -104,6 +104,13 @@ class Check:
     warn: bool = False  # advisory: shown as WARN, never fails the run
 
 
+def client(service: str, region: str):
+    """A boto3 client (imported here: the other ops commands do not pay for boto3)."""
+    import boto3
+
+    return boto3.client(service, region_name=region)
+
+
 def print_checks(title: str, checks: list[Check]) -> int:
     width = max(len(c.name) for c in checks) if checks else 0
     print(title)

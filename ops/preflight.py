@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from ops.common import Check
+from ops.common import Check, client
 
 # RFC 2606: second-level names reserved for documentation, and reserved top-level names.
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
@@ -62,12 +62,6 @@ class Context:
     def set_cmd(self, key: str, value: str = "<value>", index: int | None = None) -> str:
         target = key if index is None else f"--path '{key}[{index}]'"
         return f"pulumi config set {target} {value} --stack {self.cfg.stack}"
-
-
-def _client(service: str, region: str):
-    import boto3
-
-    return boto3.client(service, region_name=region)
 
 
 def _error(err: Exception) -> str:
@@ -136,7 +130,7 @@ def credentials(ctx: Context) -> tuple[list[Check], str | None]:
     import boto3
 
     try:
-        me = _client("sts", ctx.cfg.aws_region).get_caller_identity()
+        me = client("sts", ctx.cfg.aws_region).get_caller_identity()
     except Exception as err:  # noqa: BLE001 - no credentials is a finding, not a crash
         return [Check("aws credentials", False, f"sts get-caller-identity failed: {_error(err)}; the DNS zone, "
                       "image, KMS and quota checks need them and were skipped",
@@ -202,7 +196,7 @@ def _kms(ctx: Context, url: str, encrypted_key: str | None) -> list[Check]:
     import boto3
 
     region = region or boto3.session.Session().region_name or ctx.cfg.aws_region
-    kms = _client("kms", region)
+    kms = client("kms", region)
     fix = (f"create the key (aws kms create-key, then aws kms create-alias for an alias/ name) in {region}, or "
            f"pulumi stack change-secrets-provider 'awskms://<key id or alias>?region=<region>' --stack {ctx.cfg.stack}")
     try:
@@ -234,7 +228,7 @@ def dns(ctx: Context, aws_ok: bool) -> list[Check]:
 
 def _route53(ctx: Context) -> list[Check]:
     zone = ctx.cfg.app.zone_name
-    r53 = _client("route53", ctx.cfg.aws_region)
+    r53 = client("route53", ctx.cfg.aws_region)
     listed = r53.list_hosted_zones_by_name(DNSName=zone, MaxItems="100")["HostedZones"]
     same = [z for z in listed if z["Name"].rstrip(".").lower() == zone]
     public = [z for z in same if not (z.get("Config") or {}).get("PrivateZone")]
@@ -301,7 +295,7 @@ def image(ctx: Context, account: str | None) -> list[Check]:
 
 
 def _ecr_image(region: str, registry: str, repo: str, ref: dict, shown: str, fix: str) -> list[Check]:
-    ecr = _client("ecr", region)
+    ecr = client("ecr", region)
     try:
         found = ecr.describe_images(registryId=registry, repositoryName=repo, imageIds=[ref])["imageDetails"]
     except (ecr.exceptions.ImageNotFoundException, ecr.exceptions.RepositoryNotFoundException) as err:
@@ -314,7 +308,7 @@ def _ecr_image(region: str, registry: str, repo: str, ref: dict, shown: str, fix
 # ---- 5. quotas ---------------------------------------------------------------------------------
 def _quota(region: str, q: Quota) -> tuple[float | None, str]:
     """The account's value of a quota and where it came from, or None and why it could not be read."""
-    sq = _client("service-quotas", region)
+    sq = client("service-quotas", region)
     try:
         return sq.get_service_quota(ServiceCode=q.service, QuotaCode=q.code)["Quota"]["Value"], q.code
     except Exception as err:  # noqa: BLE001 - unreadable (AccessDenied, not implemented): the caller warns
@@ -350,14 +344,14 @@ def quotas(ctx: Context) -> list[Check]:
 
 
 def _vpcs(region: str, suffix: str = "") -> Check:
-    ec2 = _client("ec2", region)
+    ec2 = client("ec2", region)
     current = sum(len(p["Vpcs"]) for p in ec2.get_paginator("describe_vpcs").paginate())
     value, source = _quota(region, VPCS)
     return _quota_row(f"quota vpcs{suffix}", region, VPCS, current, 1, value, source, f"VPCs in {region}")
 
 
 def _zones_and_nats(region: str, az_count: int, nats: int, stack: str) -> list[Check]:
-    ec2 = _client("ec2", region)
+    ec2 = client("ec2", region)
     # As the program picks them: available AZs that need no opt-in (no Local or Wavelength zones).
     zones = sorted(z["ZoneName"] for z in ec2.describe_availability_zones(Filters=[
         {"Name": "state", "Values": ["available"]},

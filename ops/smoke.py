@@ -15,13 +15,7 @@ import time
 import urllib.error
 import urllib.request
 
-from ops.common import Check
-
-
-def _client(service: str, region: str):
-    import boto3
-
-    return boto3.client(service, region_name=region)
+from ops.common import Check, client
 
 
 def _guard(name: str, fn) -> list[Check]:
@@ -47,7 +41,7 @@ def _instance(rds, ident: str, role: str, multi_az: bool | None = None) -> Check
 
 def database(outputs: dict, cfg) -> list[Check]:
     ids, region = outputs["databaseInstances"], outputs["awsRegion"]
-    rds = _client("rds", region)
+    rds = client("rds", region)
     checks = [_instance(rds, ids["primary"], "primary", cfg.postgres.multi_az)]
     replicas = ids.get("replicas") or []
     checks.append(Check("rds replica count", len(replicas) == cfg.postgres.read_replicas,
@@ -57,13 +51,13 @@ def database(outputs: dict, cfg) -> list[Check]:
         if not ids.get("dr"):
             checks.append(Check("rds dr replica", False, f"configured in {cfg.postgres.dr_region}, not in the outputs"))
         else:
-            checks.append(_instance(_client("rds", ids.get("drRegion") or cfg.postgres.dr_region), ids["dr"],
+            checks.append(_instance(client("rds", ids.get("drRegion") or cfg.postgres.dr_region), ids["dr"],
                                     "dr replica"))
     return checks
 
 
 def cache(outputs: dict, cfg) -> list[Check]:
-    ec = _client("elasticache", outputs["awsRegion"])
+    ec = client("elasticache", outputs["awsRegion"])
     group_id = outputs["redisReplicationGroupId"]
     g = ec.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
     s = cfg.redis
@@ -81,7 +75,7 @@ def cache(outputs: dict, cfg) -> list[Check]:
 
 
 def bucket(outputs: dict, cfg) -> list[Check]:
-    s3 = _client("s3", outputs["awsRegion"])
+    s3 = client("s3", outputs["awsRegion"])
     name = outputs["backupBucketName"]
     checks = []
     versioning = s3.get_bucket_versioning(Bucket=name).get("Status")
@@ -114,7 +108,7 @@ def alarms(outputs: dict, cfg) -> list[Check]:
     checks = []
     enabled = cfg.observability.alarm_actions_enabled
     for region, names in by_region.items():
-        cw = _client("cloudwatch", region)
+        cw = client("cloudwatch", region)
         found = {}
         for i in range(0, len(names), 100):
             for a in cw.describe_alarms(AlarmNames=names[i:i + 100])["MetricAlarms"]:
@@ -135,7 +129,7 @@ def alarms(outputs: dict, cfg) -> list[Check]:
 
 
 def cdn(outputs: dict, cfg) -> list[Check]:
-    d = _client("cloudfront", "us-east-1").get_distribution(Id=outputs["cdnDistributionId"])["Distribution"]
+    d = client("cloudfront", "us-east-1").get_distribution(Id=outputs["cdnDistributionId"])["Distribution"]
     ok = d["Status"] == "Deployed" and d["DistributionConfig"]["Enabled"]
     return [Check("cloudfront distribution", ok, f"{d['Id']}: {d['Status']}, enabled {d['DistributionConfig']['Enabled']}")]
 
@@ -147,7 +141,7 @@ def no_image(cfg) -> bool:
 def service(outputs: dict, cfg, wait: float = 0) -> list[Check]:
     """The ECS service: ACTIVE, and as many tasks running as it wants (waiting up to `wait` seconds,
     since `pulumi up` returns before new tasks start)."""
-    ecs = _client("ecs", outputs["awsRegion"])
+    ecs = client("ecs", outputs["awsRegion"])
     cluster, name, e = outputs["ecsClusterName"], outputs["ecsServiceName"], cfg.ecs
     deadline = time.monotonic() + (wait if e.has_image else 0)  # with no image, nothing is on its way
     while True:

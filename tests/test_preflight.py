@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from urllib.request import Request, urlopen
 
 import pytest
 from conftest import ROOT
-from test_ops import free_port, wait_for_port
+from test_ops import free_port, moto_server
 
 PASSPHRASE = "pp-Wh1sper-n0t-for-logs"
 CF_TOKEN = "cf-T0ken-n0t-for-logs-0123456789"
@@ -26,14 +25,8 @@ SECRET_ENV = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "CLOU
 
 @pytest.fixture(scope="module")
 def moto():
-    port = free_port()
-    server = shutil.which("moto_server", path=str(Path(sys.executable).parent))
-    proc = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    wait_for_port(port, proc, "moto_server")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture
