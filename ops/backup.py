@@ -19,18 +19,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ops.common import Check, Database, OpsError, redact
+from ops.common import BotoClient, Check, Database, OpsError, redact
+from ops.common import client as boto3_client
 
 MANIFEST = ".manifest.json"
 MAX_AGE = timedelta(hours=26)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-def s3_client(region: str | None):
-    import boto3
-
+def s3_client(region: str | None) -> BotoClient:
     # AWS_ENDPOINT_URL (boto3's own variable) points it at another endpoint, e.g. moto in the tests.
-    return boto3.client("s3", region_name=region)
+    return boto3_client("s3", region)
 
 
 def _pg_bin(name: str) -> str:
@@ -73,7 +72,7 @@ def backup(db: Database, bucket: str, kms_key: str, stack: str, *, region: str |
            now: datetime | None = None, client=None) -> dict:
     """Dump, upload, write the manifest; returns the manifest. Raises on any failure, after removing
     every object version this run wrote."""
-    from boto3.s3.transfer import TransferConfig
+    from boto3.s3.transfer import TransferConfig  # type: ignore[import-untyped]  # boto3 ships no type information
     from psycopg import IsolationLevel
 
     s3 = client or s3_client(region)

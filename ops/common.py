@@ -8,6 +8,8 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -104,11 +106,27 @@ class Check:
     warn: bool = False  # advisory: shown as WARN, never fails the run
 
 
-def client(service: str, region: str):
-    """A boto3 client (imported here: the other ops commands do not pay for boto3)."""
-    import boto3
+# boto3 builds its client classes at run time from JSON service models: without boto3-stubs (not in
+# the lock) a client has no static type, so this alias says where the untyped value comes from.
+BotoClient = Any
 
-    return boto3.client(service, region_name=region)
+
+def _boto3() -> ModuleType:
+    """boto3, imported on first use: the other ops commands do not pay for it."""
+    import boto3  # type: ignore[import-untyped]  # boto3 ships no type information (no py.typed)
+
+    return boto3
+
+
+def client(service: str, region: str | None) -> BotoClient:
+    """A boto3 client. No region: the one boto3 finds (AWS_REGION, the profile)."""
+    return _boto3().client(service, region_name=region)
+
+
+def session_region() -> str | None:
+    """The region boto3 resolves from the environment and profile, as the AWS CLI does."""
+    region: str | None = _boto3().session.Session().region_name
+    return region
 
 
 def print_checks(title: str, checks: list[Check]) -> int:

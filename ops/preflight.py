@@ -15,12 +15,16 @@ import base64
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from ops.common import Check, client
+from ops.common import Check, client, session_region
+
+if TYPE_CHECKING:  # stack_config imports pulumi: the commands import it only when they read a stack
+    from stack_config import StackSettings
 
 # RFC 2606: second-level names reserved for documentation, and reserved top-level names.
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
@@ -52,7 +56,7 @@ NATS_PER_AZ = Quota("vpc", "L-FE5A380F", "NAT gateways per Availability Zone", 5
 
 @dataclass
 class Context:
-    cfg: object  # stack_config.StackSettings
+    cfg: StackSettings
     raw: Mapping[str, str]  # the config as the program gets it ({"platform:key": text})
     secret_keys: set[str]
     stack_file: Path
@@ -69,7 +73,7 @@ def _error(err: Exception) -> str:
     return f"{code or type(err).__name__}: {err}"[:300]
 
 
-def _guard(name: str, fn) -> list[Check]:
+def _guard(name: str, fn: Callable[[], list[Check]]) -> list[Check]:
     """An AWS error becomes a failed row naming the error, never a traceback."""
     try:
         return fn()
@@ -86,7 +90,7 @@ def _reserved(name: str) -> bool:
 
 def _values(ctx: Context) -> list[tuple[str, int | None, str]]:
     """(key, index in an array or None, text) for every plain value of the project's namespace."""
-    out = []
+    out: list[tuple[str, int | None, str]] = []
     for full, text in sorted(ctx.raw.items()):
         namespace, _, key = full.partition(":")
         if namespace != "platform" or full in ctx.secret_keys:
@@ -102,33 +106,37 @@ def _values(ctx: Context) -> list[tuple[str, int | None, str]]:
     return out
 
 
+def _placeholder(ctx: Context, key: str, index: int | None, text: str) -> tuple[str, str] | None:
+    """Why the value looks left to fill in and the command that fixes it, or None."""
+    if key in ("appDomain", "appDnsZone") and text and _reserved(text):
+        return "a reserved example domain (RFC 2606)", ctx.set_cmd(key, "<your domain>")
+    if key == "alarmEmails" and _reserved(text.rpartition("@")[2]):
+        return "an address at a reserved example domain (RFC 2606)", ctx.set_cmd(key, "<address>", index)
+    if key == "alarmWebhookUrls" and _reserved(urlsplit(text).hostname or ""):
+        return "a URL at a reserved example domain (RFC 2606)", ctx.set_cmd(key, "<https URL>", index)
+    if key == "cloudflareZoneId" and text == PLACEHOLDER_ZONE_ID:
+        return "the examples' placeholder zone id", ctx.set_cmd(key, "<zone id from the Cloudflare dashboard>")
+    if key in ("alarmSlackTeamId", "alarmSlackChannelId") and _SLACK_PLACEHOLDER.match(text):
+        what = "workspace id (T…)" if key == "alarmSlackTeamId" else "channel id (C…)"
+        return f"a placeholder Slack {what}", ctx.set_cmd(key, f"<Slack {what}>")
+    if _PLACEHOLDER_TEXT.search(text):
+        return "looks like a value left to fill in", ctx.set_cmd(key, "<value>", index)
+    return None
+
+
 def placeholders(ctx: Context) -> list[Check]:
     checks = []
     for key, index, text in _values(ctx):
         shown = f"{key}[{index}]" if index is not None else key
-        why = fix = None
-        if key in ("appDomain", "appDnsZone") and text and _reserved(text):
-            why, fix = "a reserved example domain (RFC 2606)", ctx.set_cmd(key, "<your domain>")
-        elif key == "alarmEmails" and _reserved(text.rpartition("@")[2]):
-            why, fix = "an address at a reserved example domain (RFC 2606)", ctx.set_cmd(key, "<address>", index)
-        elif key == "alarmWebhookUrls" and _reserved(urlsplit(text).hostname or ""):
-            why, fix = "a URL at a reserved example domain (RFC 2606)", ctx.set_cmd(key, "<https URL>", index)
-        elif key == "cloudflareZoneId" and text == PLACEHOLDER_ZONE_ID:
-            why, fix = "the examples' placeholder zone id", ctx.set_cmd(key, "<zone id from the Cloudflare dashboard>")
-        elif key in ("alarmSlackTeamId", "alarmSlackChannelId") and _SLACK_PLACEHOLDER.match(text):
-            what = "workspace id (T…)" if key == "alarmSlackTeamId" else "channel id (C…)"
-            why, fix = f"a placeholder Slack {what}", ctx.set_cmd(key, f"<Slack {what}>")
-        elif _PLACEHOLDER_TEXT.search(text):
-            why, fix = "looks like a value left to fill in", ctx.set_cmd(key, "<value>", index)
-        if why:
+        found = _placeholder(ctx, key, index, text)
+        if found:
+            why, fix = found
             checks.append(Check(f"placeholder {shown}", False, f"{text!r} is {why}", fix))
     return checks or [Check("placeholders", True, "none left in the stack config")]
 
 
 # ---- 3. credentials and the secrets provider ---------------------------------------------------
 def credentials(ctx: Context) -> tuple[list[Check], str | None]:
-    import boto3
-
     try:
         me = client("sts", ctx.cfg.aws_region).get_caller_identity()
     except Exception as err:  # noqa: BLE001 - no credentials is a finding, not a crash
@@ -137,19 +145,20 @@ def credentials(ctx: Context) -> tuple[list[Check], str | None]:
                       "export AWS_PROFILE=<profile> (aws sso login --profile <profile>), or the CI's OIDC role")], None
     checks = [Check("aws credentials", True, f"account {me['Account']} as {me['Arn']} (the stack config pins no "
                     "account: aws:allowedAccountIds is not read by this program)")]
-    session_region = boto3.session.Session().region_name
-    if session_region == ctx.cfg.aws_region:
-        checks.append(Check("aws region", True, f"credentials' region {session_region} = awsRegion"))
+    found_region = session_region()
+    if found_region == ctx.cfg.aws_region:
+        checks.append(Check("aws region", True, f"credentials' region {found_region} = awsRegion"))
     else:
-        checks.append(Check("aws region", True, f"credentials' region is {session_region or 'unset'}, awsRegion is "
+        checks.append(Check("aws region", True, f"credentials' region is {found_region or 'unset'}, awsRegion is "
                             f"{ctx.cfg.aws_region}: the stack deploys to awsRegion, but a KMS secrets provider "
                             "URL without ?region= and the AWS CLI use the credentials' region",
                             f"export AWS_REGION={ctx.cfg.aws_region}", warn=True))
-    return checks, me["Account"]
+    account: str = me["Account"]
+    return checks, account
 
 
 def _stack_document(path: Path) -> dict:
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information; types-PyYAML is not in the lock
 
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
@@ -192,10 +201,8 @@ def _kms(ctx: Context, url: str, encrypted_key: str | None) -> list[Check]:
     parts = urlsplit(url)
     # gocloud.dev/secrets/awskms: host + path is the key id, alias or ARN (awskms:///arn:… has an empty host).
     key_id = (parts.netloc + parts.path).lstrip("/")
-    region = (parse_qs(parts.query).get("region") or [None])[0]
-    import boto3
-
-    region = region or boto3.session.Session().region_name or ctx.cfg.aws_region
+    asked = parse_qs(parts.query).get("region")
+    region = (asked[0] if asked else None) or session_region() or ctx.cfg.aws_region
     kms = client("kms", region)
     fix = (f"create the key (aws kms create-key, then aws kms create-alias for an alias/ name) in {region}, or "
            f"pulumi stack change-secrets-provider 'awskms://<key id or alias>?region=<region>' --stack {ctx.cfg.stack}")
@@ -270,27 +277,37 @@ def image(ctx: Context, account: str | None) -> list[Check]:
     if ctx.cfg.app.hosting != "aws" or e is None:
         return [Check("ecs image", True, f"n/a: appHosting is {ctx.cfg.app.hosting}")]
     if e.image:
-        m = _ECR.match(e.image)
-        if not m or m["account"] != account:
-            return [Check("ecs image", True, f"{e.image}: not in this account's ECR, not checked")]
-        ref = {"imageDigest": m["digest"]} if m["digest"] else {"imageTag": m["tag"] or "latest"}
-        return _guard("ecs image", lambda: _ecr_image(m["region"], m["account"], m["repo"], ref, e.image,
-                                                      ctx.set_cmd("ecsImage", "<image reference>")))
+        return _pinned_image(ctx, e.image, account)
     if not e.image_tag:
         return [Check("ecs image", True, "first deploy: 0 tasks until an image tag is set "
                       f"(pulumi config set ecsImageTag <tag> --stack {ctx.cfg.stack})")]
+    return _tagged_image(ctx, e.image_tag)
+
+
+def _pinned_image(ctx: Context, image: str, account: str | None) -> list[Check]:
+    """ecsImage: a whole reference, checked when it is in this account's ECR."""
+    m = _ECR.match(image)
+    if not m or m["account"] != account:
+        return [Check("ecs image", True, f"{image}: not in this account's ECR, not checked")]
+    ref = {"imageDigest": m["digest"]} if m["digest"] else {"imageTag": m["tag"] or "latest"}
+    return _guard("ecs image", lambda: _ecr_image(m["region"], m["account"], m["repo"], ref, image,
+                                                  ctx.set_cmd("ecsImage", "<image reference>")))
+
+
+def _tagged_image(ctx: Context, tag: str) -> list[Check]:
+    """ecsImageTag: a tag in the stack's own repository, which the first `pulumi up` creates."""
     first_deploy = (f"deploy once with ecsImageTag empty, push the image, then set the tag: "
                     f"pulumi config set ecsImageTag '' --stack {ctx.cfg.stack} && pulumi up … && docker push "
-                    f"<ecrRepositoryUrl>:{e.image_tag} && pulumi config set ecsImageTag {e.image_tag} "
+                    f"<ecrRepositoryUrl>:{tag} && pulumi config set ecsImageTag {tag} "
                     f"--stack {ctx.cfg.stack}")
     url = ctx.outputs.get("ecrRepositoryUrl")
-    m = _ECR.match(f"{url}:{e.image_tag}") if url else None
+    m = _ECR.match(f"{url}:{tag}") if url else None
     if not m:
-        return [Check("ecs image", False, f"ecsImageTag is {e.image_tag!r}, but the stack has no ECR repository "
+        return [Check("ecs image", False, f"ecsImageTag is {tag!r}, but the stack has no ECR repository "
                       "yet (no ecrRepositoryUrl output): the first `pulumi up` creates it", first_deploy)]
-    return _guard("ecs image", lambda: _ecr_image(m["region"], m["account"], m["repo"], {"imageTag": e.image_tag},
-                                                  f"{url}:{e.image_tag}",
-                                                  f"docker push {url}:{e.image_tag}, or "
+    return _guard("ecs image", lambda: _ecr_image(m["region"], m["account"], m["repo"], {"imageTag": tag},
+                                                  f"{url}:{tag}",
+                                                  f"docker push {url}:{tag}, or "
                                                   + ctx.set_cmd("ecsImageTag", "<a tag in the repository>")))
 
 
@@ -337,8 +354,9 @@ def quotas(ctx: Context) -> list[Check]:
     net = cfg.network
     nats = {"none": 0, "single": 1, "perAz": net.az_count}[net.nat_gateways]
     checks = _guard("quota vpcs", lambda: [_vpcs(cfg.aws_region)])
-    if cfg.postgres and cfg.postgres.dr_region:  # the DR replica's network (no NAT) in its own region
-        checks += _guard("quota vpcs (dr)", lambda: [_vpcs(cfg.postgres.dr_region, " (dr)")])
+    dr_region = cfg.postgres.dr_region if cfg.postgres else None
+    if dr_region:  # the DR replica's network (no NAT) in its own region
+        checks += _guard("quota vpcs (dr)", lambda: [_vpcs(dr_region, " (dr)")])
     checks += _guard("availability zones", lambda: _zones_and_nats(cfg.aws_region, net.az_count, nats, cfg.stack))
     return checks
 
