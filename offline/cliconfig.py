@@ -25,13 +25,14 @@ from `pulumi config set --secret`.
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information; types-PyYAML is not in the lock
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 # Stand-in for values encrypted with the stack's secrets provider (never decrypted offline).
@@ -55,7 +56,7 @@ class ConfigValue:
     object: bool = False
 
     @classmethod
-    def of(cls, value: object, *, secure: bool = False) -> ConfigValue:
+    def of(cls, value: builtins.object, *, secure: bool = False) -> ConfigValue:  # the field `object` shadows it here
         """What `pulumi config set` stores: a str as text, a list or dict (from --path) as an object."""
         if isinstance(value, (list, dict)):
             return cls(go_json(value), secure, True)

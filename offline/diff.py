@@ -48,7 +48,7 @@ def _key(r) -> str:
     return r.urn.split("::", 2)[2]  # urn:pulumi:<stack>::<project>::<type chain>::<name>
 
 
-def _flatten(value, path: str, out: dict) -> None:
+def _flatten(value: object, path: str, out: dict[str, object]) -> None:
     if is_secret(value):
         out[path] = "[secret]"
     elif isinstance(value, dict) and value:
@@ -89,7 +89,8 @@ def diff(left, right) -> StackDiff:
 
     changed, same, by_name = [], 0, 0
     for key in sorted(set(lefts) & set(rights), key=lambda k: natural_key(k.rsplit("::", 1)[1])):
-        a, b = {}, {}
+        a: dict[str, object] = {}
+        b: dict[str, object] = {}
         _flatten(lefts[key].inputs, "", a)
         _flatten(rights[key].inputs, "", b)
         settings = []

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from _rules import resource_rule
+from _types import CLOUDFLARE_ZONE_SETTING
 
-ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 MIN_TLS = ("1.2", "1.3")
 
 
 @resource_rule(
     "cloudflare-tls", "Zone SSL mode is strict and the minimum TLS version is 1.2.",
-    types=[ZONE_SETTING], severity="high",
+    types=[CLOUDFLARE_ZONE_SETTING], severity="high",
     fix='Keep the ssl zone setting "strict" (Full (strict): Cloudflare validates the origin certificate) '
         'and min_tls_version "1.2" (components/dns.py sets both).')
 def _tls(props, report, cfg, args):

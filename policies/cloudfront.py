@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from _rules import Stack, as_list, is_set, resource_rule, stack_rule
+from _types import DISTRIBUTION, LOG_DELIVERY_SOURCE, RESPONSE_HEADERS_POLICY
 
-DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
-HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
-LOG_SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
 # AWS's managed "SecurityHeadersPolicy" (HSTS max-age one year, includeSubdomains).
 MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 MODERN_TLS = ("TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025")
@@ -58,7 +56,7 @@ def _waf(props, report, cfg, args):
         "loggingConfig on the distribution.")
 def _logging(stack: Stack, report, cfg):
     for d in stack.of_type(DISTRIBUTION):
-        v2 = [s for s in stack.referencing(d, LOG_SOURCE, "resourceArn")
+        v2 = [s for s in stack.referencing(d, LOG_DELIVERY_SOURCE, "resourceArn")
               if s.props.get("logType") == "ACCESS_LOGS"]
         if not v2 and not (d.props.get("loggingConfig") or {}).get("bucket"):
             report("has no access-log delivery.", d.urn)
@@ -80,7 +78,7 @@ def _security_headers(stack: Stack, report, cfg):
     minimum = cfg["minimumHstsMaxAgeSeconds"]
     for d in stack.of_type(DISTRIBUTION):
         policies = [p for prop in ("defaultCacheBehavior", "orderedCacheBehaviors")
-                    for p in stack.referenced(d, prop) if p.resource_type == HEADERS]
+                    for p in stack.referenced(d, prop) if p.resource_type == RESPONSE_HEADERS_POLICY]
         for b in behaviors(d.props):
             if not is_set(b, "responseHeadersPolicyId"):
                 report(f"{where(b)} has no response headers policy.", d.urn)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from _rules import resource_rule
-
-INSTANCE = "aws:rds/instance:Instance"
-GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+from _types import CACHE_REPLICATION_GROUP, RDS_INSTANCE
 
 PRODUCTION_DB = ["db.t4g.micro", "db.t4g.small", "db.t4g.medium", "db.t4g.large", "db.t3.micro", "db.t3.small",
                  "db.t3.medium", "db.t3.large", "db.m6g.large", "db.m6g.xlarge", "db.m7g.large", "db.m7g.xlarge",
@@ -16,7 +14,7 @@ PRODUCTION_CACHE = ["cache.t4g.micro", "cache.t4g.small", "cache.t4g.medium", "c
 
 @resource_rule(
     "cost-allowed-classes", "RDS instance classes and ElastiCache node types come from the environment's allow-list.",
-    types=[INSTANCE, GROUP], severity="medium",
+    types=[RDS_INSTANCE, CACHE_REPLICATION_GROUP], severity="medium",
     config={
         "rdsInstanceClasses": {"type": "array", "items": {"type": "string"}, "default": PRODUCTION_DB,
                                "description": "Allowed RDS instance classes."},
@@ -26,7 +24,7 @@ PRODUCTION_CACHE = ["cache.t4g.micro", "cache.t4g.small", "cache.t4g.medium", "c
     fix="Pick a class from the allow-list (pulumi config set postgresInstanceClass / redisNodeType), or "
         "widen the list for this environment in its policy pack config after a cost review.")
 def _allowed(props, report, cfg, args):
-    if args.resource_type == INSTANCE:
+    if args.resource_type == RDS_INSTANCE:
         value, allowed, what = props.get("instanceClass"), cfg["rdsInstanceClasses"], "instanceClass"
     else:
         value, allowed, what = props.get("nodeType"), cfg["cacheNodeTypes"], "nodeType"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from _rules import count, is_set, resource_rule
-
-GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+from _types import CACHE_REPLICATION_GROUP
 
 
 @resource_rule(
     "elasticache-encryption-at-rest", "Cache data at rest is encrypted with a customer-managed KMS key.",
-    types=[GROUP], severity="high", checkov=["CKV_AWS_29", "CKV_AWS_191"], securityhub="ElastiCache.4",
+    types=[CACHE_REPLICATION_GROUP], severity="high", checkov=["CKV_AWS_29", "CKV_AWS_191"], securityhub="ElastiCache.4",
     fix="Set atRestEncryptionEnabled=true and kmsKeyId (replacement: plan a snapshot restore).")
 def _at_rest(props, report, cfg, args):
     if not props.get("atRestEncryptionEnabled"):
@@ -20,7 +19,7 @@ def _at_rest(props, report, cfg, args):
 
 @resource_rule(
     "elasticache-encryption-in-transit", "Clients reach the cache over TLS only.",
-    types=[GROUP], severity="high", checkov=["CKV_AWS_30"], securityhub="ElastiCache.5",
+    types=[CACHE_REPLICATION_GROUP], severity="high", checkov=["CKV_AWS_30"], securityhub="ElastiCache.5",
     fix='Set transitEncryptionEnabled=true and transitEncryptionMode="required"; use rediss:// URLs.')
 def _in_transit(props, report, cfg, args):
     if not props.get("transitEncryptionEnabled"):
@@ -31,7 +30,7 @@ def _in_transit(props, report, cfg, args):
 
 @resource_rule(
     "elasticache-auth", "The cache requires an AUTH token or RBAC user group.",
-    types=[GROUP], severity="high", checkov=["CKV_AWS_31"], securityhub="ElastiCache.6",
+    types=[CACHE_REPLICATION_GROUP], severity="high", checkov=["CKV_AWS_31"], securityhub="ElastiCache.6",
     fix="Set authToken (components/redis.py stores a random one in Secrets Manager) or userGroupIds.")
 def _auth(props, report, cfg, args):
     if not is_set(props, "authToken") and not count(props, "userGroupIds"):
@@ -40,7 +39,7 @@ def _auth(props, report, cfg, args):
 
 @resource_rule(
     "elasticache-failover", "Replication groups fail over automatically across AZs.",
-    types=[GROUP], severity="high", securityhub="ElastiCache.3",
+    types=[CACHE_REPLICATION_GROUP], severity="high", securityhub="ElastiCache.3",
     fix="pulumi config set redisNodes 2 (or more): the component then enables automatic failover and Multi-AZ.")
 def _failover(props, report, cfg, args):
     if not props.get("automaticFailoverEnabled") or not props.get("multiAzEnabled"):
@@ -50,7 +49,7 @@ def _failover(props, report, cfg, args):
 
 @resource_rule(
     "elasticache-snapshot-retention", "The cache keeps automatic snapshots.",
-    types=[GROUP], severity="medium", checkov=["CKV_AWS_134"], securityhub="ElastiCache.1",
+    types=[CACHE_REPLICATION_GROUP], severity="medium", checkov=["CKV_AWS_134"], securityhub="ElastiCache.1",
     config={"minimumDays": {"type": "integer", "minimum": 1, "maximum": 35, "default": 1,
                             "description": "Fewest days of automatic snapshots."}},
     fix="pulumi config set redisSnapshotRetentionDays <days> (at least the pack's minimumDays).")
@@ -62,7 +61,7 @@ def _snapshots(props, report, cfg, args):
 
 @resource_rule(
     "elasticache-subnet-group", "Caches live in the stack's private subnet group, not the default one.",
-    types=[GROUP], severity="medium", securityhub="ElastiCache.7",
+    types=[CACHE_REPLICATION_GROUP], severity="medium", securityhub="ElastiCache.7",
     fix="Set subnetGroupName to the component's private subnet group.")
 def _subnet_group(props, report, cfg, args):
     group = props.get("subnetGroupName") or ""

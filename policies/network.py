@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 from _rules import Stack, as_list, cidr_open, num, resource_rule, stack_rule
+from _types import DEFAULT_SECURITY_GROUP, FLOW_LOG, LOAD_BALANCER, SECURITY_GROUP, SG_EGRESS_RULE, SG_INGRESS_RULE, VPC
 
-VPC = "aws:ec2/vpc:Vpc"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-SG = "aws:ec2/securityGroup:SecurityGroup"
-DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 WEB_PORTS = {80, 443}
 
 
@@ -32,7 +26,7 @@ def _web_only(protocol, from_port, to_port) -> bool:
         "load balancer's group may take 80/443 from anywhere.")
 def _no_public_ingress(stack: Stack, report, cfg):
     lb_groups = {sg.urn for lb in stack.of_type(LOAD_BALANCER) for sg in stack.referenced(lb, "securityGroups")}
-    for rule in stack.of_type(INGRESS):
+    for rule in stack.of_type(SG_INGRESS_RULE):
         p = rule.props
         source = p.get("cidrIpv4") or p.get("cidrIpv6")
         if not cidr_open(source):
@@ -42,7 +36,7 @@ def _no_public_ingress(stack: Stack, report, cfg):
             continue
         report(f"opens {p.get('ipProtocol')} {num(p.get('fromPort'))}-{num(p.get('toPort'))} to {source}"
                f"{'' if groups & lb_groups else ' on a group no load balancer uses'}.", rule.urn)
-    for group in stack.of_type(SG, DEFAULT_SG):
+    for group in stack.of_type(SECURITY_GROUP, DEFAULT_SECURITY_GROUP):
         for entry in as_list(group.props.get("ingress")):
             sources = [c for c in [*as_list(entry.get("cidrBlocks")), *as_list(entry.get("ipv6CidrBlocks"))]
                        if cidr_open(c)]
@@ -54,10 +48,10 @@ def _no_public_ingress(stack: Stack, report, cfg):
 
 @resource_rule(
     "sg-rule-descriptions", "Security groups and every rule in them say what they allow and why.",
-    types=[SG, INGRESS, EGRESS], severity="low", checkov=["CKV_AWS_23"],
+    types=[SECURITY_GROUP, SG_INGRESS_RULE, SG_EGRESS_RULE], severity="low", checkov=["CKV_AWS_23"],
     fix="Set description on the security group and on each ingress/egress rule.")
 def _descriptions(props, report, cfg, args):
-    if args.resource_type == SG:
+    if args.resource_type == SECURITY_GROUP:
         if (props.get("description") or "Managed by Pulumi") == "Managed by Pulumi":
             report("the security group has no description of its own.")
         inline = [*as_list(props.get("ingress")), *as_list(props.get("egress"))]

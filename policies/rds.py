@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from _rules import Stack, as_list, cidr_open, is_set, resource_rule, stack_rule
+from _types import RDS_INSTANCE, RDS_PARAMETER_GROUP, SG_INGRESS_RULE
 from pulumi_policy.proxy import UnknownValueError
-
-INSTANCE = "aws:rds/instance:Instance"
-PARAMS = "aws:rds/parameterGroup:ParameterGroup"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 
 def is_replica(props) -> bool:
@@ -32,7 +29,7 @@ def is_postgres(props) -> bool:
 
 @resource_rule(
     "rds-storage-encrypted", "RDS storage is encrypted with a customer-managed KMS key.",
-    types=[INSTANCE], severity="critical", checkov=["CKV_AWS_16"], securityhub="RDS.3",
+    types=[RDS_INSTANCE], severity="critical", checkov=["CKV_AWS_16"], securityhub="RDS.3",
     fix="Set storageEncrypted=true and kmsKeyId to the stack's key (components/postgres.py does both); "
         "an unencrypted instance must be recreated from an encrypted snapshot copy.")
 def _storage_encrypted(props, report, cfg, args):
@@ -54,7 +51,7 @@ def _storage_encrypted(props, report, cfg, args):
         "Compute). If the environment must allow it, set allowPublic in the pack config, force "
         "rds.force_ssl=1 and list client CIDRs in databaseAllowedCidrs.")
 def _not_public(stack: Stack, report, cfg):
-    for db in stack.of_type(INSTANCE):
+    for db in stack.of_type(RDS_INSTANCE):
         if not db.props.get("publiclyAccessible"):
             continue
         if not cfg["allowPublic"]:
@@ -65,7 +62,7 @@ def _not_public(stack: Stack, report, cfg):
         if not any(_forces_ssl(g.props) for g in groups):
             report("is public but its parameter group does not set rds.force_ssl=1.", db.urn)
         rules = [r for sg in stack.referenced(db, "vpcSecurityGroupIds")
-                 for r in stack.referencing(sg, INGRESS, "securityGroupId")]
+                 for r in stack.referencing(sg, SG_INGRESS_RULE, "securityGroupId")]
         cidrs = [r.props.get("cidrIpv4") or r.props.get("cidrIpv6") for r in rules]
         if not [c for c in cidrs if c] or any(cidr_open(c) for c in cidrs):
             report("is public but its security groups do not restrict ingress to an "
@@ -74,7 +71,7 @@ def _not_public(stack: Stack, report, cfg):
 
 @resource_rule(
     "rds-backup-retention", "RDS automated backups are kept at least the environment's minimum.",
-    types=[INSTANCE], severity="high", checkov=["CKV_AWS_133"], securityhub="RDS.11",
+    types=[RDS_INSTANCE], severity="high", checkov=["CKV_AWS_133"], securityhub="RDS.11",
     config={"minimumDays": {"type": "integer", "minimum": 1, "maximum": 35, "default": 30,
                             "description": "Shortest backup retention allowed (production 30, staging 7)."}},
     fix="pulumi config set postgresBackupRetentionDays <days> (at least the pack's minimumDays).")
@@ -88,7 +85,7 @@ def _backup_retention(props, report, cfg, args):
 
 @resource_rule(
     "rds-multi-az", "Primary RDS instances run Multi-AZ.",
-    types=[INSTANCE], severity="high", checkov=["CKV_AWS_157"], securityhub="RDS.5",
+    types=[RDS_INSTANCE], severity="high", checkov=["CKV_AWS_157"], securityhub="RDS.5",
     fix="pulumi config set postgresMultiAz true (a standby in a second AZ; failover in 1-2 minutes).")
 def _multi_az(props, report, cfg, args):
     if not is_replica(props) and not props.get("multiAz"):
@@ -97,7 +94,7 @@ def _multi_az(props, report, cfg, args):
 
 @resource_rule(
     "rds-deletion-protection", "Primary RDS instances have deletion protection and take a final snapshot.",
-    types=[INSTANCE], severity="high", checkov=["CKV_AWS_293"], securityhub="RDS.8",
+    types=[RDS_INSTANCE], severity="high", checkov=["CKV_AWS_293"], securityhub="RDS.8",
     fix="pulumi config set postgresDeletionProtection true and postgresFinalSnapshot true.")
 def _deletion_protection(props, report, cfg, args):
     if is_replica(props):
@@ -110,7 +107,7 @@ def _deletion_protection(props, report, cfg, args):
 
 @resource_rule(
     "rds-enhanced-monitoring", "RDS instances publish Enhanced Monitoring (OS metrics).",
-    types=[INSTANCE], severity="medium", checkov=["CKV_AWS_118"], securityhub="RDS.6",
+    types=[RDS_INSTANCE], severity="medium", checkov=["CKV_AWS_118"], securityhub="RDS.6",
     fix="Set monitoringInterval (1-60 s) and monitoringRoleArn; components/postgres.py uses 60 s.")
 def _enhanced_monitoring(props, report, cfg, args):
     if not int(props.get("monitoringInterval") or 0) or not is_set(props, "monitoringRoleArn"):
@@ -119,7 +116,7 @@ def _enhanced_monitoring(props, report, cfg, args):
 
 @resource_rule(
     "rds-log-exports", "PostgreSQL instances export the postgresql log to CloudWatch Logs.",
-    types=[INSTANCE], severity="medium", checkov=["CKV_AWS_129"], securityhub="RDS.9",
+    types=[RDS_INSTANCE], severity="medium", checkov=["CKV_AWS_129"], securityhub="RDS.9",
     fix='Set enabledCloudwatchLogsExports to include "postgresql" (and "upgrade").')
 def _log_exports(props, report, cfg, args):
     if is_postgres(props) and "postgresql" not in as_list(props.get("enabledCloudwatchLogsExports")):
@@ -128,7 +125,7 @@ def _log_exports(props, report, cfg, args):
 
 @resource_rule(
     "rds-iam-auth", "RDS instances accept IAM database authentication.",
-    types=[INSTANCE], severity="medium", checkov=["CKV_AWS_161"], securityhub="RDS.10",
+    types=[RDS_INSTANCE], severity="medium", checkov=["CKV_AWS_161"], securityhub="RDS.10",
     fix="Set iamDatabaseAuthenticationEnabled=true (apps may then use short-lived tokens).")
 def _iam_auth(props, report, cfg, args):
     if not props.get("iamDatabaseAuthenticationEnabled"):
@@ -137,7 +134,7 @@ def _iam_auth(props, report, cfg, args):
 
 @resource_rule(
     "rds-auto-minor-upgrade", "RDS instances take minor engine upgrades automatically.",
-    types=[INSTANCE], severity="medium", checkov=["CKV_AWS_226"], securityhub="RDS.13",
+    types=[RDS_INSTANCE], severity="medium", checkov=["CKV_AWS_226"], securityhub="RDS.13",
     fix="Remove autoMinorVersionUpgrade=false; minor versions carry security fixes.")
 def _auto_minor_upgrade(props, report, cfg, args):
     if props.get("autoMinorVersionUpgrade") is False:  # the provider's default is true
@@ -146,7 +143,7 @@ def _auto_minor_upgrade(props, report, cfg, args):
 
 @resource_rule(
     "rds-performance-insights-encrypted", "Performance Insights is on and encrypted with a customer-managed key.",
-    types=[INSTANCE], severity="medium", checkov=["CKV_AWS_353", "CKV_AWS_354"],
+    types=[RDS_INSTANCE], severity="medium", checkov=["CKV_AWS_353", "CKV_AWS_354"],
     fix="Set performanceInsightsEnabled=true and performanceInsightsKmsKeyId to the database key.")
 def _performance_insights(props, report, cfg, args):
     if not props.get("performanceInsightsEnabled"):
@@ -157,7 +154,7 @@ def _performance_insights(props, report, cfg, args):
 
 @resource_rule(
     "rds-copy-tags-to-snapshot", "RDS snapshots inherit the instance's tags.",
-    types=[INSTANCE], severity="low", checkov=["CKV2_AWS_60"], securityhub="RDS.17",
+    types=[RDS_INSTANCE], severity="low", checkov=["CKV2_AWS_60"], securityhub="RDS.17",
     fix="Set copyTagsToSnapshot=true so snapshots keep owner and cost tags.")
 def _copy_tags(props, report, cfg, args):
     if not props.get("copyTagsToSnapshot"):
@@ -171,11 +168,11 @@ def _forces_ssl(props) -> bool:
 
 @resource_rule(
     "rds-force-ssl", "PostgreSQL parameter groups force TLS and instances do not use the default group.",
-    types=[INSTANCE, PARAMS], severity="high", checkov=["CKV2_AWS_69"],
+    types=[RDS_INSTANCE, RDS_PARAMETER_GROUP], severity="high", checkov=["CKV2_AWS_69"],
     fix="Keep rds.force_ssl=1 in the stack's parameter group (components/postgres.py) and attach it "
         "with parameterGroupName.")
 def _force_ssl(props, report, cfg, args):
-    if args.resource_type == PARAMS:
+    if args.resource_type == RDS_PARAMETER_GROUP:
         if (props.get("family") or "").startswith("postgres") and not _forces_ssl(props):
             report("the parameter group does not set rds.force_ssl=1: clients may connect without TLS.")
     elif is_postgres(props):

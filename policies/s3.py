@@ -4,17 +4,19 @@ at a bucket together with the versioning/encryption/... resources that reference
 from __future__ import annotations
 
 from _rules import Stack, as_list, is_set, policy_document, stack_rule, statements, tags_of
+from _types import (
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    BUCKET_LIFECYCLE,
+    BUCKET_LOGGING,
+    BUCKET_OWNERSHIP_CONTROLS,
+    BUCKET_POLICY,
+    BUCKET_PUBLIC_ACCESS_BLOCK,
+    BUCKET_REPLICATION,
+    BUCKET_VERSIONING,
+    LOAD_BALANCER,
+)
 
-BUCKET = "aws:s3/bucket:Bucket"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-PUBLIC_ACCESS = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
-LOGGING = "aws:s3/bucketLogging:BucketLogging"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 GLACIER_CLASSES = {"GLACIER", "GLACIER_IR", "DEEP_ARCHIVE"}
 
 
@@ -29,7 +31,7 @@ def companions(stack: Stack, bucket, typ: str) -> list:
 def is_log_destination(stack: Stack, bucket) -> bool:
     """ALB access logs and S3 server access logs can only be written with SSE-S3 (AES256)."""
     return bool(stack.referencing(bucket, LOAD_BALANCER, "accessLogs")
-                or stack.referencing(bucket, LOGGING, "targetBucket"))
+                or stack.referencing(bucket, BUCKET_LOGGING, "targetBucket"))
 
 
 @stack_rule(
@@ -38,7 +40,7 @@ def is_log_destination(stack: Stack, bucket) -> bool:
     fix='Add aws.s3.BucketVersioning with status "Enabled" (components/_common.py HardenedBucket does).')
 def _versioning(stack: Stack, report, cfg):
     for b in stack.of_type(BUCKET):
-        found = companions(stack, b, VERSIONING)
+        found = companions(stack, b, BUCKET_VERSIONING)
         if not any((v.props.get("versioningConfiguration") or {}).get("status") == "Enabled" for v in found):
             report("has no BucketVersioning with status Enabled.", b.urn)
 
@@ -50,7 +52,7 @@ def _versioning(stack: Stack, report, cfg):
         "only buckets that receive ALB or S3 access logs may use AES256, which AWS requires there.")
 def _sse_kms(stack: Stack, report, cfg):
     for b in stack.of_type(BUCKET):
-        found = companions(stack, b, ENCRYPTION)
+        found = companions(stack, b, BUCKET_ENCRYPTION)
         defaults = [(r.get("applyServerSideEncryptionByDefault") or {})
                     for e in found for r in as_list(e.props.get("rules"))]
         kms = [d for d in defaults if str(d.get("sseAlgorithm", "")).startswith("aws:kms")]
@@ -72,7 +74,7 @@ def _sse_kms(stack: Stack, report, cfg):
 def _public_access(stack: Stack, report, cfg):
     keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     for b in stack.of_type(BUCKET):
-        found = companions(stack, b, PUBLIC_ACCESS)
+        found = companions(stack, b, BUCKET_PUBLIC_ACCESS_BLOCK)
         if not found:
             report("has no BucketPublicAccessBlock.", b.urn)
             continue
@@ -87,7 +89,7 @@ def _public_access(stack: Stack, report, cfg):
     fix='Add BucketOwnershipControls with rule.objectOwnership "BucketOwnerEnforced".')
 def _owner_enforced(stack: Stack, report, cfg):
     for b in stack.of_type(BUCKET):
-        found = companions(stack, b, OWNERSHIP)
+        found = companions(stack, b, BUCKET_OWNERSHIP_CONTROLS)
         if not any((o.props.get("rule") or {}).get("objectOwnership") == "BucketOwnerEnforced" for o in found):
             report("does not enforce bucket-owner object ownership (ACLs still apply).", b.urn)
 
@@ -110,13 +112,13 @@ def _denies_plain_http(doc: dict) -> bool:
         'and bucket/*, Condition {"Bool": {"aws:SecureTransport": "false"}}.')
 def _tls_only(stack: Stack, report, cfg):
     for b in stack.of_type(BUCKET):
-        docs = [policy_document(p.props.get("policy")) for p in companions(stack, b, POLICY)]
+        docs = [policy_document(p.props.get("policy")) for p in companions(stack, b, BUCKET_POLICY)]
         if not any(_denies_plain_http(d) for d in docs):
             report("has no policy statement denying aws:SecureTransport=false.", b.urn)
 
 
 def _enabled_rules(stack: Stack, bucket) -> list:
-    return [r for lc in companions(stack, bucket, LIFECYCLE) for r in as_list(lc.props.get("rules"))
+    return [r for lc in companions(stack, bucket, BUCKET_LIFECYCLE) for r in as_list(lc.props.get("rules"))
             if r.get("status") == "Enabled"]
 
 
@@ -151,7 +153,7 @@ def _replication(stack: Stack, report, cfg):
     for b in stack.of_type(BUCKET):
         if data_class(b) not in cfg["dataClasses"]:
             continue
-        found = companions(stack, b, REPLICATION)
+        found = companions(stack, b, BUCKET_REPLICATION)
         if not any(r.get("status") == "Enabled" for c in found for r in as_list(c.props.get("rules"))):
             report("holds backups in one region only: no enabled replication rule.", b.urn)
 
@@ -168,5 +170,5 @@ def _access_logging(stack: Stack, report, cfg):
     for b in stack.of_type(BUCKET):
         if data_class(b) in cfg["exemptDataClasses"]:
             continue
-        if not companions(stack, b, LOGGING):
+        if not companions(stack, b, BUCKET_LOGGING):
             report("has no server access logging.", b.urn)

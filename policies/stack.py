@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from _rules import Stack, is_set, stack_rule, tags_of
+from _types import (
+    BUCKET,
+    CACHE_REPLICATION_GROUP,
+    DYNAMODB_TABLE,
+    EFS_FILE_SYSTEM,
+    METRIC_ALARM,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
+)
 
-INSTANCE = "aws:rds/instance:Instance"
-GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-BUCKET = "aws:s3/bucket:Bucket"
-STATEFUL = [INSTANCE, GROUP, "aws:rds/cluster:Cluster", "aws:dynamodb/table:Table", "aws:efs/fileSystem:FileSystem"]
+STATEFUL = [RDS_INSTANCE, CACHE_REPLICATION_GROUP, RDS_CLUSTER, DYNAMODB_TABLE, EFS_FILE_SYSTEM]
 
 
 @stack_rule(
@@ -17,8 +22,8 @@ STATEFUL = [INSTANCE, GROUP, "aws:rds/cluster:Cluster", "aws:dynamodb/table:Tabl
     fix="Pass the instance or replication group to the Alarms component (DatabaseTarget/CacheTarget in "
         "__main__.py); components/alarms.py then creates its alarms.")
 def _alarms(stack: Stack, report, cfg):
-    for r in stack.of_type(INSTANCE, GROUP):
-        if not stack.referencing(r, ALARM, "dimensions"):
+    for r in stack.of_type(RDS_INSTANCE, CACHE_REPLICATION_GROUP):
+        if not stack.referencing(r, METRIC_ALARM, "dimensions"):
             report("has no CloudWatch alarm watching it.", r.urn)
 
 
@@ -29,10 +34,10 @@ def _alarms(stack: Stack, report, cfg):
                                 "description": "Fewest read replicas per primary."}},
     fix="pulumi config set postgresReadReplicas <n> (replicas also serve DATABASE_READ_URL).")
 def _read_replica(stack: Stack, report, cfg):
-    for db in stack.of_type(INSTANCE):
+    for db in stack.of_type(RDS_INSTANCE):
         if is_set(db.props, "replicateSourceDb"):
             continue
-        replicas = stack.referencing(db, INSTANCE, "replicateSourceDb")
+        replicas = stack.referencing(db, RDS_INSTANCE, "replicateSourceDb")
         if len(replicas) < cfg["minimumReplicas"]:
             report(f"has {len(replicas)} read replica(s); at least {cfg['minimumReplicas']} required.",
                    db.urn)
@@ -43,7 +48,7 @@ def _read_replica(stack: Stack, report, cfg):
     severity="high",
     fix="pulumi config set backupBucketEnabled true (the BackupBucket component tags its bucket DataClass=backup).")
 def _backup_bucket(stack: Stack, report, cfg):
-    if stack.of_type(INSTANCE) and not [b for b in stack.of_type(BUCKET)
+    if stack.of_type(RDS_INSTANCE) and not [b for b in stack.of_type(BUCKET)
                                         if tags_of(b.props).get("DataClass") == "backup"]:
         report("the stack has an RDS database but no bucket tagged DataClass=backup for its pg_dump archives.")
 

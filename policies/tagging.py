@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
+import _types as t
 from _rules import resource_rule, tags_of
 
 # pulumi-aws 7 types that take `tags` (the tests check this list against the SDK for every type the
 # stacks use). A type missing here is not checked, never wrongly flagged.
 TAGGABLE = [
-    "aws:acm/certificate:Certificate", "aws:appautoscaling/target:Target", "aws:budgets/budget:Budget",
-    "aws:cloudfront/distribution:Distribution", "aws:cloudwatch/logDelivery:LogDelivery",
-    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
-    "aws:cloudwatch/logDeliverySource:LogDeliverySource", "aws:cloudwatch/logGroup:LogGroup",
-    "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
-    "aws:ec2/eip:Eip", "aws:ec2/flowLog:FlowLog", "aws:ec2/internetGateway:InternetGateway",
-    "aws:ec2/natGateway:NatGateway", "aws:ec2/routeTable:RouteTable", "aws:ec2/securityGroup:SecurityGroup",
-    "aws:ec2/subnet:Subnet", "aws:ec2/vpc:Vpc", "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter",
-    "aws:ec2/instance:Instance", "aws:ecr/repository:Repository", "aws:ecs/cluster:Cluster",
-    "aws:ecs/service:Service", "aws:ecs/taskDefinition:TaskDefinition",
-    "aws:elasticache/parameterGroup:ParameterGroup", "aws:elasticache/replicationGroup:ReplicationGroup",
-    "aws:elasticache/subnetGroup:SubnetGroup", "aws:iam/policy:Policy", "aws:iam/role:Role", "aws:kms/key:Key",
-    "aws:lambda/function:Function", "aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule",
-    "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup", "aws:rds/cluster:Cluster",
-    "aws:rds/instance:Instance", "aws:rds/parameterGroup:ParameterGroup", "aws:rds/proxy:Proxy",
-    "aws:rds/subnetGroup:SubnetGroup", "aws:route53/healthCheck:HealthCheck", "aws:route53/zone:Zone",
-    "aws:s3/bucket:Bucket", "aws:secretsmanager/secret:Secret", "aws:sns/topic:Topic", "aws:sqs/queue:Queue",
-    "aws:ssm/association:Association", "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
-    "aws:dynamodb/table:Table", "aws:efs/fileSystem:FileSystem",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:wafv2/webAcl:WebAcl",
+    t.CERTIFICATE, t.SCALING_TARGET, t.BUDGET, t.DISTRIBUTION, t.LOG_DELIVERY, t.LOG_DELIVERY_DESTINATION,
+    t.LOG_DELIVERY_SOURCE, t.LOG_GROUP, t.METRIC_ALARM, t.DEFAULT_SECURITY_GROUP, t.EIP, t.FLOW_LOG,
+    t.INTERNET_GATEWAY, t.NAT_GATEWAY, t.ROUTE_TABLE, t.SECURITY_GROUP, t.SUBNET, t.VPC,
+    t.VPC_PEERING_ACCEPTER, t.EC2_INSTANCE, t.ECR_REPOSITORY, t.ECS_CLUSTER, t.ECS_SERVICE,
+    t.ECS_TASK_DEFINITION, t.CACHE_PARAMETER_GROUP, t.CACHE_REPLICATION_GROUP, t.CACHE_SUBNET_GROUP,
+    t.IAM_POLICY, t.IAM_ROLE, t.KMS_KEY, t.LAMBDA_FUNCTION, t.LISTENER, t.LISTENER_RULE, t.LOAD_BALANCER,
+    t.TARGET_GROUP, t.RDS_CLUSTER, t.RDS_INSTANCE, t.RDS_PARAMETER_GROUP, t.RDS_PROXY, t.RDS_SUBNET_GROUP,
+    t.HEALTH_CHECK, t.HOSTED_ZONE, t.BUCKET, t.SECRET, t.SNS_TOPIC, t.SQS_QUEUE, t.SSM_ASSOCIATION,
+    t.SLACK_CHANNEL, t.DYNAMODB_TABLE, t.EFS_FILE_SYSTEM, t.SG_EGRESS_RULE, t.SG_INGRESS_RULE, t.WEB_ACL,
 ]
 DEFAULT_TAGS = ["Project", "Stack", "Environment", "Owner", "CostCenter", "ManagedBy"]
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 from _rules import as_list, resource_rule
+from _types import VERCEL_ENV_VAR, VERCEL_PROJECT
 
-ENV_VAR = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
-PROJECT = "vercel:index/project:Project"
 SECRET_NAME = re.compile(r"(_SECRET|_KEY|_TOKEN|PASSWORD|_PASS)$")
 CREDENTIAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
 
@@ -26,11 +25,11 @@ def looks_secret(key: str, value_of) -> str | None:
 
 @resource_rule(
     "vercel-sensitive-env", "Secret-looking Vercel environment variables are marked sensitive.",
-    types=[ENV_VAR, PROJECT], severity="high",
+    types=[VERCEL_ENV_VAR, VERCEL_PROJECT], severity="high",
     fix="Set sensitive=true on the variable (components/app.py does for every secret key); rotate any "
         "value that was readable.")
 def _sensitive(props, report, cfg, args):
-    if args.resource_type == ENV_VAR:
+    if args.resource_type == VERCEL_ENV_VAR:
         variables = [props]
     else:
         variables = as_list(props.get("environments"))

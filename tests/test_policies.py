@@ -7,7 +7,10 @@ which must make exactly that rule fire, mandatory, with its message."""
 from __future__ import annotations
 
 import copy
+import importlib
+import importlib.util
 import json
+import keyword
 import re
 from pathlib import Path
 
@@ -298,6 +301,57 @@ def test_unknown_values_in_preview_do_not_count_as_missing(pack):
     graph, changed = mutated(stack_graph("production"), S("postgres-primary", "kmsKeyId", UNKNOWN),
                              S("alarms-topic", "kmsMasterKeyId", UNKNOWN))
     assert pack.analyze(graph, only=changed, stack=False).diagnostics == []
+
+
+# ---- type tokens ---------------------------------------------------------------------------------
+TOKEN = re.compile(r"^[a-z0-9]+:[a-zA-Z0-9]+(/[a-zA-Z0-9]+)?:[A-Za-z0-9]+$")
+SDK_PACKAGES = {"aws": "pulumi_aws", "cloudflare": "pulumi_cloudflare", "vercel": "pulumiverse_vercel"}
+
+
+def _pack_types() -> dict[str, str]:
+    """policies/_types.py's constants, loaded from the file as the pack's own venv would."""
+    spec = importlib.util.spec_from_file_location("pack_types", ROOT / "policies" / "_types.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {k: v for k, v in vars(module).items() if k.isupper() and isinstance(v, str)}
+
+
+def _sdk_token(token: str) -> str | None:
+    """The token of the SDK class the token names (`aws:rds/instance:Instance` -> pulumi_aws.rds.Instance),
+    or None when there is no such class."""
+    from pulumi.type_token import get_type_token
+
+    package, module_path, name = token.split(":")
+    module = SDK_PACKAGES.get(package)
+    submodule = module_path.split("/")[0]
+    submodule += "_" * keyword.iskeyword(submodule)  # the SDKs' Python name for aws:lambda/... is lambda_
+    try:
+        found = importlib.import_module(module if submodule == "index" else f"{module}.{submodule}")
+    except (ImportError, TypeError):
+        return None
+    cls = getattr(found, name, None)
+    return get_type_token(cls) if isinstance(cls, type) else None
+
+
+def test_every_type_token_the_pack_names_is_a_type_of_the_installed_sdks():
+    """A misspelt token would match no resource and its rule would pass everything in silence."""
+    types = _pack_types()
+    assert len(types) > 50 and len(set(types.values())) == len(types), "one constant per token"
+    wrong = {name: token for name, token in types.items() if _sdk_token(token) != token}
+    assert not wrong, f"not a resource type of pulumi_aws/pulumi_cloudflare/pulumiverse_vercel: {wrong}"
+    for typo in ("aws:rds/instances:Instance", "aws:rds/instance:Instanse", "vercel:index/projekt:Project"):
+        assert _sdk_token(typo) != typo  # the check itself tells a typo apart
+
+
+def test_rule_modules_take_their_type_tokens_from_one_module_and_import_no_sdk():
+    # The pack's venv has no provider SDK (policies/requirements.txt): tokens are strings, kept in _types.py.
+    for path in sorted((ROOT / "policies").glob("*.py")):
+        text = path.read_text()
+        assert not re.search(r"^\s*(import|from) (pulumi_aws|pulumi_cloudflare|pulumiverse_vercel)\b", text,
+                             re.MULTILINE), path.name
+        if path.name != "_types.py":
+            literals = [s for s in re.findall(r"[\"']([^\"'\s]+)[\"']", text) if TOKEN.match(s)]
+            assert not literals, f"{path.name} spells type tokens itself: {literals}; name them in _types.py"
 
 
 # ---- metadata and config ------------------------------------------------------------------------
