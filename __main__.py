@@ -8,7 +8,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 import stack_config
-from components._dns import DnsZone, SiteTarget
+from components._dns_zone import DnsZone, SiteTarget
 from components.alarms import Alarms, AlarmsArgs, CacheTarget, DatabaseTarget, LoadBalancerTarget, UptimeTarget
 from components.app import VERCEL_APEX_IP, VERCEL_CNAME, App, AppArgs, UploadsBucket
 from components.backup_bucket import BackupBucket, BackupBucketArgs

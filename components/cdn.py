@@ -17,8 +17,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components._common import HardenedBucket, key_policy, kms_key
-from components._dns import DnsZone, fqdns, validated_certificate
+from components._dns_zone import DnsZone, fqdns, validated_certificate
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
+from components.rate_limits import RateLimitSettings
 
 EDGE_REGION = "us-east-1"
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
@@ -27,46 +28,21 @@ WAF_MIN_LIMIT = 10
 DEFAULT_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
                "img-src 'self' data: https:; font-src 'self' data:; connect-src 'self' https:; "
                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
-# AWS managed rule groups, in priority order; the core set's body-size rule only counts, so uploads pass.
 _ASSETS_PATH = re.compile(r"^(/[\w.-]+)+/\*$")
+# AWS managed rule groups, in priority order; the core set's body-size rule only counts, so uploads pass.
 MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet",
                        "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet")
 
 
-@dataclass(frozen=True)
-class RateLimitSettings:
-    """The seeds' limits per client IP: Project Spark's nginx (api 10 r/s, auth 1 r/s) and its app
-    limiter (100 requests per 15 minutes). Each edge converts them to the windows it can count in."""
-    api_per_second: int = 10
-    auth_per_second: int = 1
-    general_requests: int = 100
-    general_window_seconds: int = 900
-    api_path: str = "/api/"
-    auth_path: str = "/api/auth/"
-    action: str = "block"
-
-    def __post_init__(self) -> None:
-        c = Checker("rate limit settings")
-        c.in_range("api_per_second", self.api_per_second, 1, 100_000)
-        c.in_range("auth_per_second", self.auth_per_second, 1, 100_000)
-        c.in_range("general_requests", self.general_requests, 1, 10_000_000)
-        c.in_range("general_window_seconds", self.general_window_seconds, 60, 86_400)
-        for fld in ("api_path", "auth_path"):
-            value = getattr(self, fld)
-            c.require(value.startswith("/") and value.endswith("/") and " " not in value, fld, value,
-                      "must be a path prefix that starts and ends with /, e.g. /api/")
-        c.one_of("action", self.action, ("block", "count"))
-        c.raise_if_any()
-
-    def waf_rules(self) -> list[tuple[str, str, int, int]]:
-        """(name, path prefix, limit, window) for WAF, each at least WAF's minimum of 10."""
-        general_window = max(w for w in WAF_WINDOWS if w <= max(self.general_window_seconds, 60))
-        return [
-            ("auth", self.auth_path, max(WAF_MIN_LIMIT, self.auth_per_second * 60), 60),
-            ("api", self.api_path, max(WAF_MIN_LIMIT, self.api_per_second * 60), 60),
-            ("general", self.api_path, max(WAF_MIN_LIMIT, math.ceil(
-                self.general_requests * general_window / self.general_window_seconds)), general_window),
-        ]
+def waf_rules(limits: RateLimitSettings) -> list[tuple[str, str, int, int]]:
+    """(name, path prefix, limit, window) for WAF, each at least WAF's minimum of 10."""
+    general_window = max(w for w in WAF_WINDOWS if w <= max(limits.general_window_seconds, 60))
+    return [
+        ("auth", limits.auth_path, max(WAF_MIN_LIMIT, limits.auth_per_second * 60), 60),
+        ("api", limits.api_path, max(WAF_MIN_LIMIT, limits.api_per_second * 60), 60),
+        ("general", limits.api_path, max(WAF_MIN_LIMIT, math.ceil(
+            limits.general_requests * general_window / limits.general_window_seconds)), general_window),
+    ]
 
 
 @dataclass(frozen=True)
@@ -276,7 +252,7 @@ class Cdn(pulumi.ComponentResource):
             rules.append({"name": group, "priority": priority, "override_action": {"none": {}},
                           "statement": {"managed_rule_group_statement": statement},
                           "visibility_config": visibility(group)})
-        for offset, (rule, path, limit, window) in enumerate(r.waf_rules()):
+        for offset, (rule, path, limit, window) in enumerate(waf_rules(r)):
             rules.append({
                 "name": f"rate-{rule}", "priority": 10 + offset,
                 "action": {r.action: {}},

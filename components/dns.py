@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from components._dns import DnsZone, SiteTarget, fqdns
+from components._dns_zone import DnsZone, SiteTarget, fqdns
 from components._validation import Checker, Problem
-from components.cdn import RateLimitSettings
+from components.rate_limits import RateLimitSettings
 
 RULES = ("api", "auth", "general")
 # The `period` values Cloudflare's API takes for rate limiting rules; the plan decides which of them a zone may use.

@@ -6,7 +6,8 @@ import pytest
 from conftest import evaluate, example_graph
 
 from components._validation import InvalidArgs
-from components.cdn import CdnSettings, RateLimitSettings
+from components.cdn import CdnSettings, waf_rules
+from components.rate_limits import RateLimitSettings
 
 
 def test_distribution_tls_aliases_protocols_and_waf(any_stack):
@@ -152,14 +153,11 @@ def test_no_cdn_in_examples_that_do_not_ask():
 
 
 def test_rate_limit_conversion():
-    assert RateLimitSettings(general_requests=5, general_window_seconds=900).waf_rules()[2][2:] == (10, 600)
-    assert RateLimitSettings(general_requests=1000, general_window_seconds=120).waf_rules()[2][2:] == (1000, 120)
+    assert waf_rules(RateLimitSettings(general_requests=5, general_window_seconds=900))[2][2:] == (10, 600)
+    assert waf_rules(RateLimitSettings(general_requests=1000, general_window_seconds=120))[2][2:] == (1000, 120)
 
 
 @pytest.mark.parametrize("cls, kwargs, field", [
-    (RateLimitSettings, {"api_path": "api"}, "api_path"),
-    (RateLimitSettings, {"action": "challenge"}, "action"),
-    (RateLimitSettings, {"general_window_seconds": 30}, "general_window_seconds"),
     (CdnSettings, {"price_class": "PriceClass_50"}, "price_class"),
     (CdnSettings, {"hsts_max_age_seconds": 3600}, "hsts_max_age_seconds"),
     (CdnSettings, {"assets_path": "uploads"}, "assets_path"),
