@@ -70,8 +70,11 @@ def _housekeeping_rules(noncurrent_days: int) -> list[dict]:
 
 @dataclass(frozen=True)
 class BackupBucketArgs:
+    #: Lifecycle days per prefix and the replication region (from stack config).
     settings: BackupSettings
+    #: Tags for every taggable child.
     tags: dict[str, str]
+    #: Expiry of the S3 server access logs, days: one of CloudWatch's values; default 30.
     log_retention_days: int = 30
 
     def __post_init__(self) -> None:

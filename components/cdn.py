@@ -67,8 +67,10 @@ class CdnSettings:
 
 @dataclass(frozen=True)
 class AssetsArgs:
+    #: Tags for the bucket, its key and the bucket's split resources.
     tags: dict[str, str]
-    assets_path: str = CdnSettings.assets_path  # the CloudFront path served from the bucket
+    #: The CloudFront path pattern served from the bucket, a folder such as /uploads/* (the default).
+    assets_path: str = CdnSettings.assets_path
 
     def __post_init__(self) -> None:
         c = Checker("assets args")
@@ -115,22 +117,37 @@ class Assets(pulumi.ComponentResource):
 
 @dataclass(frozen=True)
 class CdnArgs:
+    #: Price class, security headers and the assets path (from stack config).
     settings: CdnSettings
+    #: The seeds' per-IP limits, converted to WAF rate-based rules (waf_rules).
     rate_limits: RateLimitSettings
+    #: Tags for every taggable child.
     tags: dict[str, str]
+    #: The site's apex domain, e.g. example.com: the distribution serves it, www. and api.
     domain: str
+    #: Where the us-east-1 certificate's validation records go (Route 53 or Cloudflare).
     dns: DnsZone
+    #: The app origin's host name: the ALB's DNS name or <project>.vercel.app.
     origin_hostname: pulumi.Input[str]
+    #: True for an ALB origin (sends the viewer's Host and X-Origin-Verify), False for Vercel.
     origin_is_load_balancer: bool
-    assets: Assets  # served under settings.assets_path
+    #: The assets bucket, served under settings.assets_path; the Cdn attaches its bucket policy.
+    assets: Assets
+    #: The stack's name, e.g. production: in the distribution's comment and its log delivery
+    #: names, which must be unique per account in us-east-1.
+    stack: str
+    #: Secret header value the origin checks; required in front of an ALB; default None.
     origin_secret: pulumi.Input[str] | None = None
+    #: Retention of the access-log group, days: one of CloudWatch's values; default 30.
     log_retention_days: int = 30
-    # Validation records another certificate for the same names already owns (the ALB's): ACM
-    # validates this one with them, and a second record for a name would fail.
+    #: Validation records another certificate for the same names already owns (the ALB's): ACM
+    #: validates this one with them, and a second record for a name would fail. Default None:
+    #: this certificate writes its own.
     validation_record_fqdns: list[pulumi.Output[str]] | None = None
 
     def __post_init__(self) -> None:
         c = Checker("cdn args")
+        c.require(bool(self.stack), "stack", self.stack, "must be non-empty: it names the log delivery")
         c.one_of("log_retention_days", self.log_retention_days, CLOUDWATCH_RETENTION_DAYS)
         c.require(not self.origin_is_load_balancer or self.origin_secret is not None, "origin_secret", None,
                   "is required in front of a load balancer")
@@ -199,7 +216,7 @@ class Cdn(pulumi.ComponentResource):
         to_app = {**behaviour, "target_origin_id": "app", "origin_request_policy_id": all_viewer}
         self.distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
-            enabled=True, comment=f"{args.domain} ({tags.get('Stack', '')})",
+            enabled=True, comment=f"{args.domain} ({args.stack})",
             aliases=fqdns(args.domain), is_ipv6_enabled=True, http_version="http2and3",
             price_class=s.price_class, web_acl_id=acl.arn, wait_for_deployment=True,
             origins=[app_origin, {"origin_id": "assets", "domain_name": assets.bucket.bucket_regional_domain_name,
@@ -272,11 +289,11 @@ class Cdn(pulumi.ComponentResource):
         """CloudFront standard logging v2: the distribution's access logs into a CloudWatch log group."""
         group = aws.cloudwatch.LogGroup(f"{name}-access-logs", retention_in_days=args.log_retention_days,
                                         region=EDGE_REGION, tags=args.tags, opts=child)
-        source = aws.cloudwatch.LogDeliverySource(f"{name}-log-source", name=f"{name}-{args.tags.get('Stack', '')}-cf",
+        source = aws.cloudwatch.LogDeliverySource(f"{name}-log-source", name=f"{name}-{args.stack}-cf",
                                                   log_type="ACCESS_LOGS", resource_arn=distribution.arn,
                                                   region=EDGE_REGION, tags=args.tags, opts=child)
         destination = aws.cloudwatch.LogDeliveryDestination(
-            f"{name}-log-destination", name=f"{name}-{args.tags.get('Stack', '')}-cf-logs", output_format="json",
+            f"{name}-log-destination", name=f"{name}-{args.stack}-cf-logs", output_format="json",
             delivery_destination_configuration={"destination_resource_arn": group.arn},
             region=EDGE_REGION, tags=args.tags, opts=child)
         aws.cloudwatch.LogDelivery(f"{name}-log-delivery", delivery_source_name=source.name,

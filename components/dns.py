@@ -164,9 +164,13 @@ def _seconds(periods: tuple[int, ...]) -> str:
 
 @dataclass(frozen=True)
 class DnsArgs:
+    #: The zone the site's names are written in (Route 53 or Cloudflare).
     zone: DnsZone
+    #: What apex, www and api point at (CloudFront, the ALB or Vercel).
     target: SiteTarget
+    #: Zone settings, rate limiting rules and plan; required for a Cloudflare zone; default None.
     cloudflare: CloudflareSettings | None = None
+    #: The seeds' per-IP limits for Cloudflare's rules; default None (RateLimitSettings()).
     rate_limits: RateLimitSettings | None = None
 
     def __post_init__(self) -> None:

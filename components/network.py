@@ -50,18 +50,25 @@ class NetworkSettings:
 
 @dataclass(frozen=True)
 class NetworkArgs:
+    #: CIDR, AZ count, NAT mode and allow-listed client CIDRs (from stack config).
     settings: NetworkSettings
+    #: Tags for every taggable child; each also gets a Name.
     tags: dict[str, str]
+    #: Retention of the flow-log group, days: one of CloudWatch's values; default 30.
     log_retention_days: int = 30
-    # Region for every resource of this network; empty means the provider's region.
+    #: Region for every resource of this network, e.g. us-west-2; default "": the provider's.
     region: str = ""
-    # Which data-tier security groups to create.
+    #: Create the PostgreSQL security group (5432 from app); default True.
     database: bool = True
+    #: Create the Redis security group (6379 from app); default True.
     cache: bool = True
+    #: Create the RDS Proxy security group between app and database; needs database; default False.
     proxy: bool = False
-    # A peered network the data tier trusts (Vercel Secure Compute): its CIDR, and the pcx- id of
-    # its peering request once the peer has sent it ("" until then: rules exist, routes do not).
+    #: CIDR of a peered network the data tier trusts (Vercel Secure Compute), /16 or longer;
+    #: default "": none.
     peer_cidr: str = ""
+    #: The pcx- id of the peer's peering request once it has sent it; default "" (until then the
+    #: rules exist and the routes do not).
     peering_connection_id: str = ""
 
     def __post_init__(self) -> None:

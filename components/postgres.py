@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -158,21 +159,33 @@ class PostgresSettings:
 class DrNetworking:
     """Where the cross-region replica lives: a subnet list and security group in that region."""
 
+    #: The DR region, e.g. us-west-2 (settings.dr_region).
     region: str
-    subnet_ids: list
+    #: Private subnets in at least 2 AZs of that region.
+    subnet_ids: Sequence[pulumi.Input[str]]
+    #: The security group the DR replica gets in that region.
     security_group_id: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
 class PostgresArgs:
+    #: Engine, sizes, backups, replicas, DR and proxy (from stack config).
     settings: PostgresSettings
+    #: Tags for every taggable child (copied to snapshots).
     tags: dict[str, str]
+    #: The VPC the private reader/writer zone is attached to.
     vpc_id: pulumi.Input[str]
-    subnet_ids: list
+    #: Subnets of the DB subnet group, in at least 2 AZs (public ones only with publicly_accessible).
+    subnet_ids: Sequence[pulumi.Input[str]]
+    #: The database security group (5432 from the app and proxy groups).
     security_group_id: pulumi.Input[str]
+    #: The subnets' AZs, in order: the primary takes the first, replicas the next ones.
     availability_zones: pulumi.Input[list[str]]
+    #: The RDS Proxy's security group; required when settings.proxy_enabled; default None.
     proxy_security_group_id: pulumi.Input[str] | None = None
+    #: Where the cross-region replica lives; given exactly when settings.dr_region is; default None.
     dr: DrNetworking | None = None
+    #: Apply modifications now instead of in the maintenance window; default False.
     apply_immediately: bool = False
 
     def __post_init__(self) -> None:

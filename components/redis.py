@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -70,12 +71,19 @@ class RedisSettings:
 
 @dataclass(frozen=True)
 class RedisArgs:
+    #: Engine, node type, shape, snapshots and windows (from stack config).
     settings: RedisSettings
+    #: Tags for every taggable child.
     tags: dict[str, str]
-    subnet_ids: list
+    #: Private subnets of the cache subnet group; at least 2 AZs when highly available.
+    subnet_ids: Sequence[pulumi.Input[str]]
+    #: The cache security group (6379 from the app group).
     security_group_id: pulumi.Input[str]
+    #: The subnets' AZs: nodes (without cluster mode) are spread over them in order.
     availability_zones: pulumi.Input[list[str]]
+    #: Retention of the slow-log group, days: one of CloudWatch's values; default 30.
     log_retention_days: int = 30
+    #: Apply modifications now instead of in the maintenance window; default False.
     apply_immediately: bool = False
 
     def __post_init__(self) -> None:

@@ -120,6 +120,15 @@ def test_access_logs_v2_into_us_east_1(production):
     assert production.named("cdn-access-logs").input("retentionInDays") == 90
 
 
+def test_stack_name_labels_the_distribution_and_its_log_delivery(any_stack):
+    # Delivery source and destination names are unique per account in us-east-1: one per stack.
+    stack = any_stack.stack
+    domain = any_stack.stack_outputs["appUrl"].removeprefix("https://")
+    assert any_stack.named("cdn-distribution").input("comment") == f"{domain} ({stack})"
+    assert any_stack.named("cdn-log-source").input("name") == f"cdn-{stack}-cf"
+    assert any_stack.named("cdn-log-destination").input("name") == f"cdn-{stack}-cf-logs"
+
+
 @pytest.mark.parametrize("source", ["staging", "production", "project-spark"])
 def test_every_behaviour_to_the_alb_forwards_the_host_its_certificate_names(source):
     """Without the viewer's Host, CloudFront sends the ALB's DNS name as Host and SNI, which the
