@@ -88,8 +88,7 @@ def validated_certificate(name: str, domain: str, zone: DnsZone, tags: dict[str,
     if validation_fqdns is None:
         validation_fqdns = []
         for i, fqdn in enumerate(names):
-            option = cert.domain_validation_options.apply(
-                lambda opts_, fqdn=fqdn: next(o for o in opts_ if o.domain_name == fqdn))
+            option = _validation_option(cert, fqdn)
             validation_fqdns.append(option_name(zone.record(
                 f"{name}-validation-{i}", option.resource_record_name.apply(lambda n: n.rstrip(".")),
                 "CNAME", option.resource_record_value.apply(lambda v: v.rstrip(".")), opts,
@@ -98,6 +97,12 @@ def validated_certificate(name: str, domain: str, zone: DnsZone, tags: dict[str,
         f"{name}-cert-validation", certificate_arn=cert.arn, region=region,
         validation_record_fqdns=validation_fqdns, opts=opts)
     return cert, validation, validation_fqdns
+
+
+def _validation_option(cert: aws.acm.Certificate,
+                       fqdn: str) -> pulumi.Output[aws.acm.outputs.CertificateDomainValidationOption]:
+    """The record ACM asks for to validate `fqdn`."""
+    return cert.domain_validation_options.apply(lambda options: next(o for o in options if o.domain_name == fqdn))
 
 
 def option_name(record) -> pulumi.Output[str]:

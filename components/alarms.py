@@ -9,6 +9,7 @@ for CloudFront and Route 53 metrics, and the DR region for the cross-region repl
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -150,7 +151,7 @@ class DatabaseTarget:
 class CacheTarget:
     """The ElastiCache nodes to watch."""
     #: Member cluster ids, one per node (the alarms' CacheClusterId dimension).
-    node_ids: list[pulumi.Input[str]]
+    node_ids: Sequence[pulumi.Input[str]]
     #: True when the group has replicas: adds a ReplicationLag alarm per node.
     replicated: bool
 
@@ -201,6 +202,10 @@ class AlarmsArgs:
         c.raise_if_any()
 
 
+def _location(alarm: aws.cloudwatch.MetricAlarm, region: str) -> pulumi.Output[dict[str, str]]:
+    return alarm.name.apply(lambda name: {"name": name, "region": region})
+
+
 @dataclass(frozen=True)
 class AlarmSpec:
     key: str  # child-name suffix
@@ -237,12 +242,12 @@ class Alarms(pulumi.ComponentResource):
 
         specs = self._database_specs() + self._cache_specs() + self._edge_specs()
         if args.uptime and args.settings.uptime_check_enabled:
-            specs.append(self._uptime_spec())
+            specs.append(self._uptime_spec(args.uptime))
         self.topic_arn = self._topic("").arn
         self.alarms = [self._alarm(spec) for spec in specs]
         self.alarm_names = [a.name for a in self.alarms]
         # {"name": ..., "region": ...} per alarm, for `python -m ops smoke` (alarms live in two regions)
-        self.alarm_locations = [a.name.apply(lambda n, r=spec.region or args.region: {"name": n, "region": r})
+        self.alarm_locations = [_location(a, spec.region or args.region)
                                 for a, spec in zip(self.alarms, specs, strict=True)]
         self.dashboard_name = self._dashboard(specs).dashboard_name
         self._budget()
@@ -425,8 +430,7 @@ class Alarms(pulumi.ComponentResource):
             ]
         return specs
 
-    def _uptime_spec(self) -> AlarmSpec:
-        up = self._args.uptime
+    def _uptime_spec(self, up: UptimeTarget) -> AlarmSpec:
         check = aws.route53.HealthCheck(
             f"{self._name}-uptime-check", type="HTTPS", fqdn=up.fqdn, port=443, resource_path=up.path,
             request_interval=30, failure_threshold=3, measure_latency=True, enable_sni=True,
@@ -490,7 +494,7 @@ class Alarms(pulumi.ComponentResource):
         stack = self._args.tags.get("Stack", "")
         topic = self._topic("").arn
 
-        def notify(threshold: int, kind: str) -> dict:
+        def notify(threshold: int, kind: str) -> aws.budgets.BudgetNotificationArgsDict:
             return {"comparison_operator": "GREATER_THAN", "threshold": threshold,
                     "threshold_type": "PERCENTAGE", "notification_type": kind,
                     "subscriber_email_addresses": list(s.alarm_emails), "subscriber_sns_topic_arns": [topic]}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -43,6 +44,18 @@ def waf_rules(limits: RateLimitSettings) -> list[tuple[str, str, int, int]]:
         ("general", limits.api_path, max(WAF_MIN_LIMIT, math.ceil(
             limits.general_requests * general_window / limits.general_window_seconds)), general_window),
     ]
+
+
+class _Behaviour(TypedDict):
+    """What every cache behaviour sets, whichever origin it targets."""
+    viewer_protocol_policy: str
+    compress: bool
+    response_headers_policy_id: pulumi.Output[str]
+
+
+class _ToOrigin(_Behaviour):
+    target_origin_id: str
+    origin_request_policy_id: pulumi.Output[str]
 
 
 @dataclass(frozen=True)
@@ -199,7 +212,7 @@ class Cdn(pulumi.ComponentResource):
         all_viewer = managed("origin", "Managed-AllViewer" if args.origin_is_load_balancer
                              else "Managed-AllViewerExceptHostHeader")
 
-        app_origin = {
+        app_origin: aws.cloudfront.DistributionOriginArgsDict = {
             "origin_id": "app", "domain_name": args.origin_hostname,
             "custom_origin_config": {"http_port": 80, "https_port": 443, "origin_protocol_policy": "https-only",
                                      "origin_ssl_protocols": ["TLSv1.2"], "origin_read_timeout": 30,
@@ -209,11 +222,22 @@ class Cdn(pulumi.ComponentResource):
             # The ALB's listener rule admits only this header; Vercel lets it past Deployment Protection.
             header = "X-Origin-Verify" if args.origin_is_load_balancer else "x-vercel-protection-bypass"
             app_origin["custom_headers"] = [{"name": header, "value": args.origin_secret}]
-        behaviour = {"viewer_protocol_policy": "redirect-to-https", "compress": True,
+        behaviour: _Behaviour = {"viewer_protocol_policy": "redirect-to-https", "compress": True,
                      "response_headers_policy_id": headers.id}
         # Every behaviour to the app carries the origin request policy: without it CloudFront sends the
         # origin's own name as Host and SNI, which the ALB's certificate does not name (a 502).
-        to_app = {**behaviour, "target_origin_id": "app", "origin_request_policy_id": all_viewer}
+        to_app: _ToOrigin = {**behaviour, "target_origin_id": "app", "origin_request_policy_id": all_viewer}
+        default_behaviour: aws.cloudfront.DistributionDefaultCacheBehaviorArgsDict = {
+            **to_app, "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+            "cached_methods": ["GET", "HEAD"], "cache_policy_id": caching_disabled}
+        ordered_behaviours: list[aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict] = [
+            {**to_app, "path_pattern": "/_next/static/*",
+             "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
+             "cache_policy_id": caching_optimized},
+            {**behaviour, "path_pattern": s.assets_path, "target_origin_id": "assets",
+             "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
+             "cache_policy_id": caching_optimized},
+        ]
         self.distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             enabled=True, comment=f"{args.domain} ({args.stack})",
@@ -221,17 +245,8 @@ class Cdn(pulumi.ComponentResource):
             price_class=s.price_class, web_acl_id=acl.arn, wait_for_deployment=True,
             origins=[app_origin, {"origin_id": "assets", "domain_name": assets.bucket.bucket_regional_domain_name,
                                   "origin_access_control_id": oac.id}],
-            default_cache_behavior={**to_app,
-                                    "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
-                                    "cached_methods": ["GET", "HEAD"], "cache_policy_id": caching_disabled},
-            ordered_cache_behaviors=[
-                {**to_app, "path_pattern": "/_next/static/*",
-                 "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
-                 "cache_policy_id": caching_optimized},
-                {**behaviour, "path_pattern": s.assets_path, "target_origin_id": "assets",
-                 "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
-                 "cache_policy_id": caching_optimized},
-            ],
+            default_cache_behavior=default_behaviour,
+            ordered_cache_behaviors=ordered_behaviours,
             viewer_certificate={"acm_certificate_arn": validation.certificate_arn, "ssl_support_method": "sni-only",
                                 "minimum_protocol_version": "TLSv1.2_2021"},
             restrictions={"geo_restriction": {"restriction_type": "none", "locations": []}},
@@ -256,13 +271,14 @@ class Cdn(pulumi.ComponentResource):
     def _web_acl(self, name: str, args: CdnArgs, child) -> aws.wafv2.WebAcl:
         r = args.rate_limits
 
-        def visibility(metric: str) -> dict:
+        def visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgsDict:
             return {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True,
                     "metric_name": f"{name}-{metric}"}
 
-        rules = []
+        rules: list[aws.wafv2.WebAclRuleArgsDict] = []
         for priority, group in enumerate(MANAGED_RULE_GROUPS):
-            statement = {"vendor_name": "AWS", "name": group}
+            statement: aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgsDict = {
+                "vendor_name": "AWS", "name": group}
             if group == "AWSManagedRulesCommonRuleSet":
                 statement["rule_action_overrides"] = [{"name": "SizeRestrictions_BODY",
                                                        "action_to_use": {"count": {}}}]
@@ -272,7 +288,7 @@ class Cdn(pulumi.ComponentResource):
         for offset, (rule, path, limit, window) in enumerate(waf_rules(r)):
             rules.append({
                 "name": f"rate-{rule}", "priority": 10 + offset,
-                "action": {r.action: {}},
+                "action": {"block": {}} if r.action == "block" else {"count": {}},
                 "statement": {"rate_based_statement": {
                     "limit": limit, "evaluation_window_sec": window, "aggregate_key_type": "IP",
                     "scope_down_statement": {"byte_match_statement": {

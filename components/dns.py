@@ -194,12 +194,12 @@ class Dns(pulumi.ComponentResource):
             args.zone.alias(f"{name}-{label}", fqdn, args.target, child)
 
         cf = args.cloudflare
-        if args.zone.provider == "cloudflare" and cf.manage_zone:
+        if args.zone.provider == "cloudflare" and cf is not None and cf.manage_zone:
             for setting, value in ZONE_SETTINGS.items():
                 cloudflare.ZoneSetting(f"{name}-{setting.replace('_', '-')}", zone_id=args.zone.zone_id,
                                        setting_id=setting, value=value, opts=child)
             limits = args.rate_limits or RateLimitSettings()
-            rules = [{
+            rules: list[cloudflare.RulesetRuleArgsDict] = [{
                 "ref": f"rate_{rule}",
                 "description": f"{rule}: {requests} requests per {period} s per IP under {path}",
                 "expression": cf.expression(self.hostnames, path),
