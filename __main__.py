@@ -8,7 +8,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 import stack_config
-from components._dns import DnsZone, SiteTarget
+from components._dns_zone import DnsZone, SiteTarget
 from components.alarms import Alarms, AlarmsArgs, CacheTarget, DatabaseTarget, LoadBalancerTarget, UptimeTarget
 from components.app import VERCEL_APEX_IP, VERCEL_CNAME, App, AppArgs, UploadsBucket
 from components.backup_bucket import BackupBucket, BackupBucketArgs
@@ -124,7 +124,8 @@ if cfg.app.hosting != "none":
     if cfg.cdn:
         cdn = Cdn("cdn", CdnArgs(
             cfg.cdn, cfg.rate_limits, tags, cfg.app.domain, dns, app.origin_hostname,
-            origin_is_load_balancer=cfg.app.hosting == "aws", assets=assets, origin_secret=origin_secret,
+            origin_is_load_balancer=cfg.app.hosting == "aws", assets=assets, stack=cfg.stack,
+            origin_secret=origin_secret,
             log_retention_days=cfg.log_retention_days, validation_record_fqdns=app.validation_record_fqdns),
             opts=with_aws)
         target = SiteTarget(cfg.app.domain, cdn.domain_name, cdn.hosted_zone_id, description="CloudFront")
@@ -148,7 +149,7 @@ if db is not None:
         databases.append(DatabaseTarget("db-dr-replica", db.dr_replica.identifier, True, pg.allocated_storage_gb,
                                         pg.max_connections, region=pg.dr_region))
 alarms = Alarms("alarms", AlarmsArgs(
-    cfg.observability, tags, cfg.aws_region, databases=databases,
+    cfg.observability, tags, cfg.aws_region, name_prefix=cfg.project_name, databases=databases,
     cache=CacheTarget(cache.node_ids, cfg.redis.highly_available or cfg.redis.cluster_mode) if cache else None,
     distribution_id=cdn.distribution_id if cdn else None,
     load_balancer=LoadBalancerTarget(app.load_balancer_arn_suffix, app.target_group_arn_suffix)

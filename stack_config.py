@@ -24,10 +24,11 @@ from components._validation import CLOUDWATCH_RETENTION_DAYS, REGION, InvalidArg
 from components.alarms import ObservabilitySettings
 from components.app import AppSettings, EcsSettings, VercelSettings
 from components.backup_bucket import BackupSettings
-from components.cdn import CdnSettings, RateLimitSettings
+from components.cdn import CdnSettings
 from components.dns import RATE_LIMIT_PLANS, RULES, CloudflareSettings
 from components.network import NetworkSettings
 from components.postgres import PostgresSettings
+from components.rate_limits import RateLimitSettings
 from components.redis import RedisSettings
 
 PROJECT = "platform"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 
 import pulumi
 import pulumi_aws as aws
+
+# A bucket policy statement; values may be Outputs (ARNs), which Output.json_dumps resolves.
+Statement = dict[str, object]
 
 
 def kms_key(name: str, description: str, tags: dict[str, str], opts: pulumi.ResourceOptions,
@@ -15,7 +19,7 @@ def kms_key(name: str, description: str, tags: dict[str, str], opts: pulumi.Reso
                        deletion_window_in_days=30, region=region, policy=policy, tags=tags, opts=opts)
 
 
-def key_policy(identity, *statements: dict) -> pulumi.Output[str]:
+def key_policy(identity: pulumi.Output[aws.GetCallerIdentityResult], *statements: Statement) -> pulumi.Output[str]:
     """A KMS key policy: the account administers the key (as AWS's default policy does), plus
     `statements` for the services that must use it. `identity` is get_caller_identity_output()."""
     root = identity.arn.apply(lambda arn: "arn:{1}:iam::{4}:root".format(*arn.split(":")))
@@ -37,8 +41,11 @@ def assume_role_policy(service: str) -> str:
 class HardenedBucket:
     """Bucket plus the split pulumi-aws 7 resources every bucket here gets."""
 
-    def __init__(self, name: str, *, tags, opts, data_class: str, region=None, key=None, lifecycle_rules,
-                 extra_statements=None, defer_policy: bool = False):
+    def __init__(self, name: str, *, tags: dict[str, str], opts: pulumi.ResourceOptions, data_class: str,
+                 region: str | None = None, key: aws.kms.Key | None = None,
+                 lifecycle_rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgsDict],
+                 extra_statements: Callable[[aws.s3.Bucket], list[Statement]] | None = None,
+                 defer_policy: bool = False):
         # DataClass tells the policy pack what the bucket holds (backup rules, log-bucket exemptions).
         self.bucket = aws.s3.Bucket(name, force_destroy=False, region=region,
                                     tags={**tags, "DataClass": data_class}, opts=opts)
@@ -52,15 +59,15 @@ class HardenedBucket:
             f"{name}-versioning", bucket=b.id, region=region,
             versioning_configuration={"status": "Enabled"}, opts=opts)
         # Server access log targets cannot use SSE-KMS, so the log bucket (key=None) uses SSE-S3.
-        default = ({"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn} if key
-                   else {"sse_algorithm": "AES256"})
+        default: aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgsDict = (
+            {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn} if key else {"sse_algorithm": "AES256"})
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption", bucket=b.id, region=region,
             rules=[{"apply_server_side_encryption_by_default": default,
                     "bucket_key_enabled": key is not None,
                     "blocked_encryption_types": ["SSE-C"]}],
             opts=opts)
-        statements = [{
+        statements: list[Statement] = [{
             "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
             "Resource": [b.arn, pulumi.Output.concat(b.arn, "/*")],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
@@ -76,20 +83,20 @@ class HardenedBucket:
                      "s3:x-amz-server-side-encryption-aws-kms-key-id": key.arn}}},
             ]
         self._name, self._region, self._opts, self._statements = name, region, opts, statements
-        self.policy = None
+        self.policy: aws.s3.BucketPolicy | None = None
         if not defer_policy:
             self.attach_policy(extra_statements(b) if extra_statements else [])
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=b.id, region=region, rules=lifecycle_rules,
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.versioning])))
 
-    def attach_policy(self, extra_statements: list) -> aws.s3.BucketPolicy:
+    def attach_policy(self, extra_statements: list[Statement]) -> aws.s3.BucketPolicy:
         """The bucket policy: the TLS/KMS guards plus `extra_statements`. Deferred when the extra
         statements name a resource that itself needs the bucket (a CloudFront distribution)."""
-        self.policy = aws.s3.BucketPolicy(
+        policy = self.policy = aws.s3.BucketPolicy(
             f"{self._name}-policy", bucket=self.bucket.id, region=self._region,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17",
                                              "Statement": self._statements + extra_statements}),
             opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(
                 depends_on=[self.public_access_block])))
-        return self.policy
+        return policy

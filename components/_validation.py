@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -54,19 +55,25 @@ class Checker:
     def in_range(self, field: str, value: int, lo: int, hi: int) -> bool:
         return self.require(lo <= value <= hi, field, value, f"must be an integer from {lo} to {hi}")
 
-    def one_of(self, field: str, value: object, choices) -> bool:
+    def one_of(self, field: str, value: object, choices: Collection[object]) -> bool:
         shown = ", ".join(str(c) for c in choices)
         return self.require(value in choices, field, value, f"must be one of {shown}")
 
-    def matches(self, field: str, value: str, pattern: re.Pattern, allowed: str) -> bool:
-        return self.require(bool(pattern.match(value)), field, value, allowed)
+    def matches(self, field: str, value: str, pattern: re.Pattern[str], allowed: str) -> bool:
+        return self.match(field, value, pattern, allowed) is not None
+
+    def match(self, field: str, value: str, pattern: re.Pattern[str], allowed: str) -> re.Match[str] | None:
+        """`pattern`'s match of `value` for reading its groups; None (and a problem) when it does not match."""
+        m = pattern.match(value)
+        self.require(m is not None, field, value, allowed)
+        return m
 
     def region(self, field: str, value: str, optional: bool = False) -> bool:
         if optional and value == "":
             return True
         return self.matches(field, value, REGION, "must be an AWS region name such as us-east-1")
 
-    def cidrs(self, field: str, values, min_prefix: int = 8) -> None:
+    def cidrs(self, field: str, values: Iterable[str], min_prefix: int = 8) -> None:
         """Client CIDRs for a security group rule: valid networks, never the whole internet."""
         for value in values:
             try:
@@ -82,8 +89,8 @@ class Checker:
             )
 
     def daily_window(self, field: str, value: str, min_minutes: int) -> tuple[int, int] | None:
-        m = _DAILY.match(value)
-        if not self.require(bool(m), field, value, "must be hh:mm-hh:mm in UTC, e.g. 03:00-04:00"):
+        m = self.match(field, value, _DAILY, "must be hh:mm-hh:mm in UTC, e.g. 03:00-04:00")
+        if m is None:
             return None
         start = int(m[1]) * 60 + int(m[2])
         end = int(m[3]) * 60 + int(m[4])
@@ -95,10 +102,8 @@ class Checker:
         return start, length
 
     def weekly_window(self, field: str, value: str, min_minutes: int) -> tuple[int, int] | None:
-        m = _WEEKLY.match(value)
-        if not self.require(
-            bool(m), field, value, "must be ddd:hh:mm-ddd:hh:mm in UTC, e.g. sun:04:30-sun:05:30"
-        ):
+        m = self.match(field, value, _WEEKLY, "must be ddd:hh:mm-ddd:hh:mm in UTC, e.g. sun:04:30-sun:05:30")
+        if m is None:
             return None
         start = DAYS.index(m[1]) * 1440 + int(m[2]) * 60 + int(m[3])
         end = DAYS.index(m[4]) * 1440 + int(m[5]) * 60 + int(m[6])
@@ -109,7 +114,8 @@ class Checker:
             return None
         return start, length
 
-    def windows_apart(self, field: str, value: str, daily, weekly, other: str) -> None:
+    def windows_apart(self, field: str, value: str, daily: tuple[int, int] | None,
+                      weekly: tuple[int, int] | None, other: str) -> None:
         """AWS refuses a daily backup window that overlaps the weekly maintenance window."""
         if daily is None or weekly is None:
             return

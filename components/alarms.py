@@ -9,6 +9,7 @@ for CloudFront and Route 53 metrics, and the DR region for the cross-region repl
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -131,43 +132,78 @@ class ObservabilitySettings:
 
 @dataclass(frozen=True)
 class DatabaseTarget:
-    """One RDS instance to watch. region "" is the stack's region."""
+    """One RDS instance to watch."""
+    #: Prefix of its alarms' child names and descriptions, e.g. db-primary.
     label: str
+    #: The RDS DBInstanceIdentifier (the alarms' dimension).
     identifier: pulumi.Input[str]
+    #: True for a read replica: CPU and ReplicaLag only, no storage/memory/connection alarms.
     replica: bool
+    #: Allocated storage, GiB: the free-storage threshold is a percentage of it.
     allocated_storage_gb: int
+    #: The instance's max_connections: the connections threshold is a percentage of it.
     max_connections: int
+    #: Region of the instance; "" (default) is the stack's region.
     region: str = ""
 
 
 @dataclass(frozen=True)
 class CacheTarget:
-    node_ids: list[pulumi.Input[str]]
+    """The ElastiCache nodes to watch."""
+    #: Member cluster ids, one per node (the alarms' CacheClusterId dimension).
+    node_ids: Sequence[pulumi.Input[str]]
+    #: True when the group has replicas: adds a ReplicationLag alarm per node.
     replicated: bool
 
 
 @dataclass(frozen=True)
 class LoadBalancerTarget:
+    """The ALB and its target group to watch."""
+    #: The ALB's ARN suffix (app/<name>/<id>), the LoadBalancer dimension.
     arn_suffix: pulumi.Input[str]
+    #: The target group's ARN suffix (targetgroup/<name>/<id>), the TargetGroup dimension.
     target_group_arn_suffix: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
 class UptimeTarget:
+    """The public URL a Route 53 health check requests over HTTPS."""
+    #: Host name, e.g. example.com.
     fqdn: str
+    #: Path, e.g. /api/health.
     path: str
 
 
 @dataclass(frozen=True)
 class AlarmsArgs:
+    #: Recipients, threshold overrides, budget and Slack channel (from stack config).
     settings: ObservabilitySettings
+    #: Tags for every taggable child; the budget filters on its Stack tag.
     tags: dict[str, str]
-    region: str  # the stack's region (where the main topic lives)
+    #: The stack's region, where the main topic lives, e.g. us-east-1.
+    region: str
+    #: Prefix of physical names (the dashboard, the Chatbot configuration), e.g. platform-production.
+    name_prefix: str
+    #: RDS instances to watch; default none.
     databases: list[DatabaseTarget] = field(default_factory=list)
+    #: ElastiCache nodes to watch; default None (no cache alarms).
     cache: CacheTarget | None = None
+    #: CloudFront distribution id for the 4xx/5xx rate alarms; default None (no CDN alarms).
     distribution_id: pulumi.Input[str] | None = None
+    #: ALB to watch for 5xx, p95 latency and unhealthy targets; default None.
     load_balancer: LoadBalancerTarget | None = None
+    #: URL for the Route 53 uptime check (when settings.uptime_check_enabled); default None.
     uptime: UptimeTarget | None = None
+
+    def __post_init__(self) -> None:
+        c = Checker("alarms args")
+        c.require(bool(self.name_prefix), "name_prefix", self.name_prefix,
+                  "must be non-empty: it names the dashboard and the Chatbot configuration")
+        c.raise_if_any()
+
+
+def _location(alarm: aws.cloudwatch.MetricAlarm, region: str) -> pulumi.Output[dict[str, str]]:
+    return alarm.name.apply(lambda name: {"name": name, "region": region})
 
 
 @dataclass(frozen=True)
@@ -206,12 +242,12 @@ class Alarms(pulumi.ComponentResource):
 
         specs = self._database_specs() + self._cache_specs() + self._edge_specs()
         if args.uptime and args.settings.uptime_check_enabled:
-            specs.append(self._uptime_spec())
+            specs.append(self._uptime_spec(args.uptime))
         self.topic_arn = self._topic("").arn
         self.alarms = [self._alarm(spec) for spec in specs]
         self.alarm_names = [a.name for a in self.alarms]
         # {"name": ..., "region": ...} per alarm, for `python -m ops smoke` (alarms live in two regions)
-        self.alarm_locations = [a.name.apply(lambda n, r=spec.region or args.region: {"name": n, "region": r})
+        self.alarm_locations = [_location(a, spec.region or args.region)
                                 for a, spec in zip(self.alarms, specs, strict=True)]
         self.dashboard_name = self._dashboard(specs).dashboard_name
         self._budget()
@@ -282,11 +318,10 @@ class Alarms(pulumi.ComponentResource):
         region = self._args.region if self._args.region in CHATBOT_API_REGIONS else CHATBOT_DEFAULT_REGION
         return aws.chatbot.SlackChannelConfiguration(
             f"{name}-slack",
-            # Required by the API and unique per account: the project and stack make it so. The
-            # API allows [A-Za-z0-9-_]{1,128} (botocore chatbot ConfigurationName); a stack name
-            # may also hold '.'.
-            configuration_name=re.sub(r"[^A-Za-z0-9_-]", "-",
-                                      f"{tags.get('Project', 'app')}-{tags.get('Stack', name)}-alarms")[:128],
+            # Required by the API and unique per account: the name prefix (project and stack) makes
+            # it so. The API allows [A-Za-z0-9-_]{1,128} (botocore chatbot ConfigurationName); a
+            # stack name may also hold '.'.
+            configuration_name=re.sub(r"[^A-Za-z0-9_-]", "-", f"{self._args.name_prefix}-alarms")[:128],
             slack_team_id=s.alarm_slack_team_id,
             slack_channel_id=s.alarm_slack_channel_id,
             iam_role_arn=role.arn,
@@ -395,8 +430,7 @@ class Alarms(pulumi.ComponentResource):
             ]
         return specs
 
-    def _uptime_spec(self) -> AlarmSpec:
-        up = self._args.uptime
+    def _uptime_spec(self, up: UptimeTarget) -> AlarmSpec:
         check = aws.route53.HealthCheck(
             f"{self._name}-uptime-check", type="HTTPS", fqdn=up.fqdn, port=443, resource_path=up.path,
             request_interval=30, failure_threshold=3, measure_latency=True, enable_sni=True,
@@ -448,7 +482,7 @@ class Alarms(pulumi.ComponentResource):
             })
         return aws.cloudwatch.Dashboard(
             f"{self._name}-dashboard",
-            dashboard_name=f"{self._args.tags.get('Project', 'app')}-{self._args.tags.get('Stack', self._name)}",
+            dashboard_name=self._args.name_prefix,
             dashboard_body=pulumi.Output.json_dumps({"widgets": widgets}),
             opts=self._child)
 
@@ -456,10 +490,11 @@ class Alarms(pulumi.ComponentResource):
         s = self._args.settings
         if not s.budget_monthly_usd:
             return None
+        # A filter, not a name: it must match the Stack tag this stack's resources carry.
         stack = self._args.tags.get("Stack", "")
         topic = self._topic("").arn
 
-        def notify(threshold: int, kind: str) -> dict:
+        def notify(threshold: int, kind: str) -> aws.budgets.BudgetNotificationArgsDict:
             return {"comparison_operator": "GREATER_THAN", "threshold": threshold,
                     "threshold_type": "PERCENTAGE", "notification_type": kind,
                     "subscriber_email_addresses": list(s.alarm_emails), "subscriber_sns_topic_arns": [topic]}

@@ -18,7 +18,7 @@ import pulumi_random as random
 import pulumiverse_vercel as vercel
 
 from components._common import HardenedBucket, assume_role_policy, kms_key
-from components._dns import DnsZone, fqdns, validated_certificate
+from components._dns_zone import DnsZone, fqdns, validated_certificate
 from components._validation import Checker
 
 HOSTINGS = ("none", "vercel", "aws")

@@ -14,6 +14,7 @@ DAILY_PREFIX = "daily/"
 WEEKLY_PREFIX = "weekly/"
 ABORT_MULTIPART_DAYS = 7
 _MAX_DAYS = 3650
+LifecycleRule = aws.s3.BucketLifecycleConfigurationRuleArgsDict
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ class BackupSettings:
         c.region("replication_region", self.replication_region, optional=True)
         c.raise_if_any()
 
-    def lifecycle_rules(self) -> list[dict]:
-        daily: dict = {"id": "daily", "status": "Enabled", "filter": {"prefix": DAILY_PREFIX},
+    def lifecycle_rules(self) -> list[LifecycleRule]:
+        daily: LifecycleRule = {"id": "daily", "status": "Enabled", "filter": {"prefix": DAILY_PREFIX},
                        "expiration": {"days": self.daily_retention_days}}
         if self.daily_glacier_after_days:
             daily["transitions"] = [{"days": self.daily_glacier_after_days, "storage_class": "GLACIER"}]
@@ -57,7 +58,7 @@ class BackupSettings:
         ]
 
 
-def _housekeeping_rules(noncurrent_days: int) -> list[dict]:
+def _housekeeping_rules(noncurrent_days: int) -> list[LifecycleRule]:
     # An empty prefix is the whole bucket; an explicit filter keeps the rule unambiguous.
     return [
         {"id": "noncurrent-versions", "status": "Enabled", "filter": {"prefix": ""},
@@ -70,8 +71,11 @@ def _housekeeping_rules(noncurrent_days: int) -> list[dict]:
 
 @dataclass(frozen=True)
 class BackupBucketArgs:
+    #: Lifecycle days per prefix and the replication region (from stack config).
     settings: BackupSettings
+    #: Tags for every taggable child.
     tags: dict[str, str]
+    #: Expiry of the S3 server access logs, days: one of CloudWatch's values; default 30.
     log_retention_days: int = 30
 
     def __post_init__(self) -> None:

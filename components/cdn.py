@@ -12,13 +12,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components._common import HardenedBucket, key_policy, kms_key
-from components._dns import DnsZone, fqdns, validated_certificate
+from components._dns_zone import DnsZone, fqdns, validated_certificate
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
+from components.rate_limits import RateLimitSettings
 
 EDGE_REGION = "us-east-1"
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
@@ -27,46 +29,33 @@ WAF_MIN_LIMIT = 10
 DEFAULT_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
                "img-src 'self' data: https:; font-src 'self' data:; connect-src 'self' https:; "
                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
-# AWS managed rule groups, in priority order; the core set's body-size rule only counts, so uploads pass.
 _ASSETS_PATH = re.compile(r"^(/[\w.-]+)+/\*$")
+# AWS managed rule groups, in priority order; the core set's body-size rule only counts, so uploads pass.
 MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet",
                        "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet")
 
 
-@dataclass(frozen=True)
-class RateLimitSettings:
-    """The seeds' limits per client IP: Project Spark's nginx (api 10 r/s, auth 1 r/s) and its app
-    limiter (100 requests per 15 minutes). Each edge converts them to the windows it can count in."""
-    api_per_second: int = 10
-    auth_per_second: int = 1
-    general_requests: int = 100
-    general_window_seconds: int = 900
-    api_path: str = "/api/"
-    auth_path: str = "/api/auth/"
-    action: str = "block"
+def waf_rules(limits: RateLimitSettings) -> list[tuple[str, str, int, int]]:
+    """(name, path prefix, limit, window) for WAF, each at least WAF's minimum of 10."""
+    general_window = max(w for w in WAF_WINDOWS if w <= max(limits.general_window_seconds, 60))
+    return [
+        ("auth", limits.auth_path, max(WAF_MIN_LIMIT, limits.auth_per_second * 60), 60),
+        ("api", limits.api_path, max(WAF_MIN_LIMIT, limits.api_per_second * 60), 60),
+        ("general", limits.api_path, max(WAF_MIN_LIMIT, math.ceil(
+            limits.general_requests * general_window / limits.general_window_seconds)), general_window),
+    ]
 
-    def __post_init__(self) -> None:
-        c = Checker("rate limit settings")
-        c.in_range("api_per_second", self.api_per_second, 1, 100_000)
-        c.in_range("auth_per_second", self.auth_per_second, 1, 100_000)
-        c.in_range("general_requests", self.general_requests, 1, 10_000_000)
-        c.in_range("general_window_seconds", self.general_window_seconds, 60, 86_400)
-        for fld in ("api_path", "auth_path"):
-            value = getattr(self, fld)
-            c.require(value.startswith("/") and value.endswith("/") and " " not in value, fld, value,
-                      "must be a path prefix that starts and ends with /, e.g. /api/")
-        c.one_of("action", self.action, ("block", "count"))
-        c.raise_if_any()
 
-    def waf_rules(self) -> list[tuple[str, str, int, int]]:
-        """(name, path prefix, limit, window) for WAF, each at least WAF's minimum of 10."""
-        general_window = max(w for w in WAF_WINDOWS if w <= max(self.general_window_seconds, 60))
-        return [
-            ("auth", self.auth_path, max(WAF_MIN_LIMIT, self.auth_per_second * 60), 60),
-            ("api", self.api_path, max(WAF_MIN_LIMIT, self.api_per_second * 60), 60),
-            ("general", self.api_path, max(WAF_MIN_LIMIT, math.ceil(
-                self.general_requests * general_window / self.general_window_seconds)), general_window),
-        ]
+class _Behaviour(TypedDict):
+    """What every cache behaviour sets, whichever origin it targets."""
+    viewer_protocol_policy: str
+    compress: bool
+    response_headers_policy_id: pulumi.Output[str]
+
+
+class _ToOrigin(_Behaviour):
+    target_origin_id: str
+    origin_request_policy_id: pulumi.Output[str]
 
 
 @dataclass(frozen=True)
@@ -91,8 +80,10 @@ class CdnSettings:
 
 @dataclass(frozen=True)
 class AssetsArgs:
+    #: Tags for the bucket, its key and the bucket's split resources.
     tags: dict[str, str]
-    assets_path: str = CdnSettings.assets_path  # the CloudFront path served from the bucket
+    #: The CloudFront path pattern served from the bucket, a folder such as /uploads/* (the default).
+    assets_path: str = CdnSettings.assets_path
 
     def __post_init__(self) -> None:
         c = Checker("assets args")
@@ -139,22 +130,37 @@ class Assets(pulumi.ComponentResource):
 
 @dataclass(frozen=True)
 class CdnArgs:
+    #: Price class, security headers and the assets path (from stack config).
     settings: CdnSettings
+    #: The seeds' per-IP limits, converted to WAF rate-based rules (waf_rules).
     rate_limits: RateLimitSettings
+    #: Tags for every taggable child.
     tags: dict[str, str]
+    #: The site's apex domain, e.g. example.com: the distribution serves it, www. and api.
     domain: str
+    #: Where the us-east-1 certificate's validation records go (Route 53 or Cloudflare).
     dns: DnsZone
+    #: The app origin's host name: the ALB's DNS name or <project>.vercel.app.
     origin_hostname: pulumi.Input[str]
+    #: True for an ALB origin (sends the viewer's Host and X-Origin-Verify), False for Vercel.
     origin_is_load_balancer: bool
-    assets: Assets  # served under settings.assets_path
+    #: The assets bucket, served under settings.assets_path; the Cdn attaches its bucket policy.
+    assets: Assets
+    #: The stack's name, e.g. production: in the distribution's comment and its log delivery
+    #: names, which must be unique per account in us-east-1.
+    stack: str
+    #: Secret header value the origin checks; required in front of an ALB; default None.
     origin_secret: pulumi.Input[str] | None = None
+    #: Retention of the access-log group, days: one of CloudWatch's values; default 30.
     log_retention_days: int = 30
-    # Validation records another certificate for the same names already owns (the ALB's): ACM
-    # validates this one with them, and a second record for a name would fail.
+    #: Validation records another certificate for the same names already owns (the ALB's): ACM
+    #: validates this one with them, and a second record for a name would fail. Default None:
+    #: this certificate writes its own.
     validation_record_fqdns: list[pulumi.Output[str]] | None = None
 
     def __post_init__(self) -> None:
         c = Checker("cdn args")
+        c.require(bool(self.stack), "stack", self.stack, "must be non-empty: it names the log delivery")
         c.one_of("log_retention_days", self.log_retention_days, CLOUDWATCH_RETENTION_DAYS)
         c.require(not self.origin_is_load_balancer or self.origin_secret is not None, "origin_secret", None,
                   "is required in front of a load balancer")
@@ -206,7 +212,7 @@ class Cdn(pulumi.ComponentResource):
         all_viewer = managed("origin", "Managed-AllViewer" if args.origin_is_load_balancer
                              else "Managed-AllViewerExceptHostHeader")
 
-        app_origin = {
+        app_origin: aws.cloudfront.DistributionOriginArgsDict = {
             "origin_id": "app", "domain_name": args.origin_hostname,
             "custom_origin_config": {"http_port": 80, "https_port": 443, "origin_protocol_policy": "https-only",
                                      "origin_ssl_protocols": ["TLSv1.2"], "origin_read_timeout": 30,
@@ -216,29 +222,31 @@ class Cdn(pulumi.ComponentResource):
             # The ALB's listener rule admits only this header; Vercel lets it past Deployment Protection.
             header = "X-Origin-Verify" if args.origin_is_load_balancer else "x-vercel-protection-bypass"
             app_origin["custom_headers"] = [{"name": header, "value": args.origin_secret}]
-        behaviour = {"viewer_protocol_policy": "redirect-to-https", "compress": True,
+        behaviour: _Behaviour = {"viewer_protocol_policy": "redirect-to-https", "compress": True,
                      "response_headers_policy_id": headers.id}
         # Every behaviour to the app carries the origin request policy: without it CloudFront sends the
         # origin's own name as Host and SNI, which the ALB's certificate does not name (a 502).
-        to_app = {**behaviour, "target_origin_id": "app", "origin_request_policy_id": all_viewer}
+        to_app: _ToOrigin = {**behaviour, "target_origin_id": "app", "origin_request_policy_id": all_viewer}
+        default_behaviour: aws.cloudfront.DistributionDefaultCacheBehaviorArgsDict = {
+            **to_app, "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+            "cached_methods": ["GET", "HEAD"], "cache_policy_id": caching_disabled}
+        ordered_behaviours: list[aws.cloudfront.DistributionOrderedCacheBehaviorArgsDict] = [
+            {**to_app, "path_pattern": "/_next/static/*",
+             "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
+             "cache_policy_id": caching_optimized},
+            {**behaviour, "path_pattern": s.assets_path, "target_origin_id": "assets",
+             "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
+             "cache_policy_id": caching_optimized},
+        ]
         self.distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
-            enabled=True, comment=f"{args.domain} ({tags.get('Stack', '')})",
+            enabled=True, comment=f"{args.domain} ({args.stack})",
             aliases=fqdns(args.domain), is_ipv6_enabled=True, http_version="http2and3",
             price_class=s.price_class, web_acl_id=acl.arn, wait_for_deployment=True,
             origins=[app_origin, {"origin_id": "assets", "domain_name": assets.bucket.bucket_regional_domain_name,
                                   "origin_access_control_id": oac.id}],
-            default_cache_behavior={**to_app,
-                                    "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
-                                    "cached_methods": ["GET", "HEAD"], "cache_policy_id": caching_disabled},
-            ordered_cache_behaviors=[
-                {**to_app, "path_pattern": "/_next/static/*",
-                 "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
-                 "cache_policy_id": caching_optimized},
-                {**behaviour, "path_pattern": s.assets_path, "target_origin_id": "assets",
-                 "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"],
-                 "cache_policy_id": caching_optimized},
-            ],
+            default_cache_behavior=default_behaviour,
+            ordered_cache_behaviors=ordered_behaviours,
             viewer_certificate={"acm_certificate_arn": validation.certificate_arn, "ssl_support_method": "sni-only",
                                 "minimum_protocol_version": "TLSv1.2_2021"},
             restrictions={"geo_restriction": {"restriction_type": "none", "locations": []}},
@@ -263,23 +271,24 @@ class Cdn(pulumi.ComponentResource):
     def _web_acl(self, name: str, args: CdnArgs, child) -> aws.wafv2.WebAcl:
         r = args.rate_limits
 
-        def visibility(metric: str) -> dict:
+        def visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgsDict:
             return {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True,
                     "metric_name": f"{name}-{metric}"}
 
-        rules = []
+        rules: list[aws.wafv2.WebAclRuleArgsDict] = []
         for priority, group in enumerate(MANAGED_RULE_GROUPS):
-            statement = {"vendor_name": "AWS", "name": group}
+            statement: aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgsDict = {
+                "vendor_name": "AWS", "name": group}
             if group == "AWSManagedRulesCommonRuleSet":
                 statement["rule_action_overrides"] = [{"name": "SizeRestrictions_BODY",
                                                        "action_to_use": {"count": {}}}]
             rules.append({"name": group, "priority": priority, "override_action": {"none": {}},
                           "statement": {"managed_rule_group_statement": statement},
                           "visibility_config": visibility(group)})
-        for offset, (rule, path, limit, window) in enumerate(r.waf_rules()):
+        for offset, (rule, path, limit, window) in enumerate(waf_rules(r)):
             rules.append({
                 "name": f"rate-{rule}", "priority": 10 + offset,
-                "action": {r.action: {}},
+                "action": {"block": {}} if r.action == "block" else {"count": {}},
                 "statement": {"rate_based_statement": {
                     "limit": limit, "evaluation_window_sec": window, "aggregate_key_type": "IP",
                     "scope_down_statement": {"byte_match_statement": {
@@ -296,11 +305,11 @@ class Cdn(pulumi.ComponentResource):
         """CloudFront standard logging v2: the distribution's access logs into a CloudWatch log group."""
         group = aws.cloudwatch.LogGroup(f"{name}-access-logs", retention_in_days=args.log_retention_days,
                                         region=EDGE_REGION, tags=args.tags, opts=child)
-        source = aws.cloudwatch.LogDeliverySource(f"{name}-log-source", name=f"{name}-{args.tags.get('Stack', '')}-cf",
+        source = aws.cloudwatch.LogDeliverySource(f"{name}-log-source", name=f"{name}-{args.stack}-cf",
                                                   log_type="ACCESS_LOGS", resource_arn=distribution.arn,
                                                   region=EDGE_REGION, tags=args.tags, opts=child)
         destination = aws.cloudwatch.LogDeliveryDestination(
-            f"{name}-log-destination", name=f"{name}-{args.tags.get('Stack', '')}-cf-logs", output_format="json",
+            f"{name}-log-destination", name=f"{name}-{args.stack}-cf-logs", output_format="json",
             delivery_destination_configuration={"destination_resource_arn": group.arn},
             region=EDGE_REGION, tags=args.tags, opts=child)
         aws.cloudwatch.LogDelivery(f"{name}-log-delivery", delivery_source_name=source.name,

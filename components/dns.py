@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from components._dns import DnsZone, SiteTarget, fqdns
+from components._dns_zone import DnsZone, SiteTarget, fqdns
 from components._validation import Checker, Problem
-from components.cdn import RateLimitSettings
+from components.rate_limits import RateLimitSettings
 
 RULES = ("api", "auth", "general")
 # The `period` values Cloudflare's API takes for rate limiting rules; the plan decides which of them a zone may use.
@@ -164,9 +164,13 @@ def _seconds(periods: tuple[int, ...]) -> str:
 
 @dataclass(frozen=True)
 class DnsArgs:
+    #: The zone the site's names are written in (Route 53 or Cloudflare).
     zone: DnsZone
+    #: What apex, www and api point at (CloudFront, the ALB or Vercel).
     target: SiteTarget
+    #: Zone settings, rate limiting rules and plan; required for a Cloudflare zone; default None.
     cloudflare: CloudflareSettings | None = None
+    #: The seeds' per-IP limits for Cloudflare's rules; default None (RateLimitSettings()).
     rate_limits: RateLimitSettings | None = None
 
     def __post_init__(self) -> None:
@@ -190,12 +194,12 @@ class Dns(pulumi.ComponentResource):
             args.zone.alias(f"{name}-{label}", fqdn, args.target, child)
 
         cf = args.cloudflare
-        if args.zone.provider == "cloudflare" and cf.manage_zone:
+        if args.zone.provider == "cloudflare" and cf is not None and cf.manage_zone:
             for setting, value in ZONE_SETTINGS.items():
                 cloudflare.ZoneSetting(f"{name}-{setting.replace('_', '-')}", zone_id=args.zone.zone_id,
                                        setting_id=setting, value=value, opts=child)
             limits = args.rate_limits or RateLimitSettings()
-            rules = [{
+            rules: list[cloudflare.RulesetRuleArgsDict] = [{
                 "ref": f"rate_{rule}",
                 "description": f"{rule}: {requests} requests per {period} s per IP under {path}",
                 "expression": cf.expression(self.hostnames, path),

@@ -50,25 +50,32 @@ class NetworkSettings:
 
 @dataclass(frozen=True)
 class NetworkArgs:
+    #: CIDR, AZ count, NAT mode and allow-listed client CIDRs (from stack config).
     settings: NetworkSettings
+    #: Tags for every taggable child; each also gets a Name.
     tags: dict[str, str]
+    #: Retention of the flow-log group, days: one of CloudWatch's values; default 30.
     log_retention_days: int = 30
-    # Region for every resource of this network; empty means the provider's region.
+    #: Region for every resource of this network, e.g. us-west-2; default "": the provider's.
     region: str = ""
-    # Which data-tier security groups to create.
+    #: Create the PostgreSQL security group (5432 from app); default True.
     database: bool = True
+    #: Create the Redis security group (6379 from app); default True.
     cache: bool = True
+    #: Create the RDS Proxy security group between app and database; needs database; default False.
     proxy: bool = False
-    # A peered network the data tier trusts (Vercel Secure Compute): its CIDR, and the pcx- id of
-    # its peering request once the peer has sent it ("" until then: rules exist, routes do not).
+    #: CIDR of a peered network the data tier trusts (Vercel Secure Compute), /16 or longer;
+    #: default "": none.
     peer_cidr: str = ""
+    #: The pcx- id of the peer's peering request once it has sent it; default "" (until then the
+    #: rules exist and the routes do not).
     peering_connection_id: str = ""
 
     def __post_init__(self) -> None:
         c = Checker("network args")
         if self.peer_cidr:
             c.cidrs("peer_cidr", [self.peer_cidr], min_prefix=16)
-        c.require(self.peer_cidr or not self.peering_connection_id, "peering_connection_id",
+        c.require(bool(self.peer_cidr) or not self.peering_connection_id, "peering_connection_id",
                   self.peering_connection_id, "needs peer_cidr")
         c.one_of("log_retention_days", self.log_retention_days, CLOUDWATCH_RETENTION_DAYS)
         c.region("region", self.region, optional=True)
@@ -126,8 +133,11 @@ class Network(pulumi.ComponentResource):
 
         public_cidrs, private_cidrs = s.subnet_cidrs()
         public, private = [], []
+        def zone(i: int) -> pulumi.Output[str]:
+            return zones.names.apply(lambda names: names[i])
+
         for i in range(s.az_count):
-            az = zones.names.apply(lambda names, i=i: names[i])
+            az = zone(i)
             pub = aws.ec2.Subnet(f"{name}-public-{i}", vpc_id=vpc.id, cidr_block=public_cidrs[i],
                                  availability_zone=az, map_public_ip_on_launch=False,
                                  region=region, tags={**named(f"public-{i}"), "Tier": "public"},
@@ -144,7 +154,7 @@ class Network(pulumi.ComponentResource):
 
         self._private_routes(name, s, vpc, public, private, region, named, child)
         self._flow_logs(name, args, vpc, region, tags, child)
-        self._security_groups(name, args, vpc, region, named, child)
+        self._security_groups(name, args, vpc, region, child)
 
         self.register_outputs({
             "vpc_id": self.vpc_id,
@@ -214,67 +224,86 @@ class Network(pulumi.ComponentResource):
                                         max_aggregation_interval=60, region=region,
                                         tags=tags, opts=child)
 
-    def _security_groups(self, name, args, vpc, region, named, child) -> None:
-        s = args.settings
-
-        def group(suffix: str, description: str) -> aws.ec2.SecurityGroup:
-            return aws.ec2.SecurityGroup(f"{name}-{suffix}-sg", vpc_id=vpc.id, description=description,
-                                         region=region, tags=named(f"{suffix}-sg"), opts=child)
-
-        def ingress(rule: str, sg, port: int, description: str, *, source=None, cidr=None):
-            net = ipaddress.ip_network(cidr) if cidr else None
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-{rule}", security_group_id=sg.id, ip_protocol="tcp", from_port=port,
-                to_port=port, description=description,
-                referenced_security_group_id=source.id if source is not None else None,
-                cidr_ipv4=cidr if net and net.version == 4 else None,
-                cidr_ipv6=cidr if net and net.version == 6 else None,
-                region=region, tags=args.tags, opts=child)
-
-        def egress(rule: str, sg, port: int, description: str, *, target=None, cidr=None):
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-{rule}", security_group_id=sg.id, ip_protocol="tcp", from_port=port,
-                to_port=port, description=description,
-                referenced_security_group_id=target.id if target is not None else None,
-                cidr_ipv4=cidr, region=region, tags=args.tags, opts=child)
-
-        app = group("app", "App tier (tasks, functions, bastions): the only group the data tier trusts")
+    def _security_groups(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, region: str | None,
+                         child: pulumi.ResourceOptions) -> None:
+        sg = _SecurityGroups(name, args, vpc, region, child)
+        app = sg.group("app", "App tier (tasks, functions, bastions): the only group the data tier trusts")
         self.app_security_group_id = app.id
-        egress("app-https-out", app, 443, "HTTPS to AWS APIs and third-party services", cidr="0.0.0.0/0")
+        sg.egress("app-https-out", app, 443, "HTTPS to AWS APIs and third-party services", cidr="0.0.0.0/0")
         self.database_security_group_id = None
         self.proxy_security_group_id = None
         self.cache_security_group_id = None
-
         if args.database:
-            db = group("db", f"PostgreSQL: {POSTGRES_PORT} from the app and proxy groups only")
-            self.database_security_group_id = db.id
-            ingress("db-from-app", db, POSTGRES_PORT, "PostgreSQL from the app tier", source=app)
-            egress("app-to-db", app, POSTGRES_PORT, "App to PostgreSQL", target=db)
-            for i, cidr in enumerate(s.database_allowed_cidrs):
-                ingress(f"db-from-cidr-{i}", db, POSTGRES_PORT,
-                        f"PostgreSQL from allow-listed {cidr}", cidr=cidr)
-            if args.peer_cidr:
-                ingress("db-from-peer", db, POSTGRES_PORT, f"PostgreSQL from the peered {args.peer_cidr}",
-                        cidr=args.peer_cidr)
+            db = self._database_group(sg, args, app)
             if args.proxy:
-                proxy = group("proxy", f"RDS Proxy: {POSTGRES_PORT} from the app group, to the database")
-                self.proxy_security_group_id = proxy.id
-                ingress("proxy-from-app", proxy, POSTGRES_PORT, "App to RDS Proxy", source=app)
-                ingress("db-from-proxy", db, POSTGRES_PORT, "RDS Proxy to PostgreSQL", source=proxy)
-                egress("proxy-to-db", proxy, POSTGRES_PORT, "RDS Proxy to PostgreSQL", target=db)
-                egress("app-to-proxy", app, POSTGRES_PORT, "App to RDS Proxy", target=proxy)
-                if args.peer_cidr:
-                    ingress("proxy-from-peer", proxy, POSTGRES_PORT, f"RDS Proxy from the peered {args.peer_cidr}",
-                            cidr=args.peer_cidr)
-
+                self._proxy_group(sg, args, app, db)
         if args.cache:
-            cache = group("cache", f"Redis: {REDIS_PORT} from the app group only")
-            self.cache_security_group_id = cache.id
-            ingress("cache-from-app", cache, REDIS_PORT, "Redis from the app tier", source=app)
-            egress("app-to-cache", app, REDIS_PORT, "App to Redis", target=cache)
-            for i, cidr in enumerate(s.cache_allowed_cidrs):
-                ingress(f"cache-from-cidr-{i}", cache, REDIS_PORT, f"Redis from allow-listed {cidr}",
-                        cidr=cidr)
-            if args.peer_cidr:
-                ingress("cache-from-peer", cache, REDIS_PORT, f"Redis from the peered {args.peer_cidr}",
-                        cidr=args.peer_cidr)
+            self._cache_group(sg, args, app)
+
+    def _database_group(self, sg: _SecurityGroups, args: NetworkArgs,
+                        app: aws.ec2.SecurityGroup) -> aws.ec2.SecurityGroup:
+        db = sg.group("db", f"PostgreSQL: {POSTGRES_PORT} from the app and proxy groups only")
+        self.database_security_group_id = db.id
+        sg.ingress("db-from-app", db, POSTGRES_PORT, "PostgreSQL from the app tier", source=app)
+        sg.egress("app-to-db", app, POSTGRES_PORT, "App to PostgreSQL", target=db)
+        for i, cidr in enumerate(args.settings.database_allowed_cidrs):
+            sg.ingress(f"db-from-cidr-{i}", db, POSTGRES_PORT, f"PostgreSQL from allow-listed {cidr}", cidr=cidr)
+        if args.peer_cidr:
+            sg.ingress("db-from-peer", db, POSTGRES_PORT, f"PostgreSQL from the peered {args.peer_cidr}",
+                       cidr=args.peer_cidr)
+        return db
+
+    def _proxy_group(self, sg: _SecurityGroups, args: NetworkArgs, app: aws.ec2.SecurityGroup,
+                     db: aws.ec2.SecurityGroup) -> None:
+        proxy = sg.group("proxy", f"RDS Proxy: {POSTGRES_PORT} from the app group, to the database")
+        self.proxy_security_group_id = proxy.id
+        sg.ingress("proxy-from-app", proxy, POSTGRES_PORT, "App to RDS Proxy", source=app)
+        sg.ingress("db-from-proxy", db, POSTGRES_PORT, "RDS Proxy to PostgreSQL", source=proxy)
+        sg.egress("proxy-to-db", proxy, POSTGRES_PORT, "RDS Proxy to PostgreSQL", target=db)
+        sg.egress("app-to-proxy", app, POSTGRES_PORT, "App to RDS Proxy", target=proxy)
+        if args.peer_cidr:
+            sg.ingress("proxy-from-peer", proxy, POSTGRES_PORT, f"RDS Proxy from the peered {args.peer_cidr}",
+                       cidr=args.peer_cidr)
+
+    def _cache_group(self, sg: _SecurityGroups, args: NetworkArgs, app: aws.ec2.SecurityGroup) -> None:
+        cache = sg.group("cache", f"Redis: {REDIS_PORT} from the app group only")
+        self.cache_security_group_id = cache.id
+        sg.ingress("cache-from-app", cache, REDIS_PORT, "Redis from the app tier", source=app)
+        sg.egress("app-to-cache", app, REDIS_PORT, "App to Redis", target=cache)
+        for i, cidr in enumerate(args.settings.cache_allowed_cidrs):
+            sg.ingress(f"cache-from-cidr-{i}", cache, REDIS_PORT, f"Redis from allow-listed {cidr}", cidr=cidr)
+        if args.peer_cidr:
+            sg.ingress("cache-from-peer", cache, REDIS_PORT, f"Redis from the peered {args.peer_cidr}",
+                       cidr=args.peer_cidr)
+
+
+class _SecurityGroups:
+    """Creates a network's security groups and their one-port TCP rules, named after the network."""
+
+    def __init__(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, region: str | None,
+                 child: pulumi.ResourceOptions):
+        self._name, self._args, self._vpc, self._region, self._child = name, args, vpc, region, child
+
+    def group(self, suffix: str, description: str) -> aws.ec2.SecurityGroup:
+        return aws.ec2.SecurityGroup(f"{self._name}-{suffix}-sg", vpc_id=self._vpc.id, description=description,
+                                     region=self._region, tags={**self._args.tags, "Name": f"{self._name}-{suffix}-sg"},
+                                     opts=self._child)
+
+    def ingress(self, rule: str, sg: aws.ec2.SecurityGroup, port: int, description: str, *,
+                source: aws.ec2.SecurityGroup | None = None, cidr: str | None = None) -> None:
+        net = ipaddress.ip_network(cidr) if cidr else None
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-{rule}", security_group_id=sg.id, ip_protocol="tcp", from_port=port,
+            to_port=port, description=description,
+            referenced_security_group_id=source.id if source is not None else None,
+            cidr_ipv4=cidr if net and net.version == 4 else None,
+            cidr_ipv6=cidr if net and net.version == 6 else None,
+            region=self._region, tags=self._args.tags, opts=self._child)
+
+    def egress(self, rule: str, sg: aws.ec2.SecurityGroup, port: int, description: str, *,
+               target: aws.ec2.SecurityGroup | None = None, cidr: str | None = None) -> None:
+        aws.vpc.SecurityGroupEgressRule(
+            f"{self._name}-{rule}", security_group_id=sg.id, ip_protocol="tcp", from_port=port,
+            to_port=port, description=description,
+            referenced_security_group_id=target.id if target is not None else None,
+            cidr_ipv4=cidr, region=self._region, tags=self._args.tags, opts=self._child)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 from urllib.parse import quote
 
 import pulumi
@@ -72,9 +74,9 @@ class PostgresSettings:
 
     def __post_init__(self) -> None:
         c = Checker("postgres settings")
-        m = _VERSION.match(self.engine_version)
-        if c.require(bool(m), "engine_version", self.engine_version,
-                     'must be a major ("16") or major.minor ("16.4") version'):
+        m = c.match("engine_version", self.engine_version, _VERSION,
+                    'must be a major ("16") or major.minor ("16.4") version')
+        if m is not None:
             c.require(int(m[1]) in MAJORS, "engine_version", self.engine_version,
                       f"major version must be {MAJORS.start} to {MAJORS.stop - 1}")
         class_rule = "must be an RDS instance class such as db.t4g.micro or db.r6g.large"
@@ -133,7 +135,7 @@ class PostgresSettings:
         major, _, minor = self.engine_version.partition(".")
         return (int(major), int(minor or 99)) >= REPLICA_BACKUPS_FROM
 
-    def parameter_list(self) -> list[dict[str, str]]:
+    def parameter_list(self) -> list[aws.rds.ParameterGroupParameterArgsDict]:
         """The seeds' settings, then config overrides; static ones wait for a reboot."""
         values = {
             "log_min_duration_statement": "1000",
@@ -154,25 +156,56 @@ class PostgresSettings:
         ]
 
 
+class _InstanceShared(TypedDict):
+    """Inputs every instance (primary, replicas, DR replica) shares; typed so `**common` is checked
+    against aws.rds.Instance's parameters."""
+    storage_type: str
+    max_allocated_storage: int
+    publicly_accessible: bool
+    copy_tags_to_snapshot: bool
+    performance_insights_enabled: bool
+    performance_insights_retention_period: int
+    monitoring_interval: int
+    monitoring_role_arn: pulumi.Output[str] | None
+    enabled_cloudwatch_logs_exports: list[str]
+    iam_database_authentication_enabled: bool
+    auto_minor_version_upgrade: bool
+    ca_cert_identifier: str
+    apply_immediately: bool
+    tags: dict[str, str]
+
+
 @dataclass(frozen=True)
 class DrNetworking:
     """Where the cross-region replica lives: a subnet list and security group in that region."""
 
+    #: The DR region, e.g. us-west-2 (settings.dr_region).
     region: str
-    subnet_ids: list
+    #: Private subnets in at least 2 AZs of that region.
+    subnet_ids: Sequence[pulumi.Input[str]]
+    #: The security group the DR replica gets in that region.
     security_group_id: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
 class PostgresArgs:
+    #: Engine, sizes, backups, replicas, DR and proxy (from stack config).
     settings: PostgresSettings
+    #: Tags for every taggable child (copied to snapshots).
     tags: dict[str, str]
+    #: The VPC the private reader/writer zone is attached to.
     vpc_id: pulumi.Input[str]
-    subnet_ids: list
+    #: Subnets of the DB subnet group, in at least 2 AZs (public ones only with publicly_accessible).
+    subnet_ids: Sequence[pulumi.Input[str]]
+    #: The database security group (5432 from the app and proxy groups).
     security_group_id: pulumi.Input[str]
+    #: The subnets' AZs, in order: the primary takes the first, replicas the next ones.
     availability_zones: pulumi.Input[list[str]]
+    #: The RDS Proxy's security group; required when settings.proxy_enabled; default None.
     proxy_security_group_id: pulumi.Input[str] | None = None
+    #: Where the cross-region replica lives; given exactly when settings.dr_region is; default None.
     dr: DrNetworking | None = None
+    #: Apply modifications now instead of in the maintenance window; default False.
     apply_immediately: bool = False
 
     def __post_init__(self) -> None:
@@ -225,7 +258,7 @@ class Postgres(pulumi.ComponentResource):
                 policy_arn=aws.iam.ManagedPolicy.AMAZON_RDS_ENHANCED_MONITORING_ROLE, opts=child)
             monitoring_role_arn = role.arn
 
-        common = dict(  # settings every instance (primary and replicas) shares
+        common = _InstanceShared(
             storage_type="gp3",
             max_allocated_storage=s.max_allocated_storage_gb,
             publicly_accessible=s.publicly_accessible,
@@ -284,10 +317,12 @@ class Postgres(pulumi.ComponentResource):
             opts=storage_opts,
         )
 
-        self.replicas = []
+        def zone_after_primary(i: int) -> pulumi.Output[str]:
+            return pulumi.Output.from_input(args.availability_zones).apply(lambda zs: zs[(i + 1) % len(zs)])
+
+        self.replicas: list[aws.rds.Instance] = []
         for i in range(s.read_replicas):
-            az = pulumi.Output.from_input(args.availability_zones).apply(
-                lambda zs, i=i: zs[(i + 1) % len(zs)])
+            az = zone_after_primary(i)
             self.replicas.append(aws.rds.Instance(
                 f"{name}-replica-{i}",
                 replicate_source_db=self.primary.identifier,
@@ -303,9 +338,9 @@ class Postgres(pulumi.ComponentResource):
                 opts=storage_opts,
             ))
 
-        self.dr_replica = None
+        self.dr_replica: aws.rds.Instance | None = None
         if args.dr is not None:
-            self.dr_replica = self._dr_replica(name, s, args, common, child, storage_opts)
+            self.dr_replica = self._dr_replica(name, s, args.dr, args.tags, common, child, storage_opts)
 
         secret = aws.secretsmanager.Secret(
             f"{name}-credentials", description=f"{name} master credentials (RDS secret format)",
@@ -358,16 +393,18 @@ class Postgres(pulumi.ComponentResource):
             "reader_connection_url": self.reader_connection_url,
         })
 
-    def _dr_replica(self, name, s, args, common, child, storage_opts) -> aws.rds.Instance:
-        dr = args.dr
-        key = kms_key(f"{name}-dr-key", f"{name}: DR replica storage in {dr.region}", args.tags,
+    def _dr_replica(self, name: str, s: PostgresSettings, dr: DrNetworking, tags: dict[str, str],
+                    common: _InstanceShared, child: pulumi.ResourceOptions,
+                    storage_opts: pulumi.ResourceOptions) -> aws.rds.Instance:
+        key = kms_key(f"{name}-dr-key", f"{name}: DR replica storage in {dr.region}", tags,
                       child, region=dr.region)
         subnets = aws.rds.SubnetGroup(f"{name}-dr-subnets", subnet_ids=dr.subnet_ids,
                                       region=dr.region, description=f"{name} DR subnets",
-                                      tags=args.tags, opts=child)
+                                      tags=tags, opts=child)
         params = aws.rds.ParameterGroup(f"{name}-dr-params", family=s.family, region=dr.region,
                                         description=f"{name} {s.family} seed settings (DR)",
-                                        parameters=s.parameter_list(), tags=args.tags, opts=child)
+                                        parameters=s.parameter_list(), tags=tags, opts=child)
+        private: _InstanceShared = {**common, "publicly_accessible": False}  # the DR subnets are private
         replica = aws.rds.Instance(
             f"{name}-dr-replica",
             region=dr.region,
@@ -387,11 +424,11 @@ class Postgres(pulumi.ComponentResource):
             # Sent, but ignored by CreateDBInstanceReadReplica; the runbook below applies it.
             deletion_protection=s.deletion_protection,
             skip_final_snapshot=True,
-            **{**common, "publicly_accessible": False},  # the DR subnets are private
+            **private,
             opts=storage_opts,
         )
         if s.deletion_protection:
-            self._protect_replica(name, replica, dr.region, args.tags, child)
+            self._protect_replica(name, replica, dr.region, tags, child)
         return replica
 
     def _protect_replica(self, name, replica: aws.rds.Instance, region: str, tags, child) -> aws.ssm.Association:

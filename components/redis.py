@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -68,14 +70,30 @@ class RedisSettings:
         return self.replicas_per_shard > 0 if self.cluster_mode else self.nodes > 1
 
 
+class _Shape(TypedDict, total=False):
+    """The replication group's shape inputs: shards and replicas, or a node count spread over the AZs."""
+    cluster_mode: str
+    num_node_groups: int
+    replicas_per_node_group: int
+    num_cache_clusters: int
+    preferred_cache_cluster_azs: pulumi.Output[list[str]]
+
+
 @dataclass(frozen=True)
 class RedisArgs:
+    #: Engine, node type, shape, snapshots and windows (from stack config).
     settings: RedisSettings
+    #: Tags for every taggable child.
     tags: dict[str, str]
-    subnet_ids: list
+    #: Private subnets of the cache subnet group; at least 2 AZs when highly available.
+    subnet_ids: Sequence[pulumi.Input[str]]
+    #: The cache security group (6379 from the app group).
     security_group_id: pulumi.Input[str]
+    #: The subnets' AZs: nodes (without cluster mode) are spread over them in order.
     availability_zones: pulumi.Input[list[str]]
+    #: Retention of the slow-log group, days: one of CloudWatch's values; default 30.
     log_retention_days: int = 30
+    #: Apply modifications now instead of in the maintenance window; default False.
     apply_immediately: bool = False
 
     def __post_init__(self) -> None:
@@ -107,7 +125,8 @@ class Redis(pulumi.ComponentResource):
         subnets = aws.elasticache.SubnetGroup(f"{name}-subnets", subnet_ids=args.subnet_ids,
                                               description=f"{name} private subnets", tags=tags,
                                               opts=child)
-        parameters = [{"name": "maxmemory-policy", "value": s.maxmemory_policy}]
+        parameters: list[aws.elasticache.ParameterGroupParameterArgsDict] = [
+            {"name": "maxmemory-policy", "value": s.maxmemory_policy}]
         if s.cluster_mode:
             parameters.append({"name": "cluster-enabled", "value": "yes"})
         params = aws.elasticache.ParameterGroup(f"{name}-params", family=s.family,
@@ -116,15 +135,14 @@ class Redis(pulumi.ComponentResource):
         slow_log = aws.cloudwatch.LogGroup(f"{name}-slow-log", retention_in_days=args.log_retention_days,
                                            tags=tags, opts=child)
 
-        shape: dict = {}
         if s.cluster_mode:
-            shape = dict(cluster_mode="enabled", num_node_groups=s.shards,
-                         replicas_per_node_group=s.replicas_per_shard)
+            shape = _Shape(cluster_mode="enabled", num_node_groups=s.shards,
+                           replicas_per_node_group=s.replicas_per_shard)
         else:
-            shape = dict(num_cache_clusters=s.nodes,
-                         preferred_cache_cluster_azs=pulumi.Output.from_input(
-                             args.availability_zones).apply(
-                             lambda zs: [zs[i % len(zs)] for i in range(s.nodes)]))
+            shape = _Shape(num_cache_clusters=s.nodes,
+                           preferred_cache_cluster_azs=pulumi.Output.from_input(
+                               args.availability_zones).apply(
+                               lambda zs: [zs[i % len(zs)] for i in range(s.nodes)]))
 
         self.replication_group = aws.elasticache.ReplicationGroup(
             f"{name}-group",
@@ -177,7 +195,7 @@ class Redis(pulumi.ComponentResource):
         self.port = PORT
         self.kms_key_arn = key.arn
         self.auth_token_secret_arn = secret.arn
-        self.url = pulumi.Output.secret(pulumi.Output.format(
+        self.url: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.format(
             "rediss://:{0}@{1}:{2}", token.result, self.primary_endpoint, PORT))
         self.register_outputs({
             "primary_endpoint": self.primary_endpoint,

@@ -108,6 +108,19 @@ def test_dashboard_draws_every_alarm(any_stack):
     assert len(body["widgets"]) == len(alarms(any_stack))
 
 
+def test_physical_names_come_from_the_name_prefix(any_stack):
+    # __main__.py passes name_prefix=<project>-<stack>: one dashboard per stack in an account.
+    assert any_stack.named("alarms-dashboard").input("dashboardName") == f"platform-{any_stack.stack}"
+
+
+def test_alarms_args_refuse_an_empty_name_prefix():
+    from components.alarms import AlarmsArgs
+
+    with pytest.raises(InvalidArgs) as info:
+        AlarmsArgs(ObservabilitySettings(), {}, "us-east-1", name_prefix="")
+    assert [p.field for p in info.value.problems] == ["name_prefix"]
+
+
 def test_thresholds_are_overridable_by_name():
     g = evaluate(alarmThresholds=["dbCpuPercent=90", "albP95ResponseSeconds=0.5"])
     a = alarms(g)

@@ -6,7 +6,8 @@ import pytest
 from conftest import evaluate, example_graph
 
 from components._validation import InvalidArgs
-from components.cdn import CdnSettings, RateLimitSettings
+from components.cdn import CdnSettings, waf_rules
+from components.rate_limits import RateLimitSettings
 
 
 def test_distribution_tls_aliases_protocols_and_waf(any_stack):
@@ -119,6 +120,15 @@ def test_access_logs_v2_into_us_east_1(production):
     assert production.named("cdn-access-logs").input("retentionInDays") == 90
 
 
+def test_stack_name_labels_the_distribution_and_its_log_delivery(any_stack):
+    # Delivery source and destination names are unique per account in us-east-1: one per stack.
+    stack = any_stack.stack
+    domain = any_stack.stack_outputs["appUrl"].removeprefix("https://")
+    assert any_stack.named("cdn-distribution").input("comment") == f"{domain} ({stack})"
+    assert any_stack.named("cdn-log-source").input("name") == f"cdn-{stack}-cf"
+    assert any_stack.named("cdn-log-destination").input("name") == f"cdn-{stack}-cf-logs"
+
+
 @pytest.mark.parametrize("source", ["staging", "production", "project-spark"])
 def test_every_behaviour_to_the_alb_forwards_the_host_its_certificate_names(source):
     """Without the viewer's Host, CloudFront sends the ALB's DNS name as Host and SNI, which the
@@ -152,14 +162,11 @@ def test_no_cdn_in_examples_that_do_not_ask():
 
 
 def test_rate_limit_conversion():
-    assert RateLimitSettings(general_requests=5, general_window_seconds=900).waf_rules()[2][2:] == (10, 600)
-    assert RateLimitSettings(general_requests=1000, general_window_seconds=120).waf_rules()[2][2:] == (1000, 120)
+    assert waf_rules(RateLimitSettings(general_requests=5, general_window_seconds=900))[2][2:] == (10, 600)
+    assert waf_rules(RateLimitSettings(general_requests=1000, general_window_seconds=120))[2][2:] == (1000, 120)
 
 
 @pytest.mark.parametrize("cls, kwargs, field", [
-    (RateLimitSettings, {"api_path": "api"}, "api_path"),
-    (RateLimitSettings, {"action": "challenge"}, "action"),
-    (RateLimitSettings, {"general_window_seconds": 30}, "general_window_seconds"),
     (CdnSettings, {"price_class": "PriceClass_50"}, "price_class"),
     (CdnSettings, {"hsts_max_age_seconds": 3600}, "hsts_max_age_seconds"),
     (CdnSettings, {"assets_path": "uploads"}, "assets_path"),

@@ -1,4 +1,4 @@
-"""components/dns.py and components/_dns.py: site names, certificate validation, Cloudflare zone rules."""
+"""components/dns.py and components/_dns_zone.py: site names, certificate validation, Cloudflare zone rules."""
 
 import dataclasses
 import re
@@ -7,10 +7,10 @@ import pytest
 import yaml
 from conftest import EXAMPLES, STACKS, config_error, evaluate, example_file, example_graph, stack_graph
 
-from components._dns import DnsZone, SiteTarget
+from components._dns_zone import DnsZone, SiteTarget
 from components._validation import InvalidArgs
-from components.cdn import RateLimitSettings
 from components.dns import CHARACTERISTICS, RATE_LIMIT_PLANS, CloudflareSettings, DnsArgs
+from components.rate_limits import RateLimitSettings
 
 
 def test_route53_aliases_point_at_cloudfront(staging):

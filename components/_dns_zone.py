@@ -19,9 +19,13 @@ CLOUDFLARE_TTL = 300  # seconds; Cloudflare requires a ttl (1 means "automatic",
 
 @dataclass(frozen=True)
 class DnsZone:
-    provider: str  # route53 | cloudflare
+    """Writes records in one zone, whichever provider hosts it."""
+    #: route53 or cloudflare.
+    provider: str
+    #: The Route 53 hosted zone id or the Cloudflare zone id (32 hex digits).
     zone_id: pulumi.Input[str]
-    # Cloudflare only, site names only: orange-cloud them (rate limits act on proxied traffic only).
+    #: Cloudflare only, site names only: orange-cloud them (rate limits act on proxied traffic
+    #: only). Default False: DNS-only.
     proxied: bool = False
 
     def record(self, resource_name: str, fqdn: pulumi.Input[str], rtype: str, value: pulumi.Input[str],
@@ -51,10 +55,15 @@ class DnsZone:
 @dataclass(frozen=True)
 class SiteTarget:
     """Where apex/www/api point: CloudFront, an ALB, or Vercel."""
+    #: The site's apex domain, e.g. example.com.
     domain: str
+    #: The target's host name (CNAME or alias target), e.g. d123.cloudfront.net.
     hostname: pulumi.Input[str]
-    alias_zone_id: pulumi.Input[str] | None = None  # Route 53 alias target zone (CloudFront, ALB)
-    apex_ip: str | None = None  # Vercel's apex A record for DNS providers without flattening
+    #: Route 53 alias target zone (CloudFront, ALB); default None: CNAME records.
+    alias_zone_id: pulumi.Input[str] | None = None
+    #: Vercel's apex A record for DNS providers without flattening; default None.
+    apex_ip: str | None = None
+    #: Record comment on Cloudflare, e.g. CloudFront; default "".
     description: str = ""
 
 
@@ -79,8 +88,7 @@ def validated_certificate(name: str, domain: str, zone: DnsZone, tags: dict[str,
     if validation_fqdns is None:
         validation_fqdns = []
         for i, fqdn in enumerate(names):
-            option = cert.domain_validation_options.apply(
-                lambda opts_, fqdn=fqdn: next(o for o in opts_ if o.domain_name == fqdn))
+            option = _validation_option(cert, fqdn)
             validation_fqdns.append(option_name(zone.record(
                 f"{name}-validation-{i}", option.resource_record_name.apply(lambda n: n.rstrip(".")),
                 "CNAME", option.resource_record_value.apply(lambda v: v.rstrip(".")), opts,
@@ -89,6 +97,12 @@ def validated_certificate(name: str, domain: str, zone: DnsZone, tags: dict[str,
         f"{name}-cert-validation", certificate_arn=cert.arn, region=region,
         validation_record_fqdns=validation_fqdns, opts=opts)
     return cert, validation, validation_fqdns
+
+
+def _validation_option(cert: aws.acm.Certificate,
+                       fqdn: str) -> pulumi.Output[aws.acm.outputs.CertificateDomainValidationOption]:
+    """The record ACM asks for to validate `fqdn`."""
+    return cert.domain_validation_options.apply(lambda options: next(o for o in options if o.domain_name == fqdn))
 
 
 def option_name(record) -> pulumi.Output[str]:

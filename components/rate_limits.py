@@ -1,0 +1,38 @@
+"""The seeds' per-client rate limits, which both edges enforce in their own units.
+
+Neither edge owns them: CloudFront's WAF (components/cdn.py, `waf_rules`) and Cloudflare's
+rate limiting rules (components/dns.py, `CloudflareSettings.ratelimits`) each convert these
+numbers to the windows they can count in, so neither component imports the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components._validation import Checker
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """The seeds' limits per client IP: Project Spark's nginx (api 10 r/s, auth 1 r/s) and its app
+    limiter (100 requests per 15 minutes). Each edge converts them to the windows it can count in."""
+    api_per_second: int = 10
+    auth_per_second: int = 1
+    general_requests: int = 100
+    general_window_seconds: int = 900
+    api_path: str = "/api/"
+    auth_path: str = "/api/auth/"
+    action: str = "block"
+
+    def __post_init__(self) -> None:
+        c = Checker("rate limit settings")
+        c.in_range("api_per_second", self.api_per_second, 1, 100_000)
+        c.in_range("auth_per_second", self.auth_per_second, 1, 100_000)
+        c.in_range("general_requests", self.general_requests, 1, 10_000_000)
+        c.in_range("general_window_seconds", self.general_window_seconds, 60, 86_400)
+        for fld in ("api_path", "auth_path"):
+            value = getattr(self, fld)
+            c.require(value.startswith("/") and value.endswith("/") and " " not in value, fld, value,
+                      "must be a path prefix that starts and ends with /, e.g. /api/")
+        c.one_of("action", self.action, ("block", "count"))
+        c.raise_if_any()
