@@ -482,7 +482,8 @@ class Alarms(pulumi.ComponentResource):
             })
         return aws.cloudwatch.Dashboard(
             f"{self._name}-dashboard",
-            dashboard_name=self._args.name_prefix,
+            # Stack names may hold '.', which PutDashboard refuses (botocore cloudwatch DashboardName).
+            dashboard_name=re.sub(r"[^A-Za-z0-9_-]", "-", self._args.name_prefix)[:255],
             dashboard_body=pulumi.Output.json_dumps({"widgets": widgets}),
             opts=self._child)
 

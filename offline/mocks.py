@@ -7,6 +7,7 @@ inputs and auto-names are known, ids and every computed output are unknown.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -353,7 +354,15 @@ def _metric_alarm(r: _New) -> Computed:
     return r.inputs["name"], {"arn": r.arn("cloudwatch", f"alarm:{r.inputs['name']}")}
 
 
+_DASHBOARD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+
+
 def _dashboard(r: _New) -> Computed:
+    # PutDashboard refuses other names (botocore cloudwatch 2010-08-01 PutDashboardInput.DashboardName:
+    # "valid characters are A-Z, a-z, 0-9, "-", and "_"", at most 255).
+    if not _DASHBOARD_NAME.match(r.inputs["dashboardName"]):
+        raise ValueError(f"InvalidParameterInput: dashboard name {r.inputs['dashboardName']!r} may hold only "
+                         "A-Z, a-z, 0-9, '-' and '_' (at most 255)")
     return r.inputs["dashboardName"], {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/"
                                                        f"{r.inputs['dashboardName']}"}
 

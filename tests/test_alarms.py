@@ -219,3 +219,5 @@ def test_chatbot_configuration_name_fits_the_api_for_any_stack_name():
     g = run(raw, secret, "prod.eu-1", preview=False)  # Pulumi stack names may hold '.'
     # botocore chatbot ConfigurationName: [A-Za-z0-9-_]+, 1 to 128.
     assert g.named("alarms-slack").input("configurationName") == "platform-prod-eu-1-alarms"
+    # botocore cloudwatch DashboardName: A-Z, a-z, 0-9, '-' and '_' (the mock refuses others)
+    assert g.named("alarms-dashboard").input("dashboardName") == "platform-prod-eu-1"
