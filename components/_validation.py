@@ -7,9 +7,17 @@ value it had and what is allowed.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T")
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAILY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
@@ -22,6 +30,33 @@ WEEK_MINUTES = 7 * 24 * 60
 # The retention values CloudWatch Logs accepts (also used for S3 access-log expiry).
 CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                              1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def bounded(lo: int, hi: int, default: int) -> int:
+    """A Settings field holding an integer from lo to hi. The range is declared here once:
+    Checker.declared checks it and the configuration table (offline/configdoc.py) shows it."""
+    return dataclasses.field(default=default, metadata={"range": (lo, hi)})
+
+
+def choice(options: tuple[T, ...], default: T) -> T:
+    """A Settings field holding one of `options` (declared once, like bounded)."""
+    return dataclasses.field(default=default, metadata={"choices": options})
+
+
+def choices(options: tuple[T, ...], default: tuple[T, ...]) -> tuple[T, ...]:
+    """A Settings field holding a tuple whose every element is one of `options`."""
+    return dataclasses.field(default=default, metadata={"choices": options})
+
+
+def declared_rule(metadata: Mapping[str, object]) -> str | None:
+    """What a bounded/choice field allows, in the words of the configuration table."""
+    rng = metadata.get("range")
+    if isinstance(rng, tuple):
+        return f"{rng[0]} to {rng[1]}"
+    options = metadata.get("choices")
+    if isinstance(options, tuple):
+        return ", ".join(str(o) for o in options)
+    return None
 
 
 @dataclass(frozen=True)
@@ -54,9 +89,27 @@ class Checker:
     def in_range(self, field: str, value: int, lo: int, hi: int) -> bool:
         return self.require(lo <= value <= hi, field, value, f"must be an integer from {lo} to {hi}")
 
-    def one_of(self, field: str, value: object, choices) -> bool:
+    def one_of(self, field: str, value: object, choices: tuple[object, ...]) -> bool:
         shown = ", ".join(str(c) for c in choices)
         return self.require(value in choices, field, value, f"must be one of {shown}")
+
+    def declared(self, settings: DataclassInstance, *fields: str) -> bool:
+        """Check each named field against the range or choices its declaration holds (bounded,
+        choice, choices), with in_range's and one_of's messages. Named rather than all at once so
+        each check keeps its place among the class's other checks (the order of the problems)."""
+        meta = {f.name: f.metadata for f in dataclasses.fields(settings)}
+        ok = True
+        for name in fields:
+            value = getattr(settings, name)
+            rng, options = meta[name].get("range"), meta[name].get("choices")
+            if rng is not None:
+                ok = self.in_range(name, value, *rng) and ok
+            elif options is not None:
+                for item in value if isinstance(value, tuple) else (value,):
+                    ok = self.one_of(name, item, options) and ok
+            else:
+                raise TypeError(f"{type(settings).__name__}.{name} is not declared with bounded or choice")
+        return ok
 
     def matches(self, field: str, value: str, pattern: re.Pattern, allowed: str) -> bool:
         return self.require(bool(pattern.match(value)), field, value, allowed)
@@ -66,7 +119,7 @@ class Checker:
             return True
         return self.matches(field, value, REGION, "must be an AWS region name such as us-east-1")
 
-    def cidrs(self, field: str, values, min_prefix: int = 8) -> None:
+    def cidrs(self, field: str, values: Iterable[str], min_prefix: int = 8) -> None:
         """Client CIDRs for a security group rule: valid networks, never the whole internet."""
         for value in values:
             try:
@@ -83,7 +136,8 @@ class Checker:
 
     def daily_window(self, field: str, value: str, min_minutes: int) -> tuple[int, int] | None:
         m = _DAILY.match(value)
-        if not self.require(bool(m), field, value, "must be hh:mm-hh:mm in UTC, e.g. 03:00-04:00"):
+        if m is None:
+            self.require(False, field, value, "must be hh:mm-hh:mm in UTC, e.g. 03:00-04:00")
             return None
         start = int(m[1]) * 60 + int(m[2])
         end = int(m[3]) * 60 + int(m[4])
@@ -96,9 +150,8 @@ class Checker:
 
     def weekly_window(self, field: str, value: str, min_minutes: int) -> tuple[int, int] | None:
         m = _WEEKLY.match(value)
-        if not self.require(
-            bool(m), field, value, "must be ddd:hh:mm-ddd:hh:mm in UTC, e.g. sun:04:30-sun:05:30"
-        ):
+        if m is None:
+            self.require(False, field, value, "must be ddd:hh:mm-ddd:hh:mm in UTC, e.g. sun:04:30-sun:05:30")
             return None
         start = DAYS.index(m[1]) * 1440 + int(m[2]) * 60 + int(m[3])
         end = DAYS.index(m[4]) * 1440 + int(m[5]) * 60 + int(m[6])
@@ -109,7 +162,8 @@ class Checker:
             return None
         return start, length
 
-    def windows_apart(self, field: str, value: str, daily, weekly, other: str) -> None:
+    def windows_apart(self, field: str, value: str, daily: tuple[int, int] | None,
+                      weekly: tuple[int, int] | None, other: str) -> None:
         """AWS refuses a daily backup window that overlaps the weekly maintenance window."""
         if daily is None or weekly is None:
             return

@@ -18,7 +18,7 @@ import pulumi_aws as aws
 
 from components._common import HardenedBucket, key_policy, kms_key
 from components._dns import DnsZone, fqdns, validated_certificate
-from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
+from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
 
 EDGE_REGION = "us-east-1"
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
@@ -37,25 +37,22 @@ MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRules
 class RateLimitSettings:
     """The seeds' limits per client IP: Project Spark's nginx (api 10 r/s, auth 1 r/s) and its app
     limiter (100 requests per 15 minutes). Each edge converts them to the windows it can count in."""
-    api_per_second: int = 10
-    auth_per_second: int = 1
-    general_requests: int = 100
-    general_window_seconds: int = 900
+    api_per_second: int = bounded(1, 100_000, default=10)
+    auth_per_second: int = bounded(1, 100_000, default=1)
+    general_requests: int = bounded(1, 10_000_000, default=100)
+    general_window_seconds: int = bounded(60, 86_400, default=900)
     api_path: str = "/api/"
     auth_path: str = "/api/auth/"
-    action: str = "block"
+    action: str = choice(("block", "count"), default="block")
 
     def __post_init__(self) -> None:
         c = Checker("rate limit settings")
-        c.in_range("api_per_second", self.api_per_second, 1, 100_000)
-        c.in_range("auth_per_second", self.auth_per_second, 1, 100_000)
-        c.in_range("general_requests", self.general_requests, 1, 10_000_000)
-        c.in_range("general_window_seconds", self.general_window_seconds, 60, 86_400)
+        c.declared(self, "api_per_second", "auth_per_second", "general_requests", "general_window_seconds")
         for fld in ("api_path", "auth_path"):
             value = getattr(self, fld)
             c.require(value.startswith("/") and value.endswith("/") and " " not in value, fld, value,
                       "must be a path prefix that starts and ends with /, e.g. /api/")
-        c.one_of("action", self.action, ("block", "count"))
+        c.declared(self, "action")
         c.raise_if_any()
 
     def waf_rules(self) -> list[tuple[str, str, int, int]]:
@@ -72,17 +69,17 @@ class RateLimitSettings:
 @dataclass(frozen=True)
 class CdnSettings:
     enabled: bool = False
-    price_class: str = "PriceClass_100"
+    price_class: str = choice(PRICE_CLASSES, default="PriceClass_100")
     content_security_policy: str = DEFAULT_CSP
-    hsts_max_age_seconds: int = 31536000
+    hsts_max_age_seconds: int = bounded(31536000, 63072000, default=31536000)
     assets_path: str = "/uploads/*"
 
     def __post_init__(self) -> None:
         c = Checker("cdn settings")
-        c.one_of("price_class", self.price_class, PRICE_CLASSES)
+        c.declared(self, "price_class")
         c.require(bool(self.content_security_policy.strip()) and "\n" not in self.content_security_policy,
                   "content_security_policy", self.content_security_policy, "must be one non-empty line")
-        c.in_range("hsts_max_age_seconds", self.hsts_max_age_seconds, 31536000, 63072000)
+        c.declared(self, "hsts_max_age_seconds")
         # A folder, not the whole bucket: the app may write under it, and nowhere else.
         c.matches("assets_path", self.assets_path, _ASSETS_PATH,
                   "must be a CloudFront path pattern for a folder, such as /uploads/*")
