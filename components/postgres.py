@@ -73,8 +73,10 @@ class PostgresSettings:
     def __post_init__(self) -> None:
         c = Checker("postgres settings")
         m = _VERSION.match(self.engine_version)
-        if c.require(bool(m), "engine_version", self.engine_version,
-                     'must be a major ("16") or major.minor ("16.4") version'):
+        if m is None:
+            c.require(False, "engine_version", self.engine_version,
+                      'must be a major ("16") or major.minor ("16.4") version')
+        else:
             c.require(int(m[1]) in MAJORS, "engine_version", self.engine_version,
                       f"major version must be {MAJORS.start} to {MAJORS.stop - 1}")
         class_rule = "must be an RDS instance class such as db.t4g.micro or db.r6g.large"
