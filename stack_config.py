@@ -1,9 +1,10 @@
 """Stack configuration, parsed once: Pulumi.yaml's schema + the stack's values -> typed settings.
 
 Pulumi.yaml's `config:` block is the single source of each key's type, default and description.
-The components' Settings classes own the ranges; this module maps their fields to config keys
-(postgres + read_replicas -> postgresReadReplicas), collects every problem and raises one
-ConfigError naming each key, its value, what is allowed and the command that fixes it.
+The components' Settings classes declare the ranges on their fields (bounded, choice); this module
+maps their fields to config keys (postgres + read_replicas -> postgresReadReplicas), collects every
+problem and raises one ConfigError naming each key, its value, what is allowed and the fixing command.
+offline/configdoc.py renders docs/configuration.md from the same sources (SECTIONS, settings_keys).
 """
 
 from __future__ import annotations
