@@ -1,9 +1,10 @@
 """Stack configuration, parsed once: Pulumi.yaml's schema + the stack's values -> typed settings.
 
 Pulumi.yaml's `config:` block is the single source of each key's type, default and description.
-The components' Settings classes own the ranges; this module maps their fields to config keys
-(postgres + read_replicas -> postgresReadReplicas), collects every problem and raises one
-ConfigError naming each key, its value, what is allowed and the command that fixes it.
+The components' Settings classes declare the ranges on their fields (bounded, choice); this module
+maps their fields to config keys (postgres + read_replicas -> postgresReadReplicas), collects every
+problem and raises one ConfigError naming each key, its value, what is allowed and the fixing command.
+offline/configdoc.py renders docs/configuration.md from the same sources (SECTIONS, settings_keys).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import pulumi
-import yaml
+import yaml  # type: ignore[import-untyped]  # no types-PyYAML in requirements-dev.txt yet; drop when added
 
 from components._validation import CLOUDWATCH_RETENTION_DAYS, REGION, InvalidArgs
 from components.alarms import ObservabilitySettings
@@ -31,6 +33,11 @@ from components.postgres import PostgresSettings
 from components.rate_limits import RateLimitSettings
 from components.redis import RedisSettings
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T")
+
 PROJECT = "platform"
 PROJECT_FILE = Path(__file__).with_name("Pulumi.yaml")
 ENVIRONMENTS = ("development", "staging", "production")
@@ -41,7 +48,10 @@ class ConfigError(pulumi.RunError):
     """Bad stack configuration. A RunError, so the Pulumi CLI prints it without a traceback."""
 
 
-def schema() -> dict[str, dict]:
+Spec = dict[str, dict[str, object]]  # Pulumi.yaml's `config:` block: key -> type, default, description
+
+
+def schema() -> Spec:
     return yaml.safe_load(PROJECT_FILE.read_text())["config"]
 
 
@@ -104,12 +114,43 @@ class _Problems:
                 + "\n(keys, types and defaults: Pulumi.yaml `config:`; README 'Configuration reference')")
 
 
-def _default(entry: dict):
-    default = entry.get("default")
-    return tuple(default) if isinstance(default, list) else default
+# What a config value is once parsed: Pulumi.yaml's string, integer, boolean and array (of strings).
+Value = str | int | bool | tuple[str, ...]
 
 
-def _parse(key: str, spec: dict, text: str, problems: _Problems):
+class Values(dict[str, Value]):
+    """Every key of Pulumi.yaml with its parsed value (the stack's, else the default). The typed
+    getters only narrow: _parse_all has already refused a value of the wrong type."""
+
+    def _typed(self, key: str, kind: type[T]) -> T:
+        value = self[key]
+        if not isinstance(value, kind):
+            raise TypeError(f"{key} holds {value!r}, not a {kind.__name__}")
+        return value
+
+    def text(self, key: str) -> str:
+        return self._typed(key, str)
+
+    def number(self, key: str) -> int:
+        return self._typed(key, int)
+
+    def flag(self, key: str) -> bool:
+        return self._typed(key, bool)
+
+    def items_of(self, key: str) -> tuple[str, ...]:
+        return self._typed(key, tuple)
+
+
+def _default(entry: Mapping[str, object]) -> Value:
+    default = entry["default"]
+    if isinstance(default, list):
+        return tuple(str(item) for item in default)
+    if isinstance(default, str | int | bool):
+        return default
+    raise TypeError(f"Pulumi.yaml default {default!r} is not a string, integer, boolean or list")
+
+
+def _parse(key: str, spec: Mapping[str, object], text: str, problems: _Problems) -> Value | None:
     kind = spec["type"]
     if kind == "integer":
         if re.fullmatch(r"[+-]?[0-9]+", text.strip()):  # strconv.Atoi's digits, as the CLI checks them
@@ -140,13 +181,13 @@ def _camel(prefix: str, field: str) -> str:
     return prefix + "".join(w.title() for w in words)
 
 
-def settings_keys(cls, prefix: str) -> dict[str, str]:
+def settings_keys(cls: type[DataclassInstance], prefix: str) -> dict[str, str]:
     """Settings field -> config key."""
     return {f.name: _camel(prefix, f.name) for f in dataclasses.fields(cls)}
 
 
 # (settings class, config key prefix, key that turns the tier off or None)
-SECTIONS = {
+SECTIONS: dict[str, tuple[type[DataclassInstance], str, str | None]] = {
     "network": (NetworkSettings, "", None),
     "postgres": (PostgresSettings, "postgres", "postgresEnabled"),
     "redis": (RedisSettings, "redis", "redisEnabled"),
@@ -161,20 +202,41 @@ SECTIONS = {
 }
 # Sections that only mean something in some stacks: (condition on the values, what makes them count).
 # Setting one of their keys anywhere else is a mistake worth an error, not a silent no-op.
-CONDITIONAL = {
+CONDITIONAL: dict[str, tuple[Callable[[Values], bool], str]] = {
     "vercel": (lambda v: v["appHosting"] == "vercel", "appHosting is vercel"),
     "ecs": (lambda v: v["appHosting"] == "aws", "appHosting is aws"),
-    "cdn": (lambda v: v["cdnEnabled"], "cdnEnabled is true"),
+    "cdn": (lambda v: v.flag("cdnEnabled"), "cdnEnabled is true"),
     "cloudflare": (lambda v: v["appDnsProvider"] == "cloudflare" and v["appHosting"] != "none",
                    "appDnsProvider is cloudflare and an app is hosted"),
+}
+# The stack-wide keys with a fixed set of values (the Settings classes declare their own ranges).
+STACK_WIDE_CHOICES: dict[str, tuple[object, ...]] = {
+    "environment": ENVIRONMENTS,
+    "logRetentionDays": CLOUDWATCH_RETENTION_DAYS,
 }
 
 
 def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSettings:
-    """Validate `raw` ({"platform:key": "text"}, as the engine passes config) for `stack`."""
+    """Validate `raw` ({"platform:key": "text"}, as the engine passes config) for `stack`.
+
+    Each step adds its problems in turn; one ConfigError lists them all, in this order."""
     spec = schema()
     problems = _Problems(stack)
+    _check_key_names(raw, spec, problems)
+    values = _parse_all(raw, spec, problems)  # raises on a value of the wrong type
+    _check_stack_wide(values, problems)
+    built = _build_sections(values, spec, problems)
+    _check_regions_and_allow_lists(values, built, problems)
+    _check_app(values, built, problems)
+    _check_cloudflare_plan(built, problems)
+    _check_external_database(values, secret_keys, problems)
+    problems.raise_if_any()
+    return _stack_settings(stack, values, built)
 
+
+def _check_key_names(raw: Mapping[str, str], spec: Spec, problems: _Problems) -> None:
+    """Keys Pulumi.yaml does not declare, and aws:* keys this program never reads."""
+    stack = problems.stack
     for full in sorted(raw):
         namespace, _, key = full.partition(":")
         if namespace == PROJECT and key not in spec:
@@ -189,95 +251,152 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
                          f"pulumi config rm {full} --stack {stack}"
                          + (" && pulumi config set awsRegion <region>" if key == "region" else ""))
 
-    values: dict[str, object] = {}
+
+def _parse_all(raw: Mapping[str, str], spec: Spec, problems: _Problems) -> Values:
+    """Every declared key, typed; stops here on a value of the wrong type (the checks after it need types)."""
+    values = Values()
     before_parsing = len(problems.lines)
     for key, entry in spec.items():
         text = raw.get(f"{PROJECT}:{key}")
-        values[key] = _default(entry) if text is None else _parse(key, entry, text, problems)
+        parsed = _default(entry) if text is None else _parse(key, entry, text, problems)
+        if parsed is not None:
+            values[key] = parsed
     if len(problems.lines) > before_parsing:
-        problems.raise_if_any()  # a value of the wrong type: the range checks below need types
+        problems.raise_if_any()
+    return values
 
-    environment = values["environment"]
-    if environment not in ENVIRONMENTS:
-        problems.bad("environment", environment, "must be one of " + ", ".join(ENVIRONMENTS))
-    if not REGION.match(values["awsRegion"]):
+
+def _check_choice(key: str, values: Values, problems: _Problems) -> None:
+    allowed = STACK_WIDE_CHOICES[key]
+    if values[key] not in allowed:
+        problems.bad(key, values[key], "must be one of " + ", ".join(map(str, allowed)))
+
+
+def _check_stack_wide(values: Values, problems: _Problems) -> None:
+    _check_choice("environment", values, problems)
+    if not REGION.match(values.text("awsRegion")):
         problems.bad("awsRegion", values["awsRegion"], "must be an AWS region name such as us-east-1")
     for key in ("owner", "costCenter"):
-        if not _TAG_VALUE.match(values[key]):
+        if not _TAG_VALUE.match(values.text(key)):
             problems.bad(key, values[key], "must be 1-256 characters allowed in AWS tags")
-    if values["logRetentionDays"] not in CLOUDWATCH_RETENTION_DAYS:
-        problems.bad("logRetentionDays", values["logRetentionDays"],
-                     "must be one of " + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS)))
+    _check_choice("logRetentionDays", values, problems)
 
-    built = {}
+
+class Sections(dict[str, object]):
+    """One settings object per SECTIONS entry, or None: the tier is off, not part of this stack, or
+    its settings were refused (then a problem says why). The getters narrow to the section's class."""
+
+    def get_as(self, section: str, kind: type[T]) -> T | None:
+        value = self[section]
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"section {section} holds a {type(value).__name__}, not a {kind.__name__}")
+        return value
+
+    def required(self, section: str, kind: type[T]) -> T:
+        """A section without an on/off key: it exists whenever the configuration is valid."""
+        value = self.get_as(section, kind)
+        if value is None:
+            raise TypeError(f"section {section} is missing from a configuration without problems")
+        return value
+
+
+def _build_sections(values: Values, spec: Spec, problems: _Problems) -> Sections:
+    built = Sections()
     for section, (cls, prefix, enabled_key) in SECTIONS.items():
+        built[section] = None
         if section in CONDITIONAL and not CONDITIONAL[section][0](values):
-            built[section] = None
-            # The CLI hands the program every key, defaults merged in (pkg/workspace/config.go,
-            # mergeConfig): only a value that differs from the default can be a mistake.
-            for key in settings_keys(cls, prefix).values():
-                if key != enabled_key and values[key] != _default(spec[key]):
-                    problems.bad(key, values[key], f"has no effect unless {CONDITIONAL[section][1]}",
-                                 f"pulumi config rm {key} --stack {stack}")
-            continue
-        if enabled_key and not values[enabled_key]:
-            built[section] = None
-            continue
-        keys = settings_keys(cls, prefix)
-        try:
-            built[section] = cls(**{f: values[k] for f, k in keys.items()})
-        except InvalidArgs as err:
-            built[section] = None
-            for p in err.problems:
-                problems.bad(keys[p.field], values[keys[p.field]], p.allowed, _way_out(keys[p.field], values, stack))
+            _check_unused_section(section, settings_keys(cls, prefix), enabled_key, values, spec, problems)
+        elif not enabled_key or values.flag(enabled_key):
+            built[section] = _build_section(cls, settings_keys(cls, prefix), values, problems)
+    return built
 
-    pg = built["postgres"]
+
+def _check_unused_section(section: str, keys: dict[str, str], enabled_key: str | None, values: Values,
+                          spec: Spec, problems: _Problems) -> None:
+    # The CLI hands the program every key, defaults merged in (pkg/workspace/config.go,
+    # mergeConfig): only a value that differs from the default can be a mistake.
+    for key in keys.values():
+        if key != enabled_key and values[key] != _default(spec[key]):
+            problems.bad(key, values[key], f"has no effect unless {CONDITIONAL[section][1]}",
+                         f"pulumi config rm {key} --stack {problems.stack}")
+
+
+def _build_section(cls: type[DataclassInstance], keys: dict[str, str], values: Values,
+                   problems: _Problems) -> object | None:
+    """The section's Settings (which check their own ranges), or None with its problems reported by key."""
+    try:
+        return cls(**{f: values[k] for f, k in keys.items()})
+    except InvalidArgs as err:
+        for p in err.problems:
+            key = keys[p.field]
+            problems.bad(key, values[key], p.allowed, _way_out(key, values, problems.stack))
+        return None
+
+
+def _check_regions_and_allow_lists(values: Values, built: Sections, problems: _Problems) -> None:
+    """Copies in other regions, and allow-lists of a tier that is off."""
+    stack = problems.stack
+    pg = built.get_as("postgres", PostgresSettings)
     if pg and pg.dr_region:
         if pg.dr_region == values["awsRegion"]:
             problems.bad("postgresDrRegion", pg.dr_region, "must differ from awsRegion")
         _check_dr_cidr(values, problems)
         _check_dr_engine(pg, problems)
-    if built["backups"] and built["backups"].replication_region == values["awsRegion"]:
+    backups = built.get_as("backups", BackupSettings)
+    if backups and backups.replication_region == values["awsRegion"]:
         problems.bad("backupReplicationRegion", values["awsRegion"], "must differ from awsRegion")
     if not values["postgresEnabled"] and values["databaseAllowedCidrs"]:
-        problems.bad("databaseAllowedCidrs", list(values["databaseAllowedCidrs"]),
+        problems.bad("databaseAllowedCidrs", list(values.items_of("databaseAllowedCidrs")),
                      "has no effect while postgresEnabled is false", f"pulumi config rm databaseAllowedCidrs --stack {stack}")
     if not values["redisEnabled"] and values["cacheAllowedCidrs"]:
-        problems.bad("cacheAllowedCidrs", list(values["cacheAllowedCidrs"]),
+        problems.bad("cacheAllowedCidrs", list(values.items_of("cacheAllowedCidrs")),
                      "has no effect while redisEnabled is false", f"pulumi config rm cacheAllowedCidrs --stack {stack}")
 
-    _check_app(values, built, problems)
-    _check_cloudflare_plan(built, problems)
 
-    external = values["externalDatabaseUrl"]
-    if external:
-        shown = "[secret]"
-        if values["postgresEnabled"]:
-            problems.bad("externalDatabaseUrl", shown, "conflicts with postgresEnabled=true",
-                         f"pulumi config set postgresEnabled false --stack {stack}")
-        if f"{PROJECT}:externalDatabaseUrl" not in secret_keys:
-            problems.bad("externalDatabaseUrl", shown, "holds credentials, so it must be a secret",
-                         f"pulumi config set --secret externalDatabaseUrl <url> --stack {stack}")
-        if "://" not in external:
-            problems.bad("externalDatabaseUrl", shown, "must be a URL such as libsql://db.turso.io")
-    problems.raise_if_any()
+def _check_external_database(values: Values, secret_keys: set[str], problems: _Problems) -> None:
+    """externalDatabaseUrl holds credentials: a secret, never echoed, and only without RDS."""
+    external = values.text("externalDatabaseUrl")
+    if not external:
+        return
+    stack, shown = problems.stack, "[secret]"
+    if values["postgresEnabled"]:
+        problems.bad("externalDatabaseUrl", shown, "conflicts with postgresEnabled=true",
+                     f"pulumi config set postgresEnabled false --stack {stack}")
+    if f"{PROJECT}:externalDatabaseUrl" not in secret_keys:
+        problems.bad("externalDatabaseUrl", shown, "holds credentials, so it must be a secret",
+                     f"pulumi config set --secret externalDatabaseUrl <url> --stack {stack}")
+    if "://" not in external:
+        problems.bad("externalDatabaseUrl", shown, "must be a URL such as libsql://db.turso.io")
 
+
+def _stack_settings(stack: str, values: Values, built: Sections) -> StackSettings:
+    external = values.text("externalDatabaseUrl")
     return StackSettings(
         stack=stack,
-        environment=environment,
-        aws_region=values["awsRegion"],
-        owner=values["owner"],
-        cost_center=values["costCenter"],
-        protect_stateful_resources=values["protectStatefulResources"],
-        apply_immediately=values["applyImmediately"],
-        log_retention_days=values["logRetentionDays"],
-        dr_vpc_cidr=values["postgresDrVpcCidr"],
+        environment=values.text("environment"),
+        aws_region=values.text("awsRegion"),
+        owner=values.text("owner"),
+        cost_center=values.text("costCenter"),
+        protect_stateful_resources=values.flag("protectStatefulResources"),
+        apply_immediately=values.flag("applyImmediately"),
+        log_retention_days=values.number("logRetentionDays"),
+        dr_vpc_cidr=values.text("postgresDrVpcCidr"),
         external_database_url=pulumi.Output.secret(external) if external else None,
-        **built,  # one settings object (or None) per SECTIONS entry, named as the field
+        network=built.required("network", NetworkSettings),
+        postgres=built.get_as("postgres", PostgresSettings),
+        redis=built.get_as("redis", RedisSettings),
+        backups=built.get_as("backups", BackupSettings),
+        app=built.required("app", AppSettings),
+        vercel=built.get_as("vercel", VercelSettings),
+        ecs=built.get_as("ecs", EcsSettings),
+        cdn=built.get_as("cdn", CdnSettings),
+        rate_limits=built.required("rate_limits", RateLimitSettings),
+        cloudflare=built.get_as("cloudflare", CloudflareSettings),
+        observability=built.required("observability", ObservabilitySettings),
     )
 
 
-def _way_out(key: str, values, stack: str) -> str | None:
+def _way_out(key: str, values: Values, stack: str) -> str | None:
     """The fix of a Settings problem when it is not `pulumi config set <key> <value>`."""
     if key == "ecsImageTag" and values["ecsImage"]:
         return (f"pulumi config rm ecsImageTag --stack {stack}  (keeps ecsImage; or, to deploy the stack's "
@@ -285,11 +404,11 @@ def _way_out(key: str, values, stack: str) -> str | None:
     return None
 
 
-def _check_app(values, built, problems: _Problems) -> None:
+def _check_app(values: Values, built: Sections, problems: _Problems) -> None:
     """How the app reaches the data tier, and what the edge needs. Each rule names the way out."""
     stack = problems.stack
     hosting = values["appHosting"]
-    pg, vc = built["postgres"], built["vercel"]
+    pg = built.get_as("postgres", PostgresSettings)
     if hosting == "none" and values["cdnEnabled"]:
         problems.bad("cdnEnabled", True, "needs an app to front: set appHosting to vercel or aws",
                      f"pulumi config set appHosting aws --stack {stack}")
@@ -303,11 +422,18 @@ def _check_app(values, built, problems: _Problems) -> None:
     if hosting == "aws" and values["natGateways"] == "none":
         problems.bad("natGateways", "none", "ECS tasks in private subnets need a NAT to pull images and reach AWS APIs",
                      f"pulumi config set natGateways single --stack {stack}")
-    if hosting != "vercel" or vc is None:
-        return
+    vc = built.get_as("vercel", VercelSettings)
+    if hosting == "vercel" and vc is not None:
+        _check_vercel_reach(values, vc, pg, problems)
+
+
+def _check_vercel_reach(values: Values, vc: VercelSettings, pg: PostgresSettings | None,
+                        problems: _Problems) -> None:
+    """Vercel's functions reach the data tier through Secure Compute, or from the internet."""
+    stack = problems.stack
     if vc.secure_compute:
         try:
-            overlap = ipaddress.ip_network(vc.secure_compute_cidr).overlaps(ipaddress.ip_network(values["vpcCidr"]))
+            overlap = ipaddress.ip_network(vc.secure_compute_cidr).overlaps(ipaddress.ip_network(values.text("vpcCidr")))
         except ValueError:
             overlap = False
         if overlap:
@@ -338,9 +464,11 @@ def _check_dr_engine(pg: PostgresSettings, problems: _Problems) -> None:
                      f"of the primary; or drop the DR replica: pulumi config rm postgresDrRegion)")
 
 
-def _check_cloudflare_plan(built, problems: _Problems) -> None:
+def _check_cloudflare_plan(built: Sections, problems: _Problems) -> None:
     """Rate limiting rules the zone's plan cannot hold: Cloudflare would refuse the whole ruleset at `up`."""
-    cf, limits, stack = built["cloudflare"], built["rate_limits"], problems.stack
+    cf = built.get_as("cloudflare", CloudflareSettings)
+    limits = built.get_as("rate_limits", RateLimitSettings)
+    stack = problems.stack
     if cf is None or limits is None or not cf.manage_zone:
         return
     plan = RATE_LIMIT_PLANS[cf.plan]
@@ -361,14 +489,14 @@ def _check_cloudflare_plan(built, problems: _Problems) -> None:
                      f"pulumi config set cloudflarePlan {limit.plan} --stack {stack})")
 
 
-def _check_dr_cidr(values, problems: _Problems) -> None:
+def _check_dr_cidr(values: Values, problems: _Problems) -> None:
     try:
-        dr = NetworkSettings(vpc_cidr=values["postgresDrVpcCidr"])
+        dr = NetworkSettings(vpc_cidr=values.text("postgresDrVpcCidr"))
     except InvalidArgs as err:
         problems.bad("postgresDrVpcCidr", values["postgresDrVpcCidr"], err.problems[0].allowed)
         return
     try:
-        overlap = ipaddress.ip_network(dr.vpc_cidr).overlaps(ipaddress.ip_network(values["vpcCidr"]))
+        overlap = ipaddress.ip_network(dr.vpc_cidr).overlaps(ipaddress.ip_network(values.text("vpcCidr")))
     except ValueError:
         return  # vpcCidr itself is reported by the network section
     if overlap:

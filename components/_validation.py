@@ -7,10 +7,17 @@ value it had and what is allowed.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T")
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAILY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
@@ -23,6 +30,33 @@ WEEK_MINUTES = 7 * 24 * 60
 # The retention values CloudWatch Logs accepts (also used for S3 access-log expiry).
 CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                              1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def bounded(lo: int, hi: int, default: int) -> int:
+    """A Settings field holding an integer from lo to hi. The range is declared here once:
+    Checker.declared checks it and the configuration table (offline/configdoc.py) shows it."""
+    return dataclasses.field(default=default, metadata={"range": (lo, hi)})
+
+
+def choice(options: tuple[T, ...], default: T) -> T:
+    """A Settings field holding one of `options` (declared once, like bounded)."""
+    return dataclasses.field(default=default, metadata={"choices": options})
+
+
+def choices(options: tuple[T, ...], default: tuple[T, ...]) -> tuple[T, ...]:
+    """A Settings field holding a tuple whose every element is one of `options`."""
+    return dataclasses.field(default=default, metadata={"choices": options})
+
+
+def declared_rule(metadata: Mapping[str, object]) -> str | None:
+    """What a bounded/choice field allows, in the words of the configuration table."""
+    rng = metadata.get("range")
+    if isinstance(rng, tuple):
+        return f"{rng[0]} to {rng[1]}"
+    options = metadata.get("choices")
+    if isinstance(options, tuple):
+        return ", ".join(str(o) for o in options)
+    return None
 
 
 @dataclass(frozen=True)
@@ -67,6 +101,24 @@ class Checker:
         m = pattern.match(value)
         self.require(m is not None, field, value, allowed)
         return m
+
+    def declared(self, settings: DataclassInstance, *fields: str) -> bool:
+        """Check each named field against the range or choices its declaration holds (bounded,
+        choice, choices), with in_range's and one_of's messages. Named rather than all at once so
+        each check keeps its place among the class's other checks (the order of the problems)."""
+        meta = {f.name: f.metadata for f in dataclasses.fields(settings)}
+        ok = True
+        for name in fields:
+            value = getattr(settings, name)
+            rng, options = meta[name].get("range"), meta[name].get("choices")
+            if rng is not None:
+                ok = self.in_range(name, value, *rng) and ok
+            elif options is not None:
+                for item in value if isinstance(value, tuple) else (value,):
+                    ok = self.one_of(name, item, options) and ok
+            else:
+                raise TypeError(f"{type(settings).__name__}.{name} is not declared with bounded or choice")
+        return ok
 
     def region(self, field: str, value: str, optional: bool = False) -> bool:
         if optional and value == "":

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._common import assume_role_policy, key_policy, kms_key
-from components._validation import Checker
+from components._validation import Checker, bounded
 
 GLOBAL_METRICS_REGION = "us-east-1"  # CloudFront and Route 53 health-check metrics live here
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
@@ -82,7 +82,7 @@ class ObservabilitySettings:
     alarm_actions_enabled: bool = True
     alarm_thresholds: tuple[str, ...] = ()
     uptime_check_enabled: bool = True
-    budget_monthly_usd: int = 0
+    budget_monthly_usd: int = bounded(0, 10_000_000, default=0)
     # A Slack channel that AWS Chatbot posts the alarm topics to (the workspace is authorised once
     # in the AWS console); both or neither.
     alarm_slack_team_id: str = ""
@@ -119,7 +119,7 @@ class ObservabilitySettings:
                 number = None
             c.require(number is not None and lo <= number <= hi, "alarm_thresholds", item,
                       f"{name} must be a number from {lo:g} to {hi:g}")
-        c.in_range("budget_monthly_usd", self.budget_monthly_usd, 0, 10_000_000)
+        c.declared(self, "budget_monthly_usd")
         c.raise_if_any()
 
     def threshold(self, name: str) -> float:

@@ -19,7 +19,7 @@ import pulumiverse_vercel as vercel
 
 from components._common import HardenedBucket, assume_role_policy, kms_key
 from components._dns_zone import DnsZone, fqdns, validated_certificate
-from components._validation import Checker
+from components._validation import Checker, bounded, choice, choices
 
 HOSTINGS = ("none", "vercel", "aws")
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
@@ -42,35 +42,34 @@ VERCEL_CNAME = "cname.vercel-dns.com"
 
 @dataclass(frozen=True)
 class AppSettings:
-    hosting: str = "none"
+    hosting: str = choice(HOSTINGS, default="none")
     domain: str = ""
-    dns_provider: str = "route53"
+    dns_provider: str = choice(("route53", "cloudflare"), default="route53")
     dns_zone: str = ""
     health_check_path: str = "/api/health"
-    node_env: str = "production"
-    log_level: str = "info"
+    node_env: str = choice(("production", "development", "test"), default="production")
+    log_level: str = choice(LOG_LEVELS, default="info")
     secret_names: tuple[str, ...] = ("JWT_SECRET", "BETTER_AUTH_SECRET")
-    secret_length: int = 48
+    secret_length: int = bounded(32, 128, default=48)
 
     def __post_init__(self) -> None:
         c = Checker("app settings")
-        c.one_of("hosting", self.hosting, HOSTINGS)
+        c.declared(self, "hosting")
         if self.hosting != "none" or self.domain:
             c.matches("domain", self.domain, _DOMAIN,
                       "must be the app's lower-case domain, e.g. example.com or staging.example.com")
         if self.dns_zone:
             c.require(self.domain == self.dns_zone or self.domain.endswith("." + self.dns_zone), "dns_zone",
                       self.dns_zone, f"must be {self.domain or 'the domain'} or a parent of it")
-        c.one_of("dns_provider", self.dns_provider, ("route53", "cloudflare"))
+        c.declared(self, "dns_provider")
         c.require(self.health_check_path.startswith("/"), "health_check_path", self.health_check_path,
                   "must be a path starting with /")
-        c.one_of("node_env", self.node_env, ("production", "development", "test"))
-        c.one_of("log_level", self.log_level, LOG_LEVELS)
+        c.declared(self, "node_env", "log_level")
         for secret in self.secret_names:
             c.matches("secret_names", secret, _ENV_NAME, "must hold UPPER_SNAKE_CASE variable names")
         c.require(len(set(self.secret_names)) == len(self.secret_names), "secret_names",
                   list(self.secret_names), "must not repeat a name")
-        c.in_range("secret_length", self.secret_length, 32, 128)
+        c.declared(self, "secret_length")
         c.raise_if_any()
 
     @property
@@ -87,17 +86,17 @@ class VercelSettings:
     team_id: str = ""
     project_name: str = ""
     framework: str = "nextjs"
-    node_version: str = "22.x"
+    node_version: str = choice(NODE_VERSIONS, default="22.x")
     regions: tuple[str, ...] = ("iad1",)
     git_repository: str = ""
-    env_targets: tuple[str, ...] = VERCEL_TARGETS
+    env_targets: tuple[str, ...] = choices(VERCEL_TARGETS, default=VERCEL_TARGETS)
     secure_compute: bool = False
     secure_compute_cidr: str = "10.250.0.0/24"
     peering_connection_id: str = ""
 
     def __post_init__(self) -> None:
         c = Checker("vercel settings")
-        c.one_of("node_version", self.node_version, NODE_VERSIONS)
+        c.declared(self, "node_version")
         c.require(bool(self.regions), "regions", list(self.regions), "must name at least one region, e.g. iad1")
         for region in self.regions:
             c.matches("regions", region, _VERCEL_REGION, "must hold Vercel region ids such as iad1, sfo1, cdg1")
@@ -105,8 +104,7 @@ class VercelSettings:
             c.matches("git_repository", self.git_repository, _REPO, "must be owner/repo on GitHub")
         c.require(bool(self.env_targets), "env_targets", list(self.env_targets),
                   "must name production and/or preview")
-        for target in self.env_targets:
-            c.one_of("env_targets", target, VERCEL_TARGETS)
+        c.declared(self, "env_targets")
         c.cidrs("secure_compute_cidr", [self.secure_compute_cidr], min_prefix=16)
         if self.peering_connection_id:
             c.matches("peering_connection_id", self.peering_connection_id, _PCX,
@@ -121,28 +119,26 @@ class EcsSettings:
     # Either a full image reference or a tag in the stack's ECR repository; neither: no image yet.
     image: str = ""
     image_tag: str = ""
-    cpu: int = 512
+    cpu: int = choice(tuple(FARGATE_MEMORY), default=512)
     memory_mb: int = 1024
-    container_port: int = 3000
+    container_port: int = bounded(1024, 65535, default=3000)
     desired_count: int = 3
-    min_count: int = 2
+    min_count: int = bounded(1, 100, default=2)
     max_count: int = 10
-    cpu_target_percent: int = 60
-    requests_per_target: int = 1000
+    cpu_target_percent: int = bounded(10, 95, default=60)
+    requests_per_target: int = bounded(10, 1_000_000, default=1000)
     deletion_protection: bool = True
 
     def __post_init__(self) -> None:
         c = Checker("ecs settings")
-        if c.one_of("cpu", self.cpu, tuple(FARGATE_MEMORY)):
+        if c.declared(self, "cpu"):
             c.require(self.memory_mb in FARGATE_MEMORY[self.cpu], "memory_mb", self.memory_mb,
                       f"is not a Fargate size for cpu={self.cpu} (see the Fargate task size table)")
-        c.in_range("container_port", self.container_port, 1024, 65535)
-        c.in_range("min_count", self.min_count, 1, 100)
+        c.declared(self, "container_port", "min_count")
         c.in_range("max_count", self.max_count, max(self.min_count, 1), 1000)
         c.require(self.min_count <= self.desired_count <= self.max_count, "desired_count", self.desired_count,
                   f"must be from min_count ({self.min_count}) to max_count ({self.max_count})")
-        c.in_range("cpu_target_percent", self.cpu_target_percent, 10, 95)
-        c.in_range("requests_per_target", self.requests_per_target, 10, 1_000_000)
+        c.declared(self, "cpu_target_percent", "requests_per_target")
         if self.image_tag:
             c.require(bool(re.fullmatch(r"[\w][\w.-]{0,127}", self.image_tag)), "image_tag", self.image_tag,
                       "must be a Docker tag")

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._common import HardenedBucket, assume_role_policy, kms_key
-from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
+from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded
 
 DAILY_PREFIX = "daily/"
 WEEKLY_PREFIX = "weekly/"
@@ -19,27 +19,25 @@ LifecycleRule = aws.s3.BucketLifecycleConfigurationRuleArgsDict
 
 @dataclass(frozen=True)
 class BackupSettings:
-    daily_glacier_after_days: int = 30
-    daily_retention_days: int = 120
-    weekly_deep_archive_after_days: int = 7
-    weekly_retention_days: int = 365
-    noncurrent_version_days: int = 30
+    daily_glacier_after_days: int = bounded(0, _MAX_DAYS, default=30)
+    daily_retention_days: int = bounded(1, _MAX_DAYS, default=120)
+    weekly_deep_archive_after_days: int = bounded(0, _MAX_DAYS, default=7)
+    weekly_retention_days: int = bounded(1, _MAX_DAYS, default=365)
+    noncurrent_version_days: int = bounded(1, _MAX_DAYS, default=30)
     replication_region: str = ""
 
     def __post_init__(self) -> None:
         c = Checker("backup settings")
-        c.in_range("daily_glacier_after_days", self.daily_glacier_after_days, 0, _MAX_DAYS)
-        c.in_range("daily_retention_days", self.daily_retention_days, 1, _MAX_DAYS)
+        c.declared(self, "daily_glacier_after_days", "daily_retention_days")
         c.require(self.daily_retention_days > self.daily_glacier_after_days, "daily_retention_days",
                   self.daily_retention_days,
                   f"must be greater than daily_glacier_after_days ({self.daily_glacier_after_days})")
-        c.in_range("weekly_deep_archive_after_days", self.weekly_deep_archive_after_days, 0, _MAX_DAYS)
-        c.in_range("weekly_retention_days", self.weekly_retention_days, 1, _MAX_DAYS)
+        c.declared(self, "weekly_deep_archive_after_days", "weekly_retention_days")
         c.require(self.weekly_retention_days > self.weekly_deep_archive_after_days,
                   "weekly_retention_days", self.weekly_retention_days,
                   "must be greater than weekly_deep_archive_after_days "
                   f"({self.weekly_deep_archive_after_days})")
-        c.in_range("noncurrent_version_days", self.noncurrent_version_days, 1, _MAX_DAYS)
+        c.declared(self, "noncurrent_version_days")
         c.region("replication_region", self.replication_region, optional=True)
         c.raise_if_any()
 

@@ -19,7 +19,7 @@ import pulumi_aws as aws
 
 from components._common import HardenedBucket, key_policy, kms_key
 from components._dns_zone import DnsZone, fqdns, validated_certificate
-from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
+from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
 from components.rate_limits import RateLimitSettings
 
 EDGE_REGION = "us-east-1"
@@ -61,17 +61,17 @@ class _ToOrigin(_Behaviour):
 @dataclass(frozen=True)
 class CdnSettings:
     enabled: bool = False
-    price_class: str = "PriceClass_100"
+    price_class: str = choice(PRICE_CLASSES, default="PriceClass_100")
     content_security_policy: str = DEFAULT_CSP
-    hsts_max_age_seconds: int = 31536000
+    hsts_max_age_seconds: int = bounded(31536000, 63072000, default=31536000)
     assets_path: str = "/uploads/*"
 
     def __post_init__(self) -> None:
         c = Checker("cdn settings")
-        c.one_of("price_class", self.price_class, PRICE_CLASSES)
+        c.declared(self, "price_class")
         c.require(bool(self.content_security_policy.strip()) and "\n" not in self.content_security_policy,
                   "content_security_policy", self.content_security_policy, "must be one non-empty line")
-        c.in_range("hsts_max_age_seconds", self.hsts_max_age_seconds, 31536000, 63072000)
+        c.declared(self, "hsts_max_age_seconds")
         # A folder, not the whole bucket: the app may write under it, and nowhere else.
         c.matches("assets_path", self.assets_path, _ASSETS_PATH,
                   "must be a CloudFront path pattern for a folder, such as /uploads/*")

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 
 from components._dns_zone import DnsZone, SiteTarget, fqdns
-from components._validation import Checker, Problem
+from components._validation import Checker, Problem, choice, choices
 from components.rate_limits import RateLimitSettings
 
 RULES = ("api", "auth", "general")
@@ -83,20 +83,17 @@ class PlanLimit(Problem):
 class CloudflareSettings:
     zone_id: str = ""
     manage_zone: bool = True
-    rate_limit_rules: tuple[str, ...] = RULES
-    rate_limit_period_seconds: int = 10
+    rate_limit_rules: tuple[str, ...] = choices(RULES, default=RULES)
+    rate_limit_period_seconds: int = choice(PERIODS, default=10)
     proxied: bool = False
     # The zone's plan: it caps the rules' count, periods, fields and actions (see RATE_LIMIT_PLANS).
-    plan: str = "free"
+    plan: str = choice(PLANS, default="free")
 
     def __post_init__(self) -> None:
         c = Checker("cloudflare settings")
         if self.zone_id:
             c.matches("zone_id", self.zone_id, _ZONE_ID, "must be the 32-hex-digit zone id from the dashboard")
-        for rule in self.rate_limit_rules:
-            c.one_of("rate_limit_rules", rule, RULES)
-        c.one_of("rate_limit_period_seconds", self.rate_limit_period_seconds, PERIODS)
-        c.one_of("plan", self.plan, PLANS)
+        c.declared(self, "rate_limit_rules", "rate_limit_period_seconds", "plan")
         c.raise_if_any()
 
     def plan_limits(self, limits: RateLimitSettings) -> list[PlanLimit]:

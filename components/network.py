@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._common import assume_role_policy
-from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
+from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
 
 NAT_MODES = ("none", "single", "perAz")
 POSTGRES_PORT = 5432
@@ -22,8 +22,8 @@ _PRIVATE_OFFSET = 8
 @dataclass(frozen=True)
 class NetworkSettings:
     vpc_cidr: str = "10.0.0.0/16"
-    az_count: int = 2
-    nat_gateways: str = "single"
+    az_count: int = bounded(2, 6, default=2)
+    nat_gateways: str = choice(NAT_MODES, default="single")
     database_allowed_cidrs: tuple[str, ...] = ()
     cache_allowed_cidrs: tuple[str, ...] = ()
 
@@ -35,8 +35,7 @@ class NetworkSettings:
                       "must be an IPv4 CIDR from /16 to /22")
         except ValueError:
             c.require(False, "vpc_cidr", self.vpc_cidr, "must be an IPv4 CIDR such as 10.0.0.0/16")
-        c.in_range("az_count", self.az_count, 2, 6)
-        c.one_of("nat_gateways", self.nat_gateways, NAT_MODES)
+        c.declared(self, "az_count", "nat_gateways")
         c.cidrs("database_allowed_cidrs", self.database_allowed_cidrs)
         c.cidrs("cache_allowed_cidrs", self.cache_allowed_cidrs)
         c.raise_if_any()

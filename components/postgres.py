@@ -14,7 +14,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components._common import assume_role_policy, kms_key
-from components._validation import Checker
+from components._validation import Checker, bounded, choice
 
 PORT = 5432
 _VERSION = re.compile(r"^(\d+)(\.\d+)?$")
@@ -47,27 +47,27 @@ class PostgresSettings:
     engine_version: str = "16"
     instance_class: str = "db.t4g.micro"
     replica_instance_class: str = ""
-    allocated_storage_gb: int = 20
+    allocated_storage_gb: int = bounded(20, 65536, default=20)
     max_allocated_storage_gb: int = 100
     multi_az: bool = False
-    read_replicas: int = 0
-    backup_retention_days: int = 7
+    read_replicas: int = bounded(0, 15, default=0)
+    backup_retention_days: int = bounded(1, 35, default=7)
     backup_window: str = "03:00-04:00"
     maintenance_window: str = "sun:04:30-sun:05:30"
     deletion_protection: bool = True
     final_snapshot: bool = True
-    max_connections: int = 100
+    max_connections: int = bounded(20, 5000, default=100)
     parameters: tuple[str, ...] = ()
     performance_insights_retention_days: int = 7
-    database_insights_mode: str = "standard"
-    monitoring_interval_seconds: int = 60
+    database_insights_mode: str = choice(("standard", "advanced"), default="standard")
+    monitoring_interval_seconds: int = choice(MONITORING_INTERVALS, default=60)
     database_name: str = "app"
     username: str = "app_admin"
     dr_region: str = ""
     dr_instance_class: str = ""
     proxy_enabled: bool = False
     proxy_pool_size: int = 25
-    proxy_borrow_timeout_seconds: int = 20
+    proxy_borrow_timeout_seconds: int = bounded(0, 3600, default=20)
     # The explicit opt-in for apps outside the VPC without private networking (Vercel without
     # Secure Compute): a public endpoint in the public subnets, TLS forced, allow-listed CIDRs only.
     publicly_accessible: bool = False
@@ -85,27 +85,26 @@ class PostgresSettings:
             value = getattr(self, fld)
             if value:
                 c.matches(fld, value, _CLASS, class_rule + " (or empty for the primary's class)")
-        c.in_range("allocated_storage_gb", self.allocated_storage_gb, 20, 65536)
+        c.declared(self, "allocated_storage_gb")
         if self.max_allocated_storage_gb != 0:
             c.require(self.allocated_storage_gb <= self.max_allocated_storage_gb <= 65536,
                       "max_allocated_storage_gb", self.max_allocated_storage_gb,
                       f"must be 0 (no autoscaling) or {self.allocated_storage_gb} to 65536")
-        c.in_range("read_replicas", self.read_replicas, 0, 15)
-        c.in_range("backup_retention_days", self.backup_retention_days, 1, 35)
+        c.declared(self, "read_replicas", "backup_retention_days")
         backup = c.daily_window("backup_window", self.backup_window, 30)
         maint = c.weekly_window("maintenance_window", self.maintenance_window, 30)
         c.windows_apart("backup_window", self.backup_window, backup, maint, "maintenance_window")
-        c.in_range("max_connections", self.max_connections, 20, 5000)
+        c.declared(self, "max_connections")
         for entry in self.parameters:
             c.matches("parameters", entry, _PARAM, 'entries must be "name=value"')
         pi = self.performance_insights_retention_days
         c.require(pi == 7 or (pi % 31 == 0 and 31 <= pi <= 731),
                   "performance_insights_retention_days", pi, "must be 7 or a multiple of 31 up to 731")
-        if c.one_of("database_insights_mode", self.database_insights_mode, ("standard", "advanced")):
+        if c.declared(self, "database_insights_mode"):
             c.require(self.database_insights_mode == "standard" or pi >= 465,
                       "database_insights_mode", self.database_insights_mode,
                       "advanced needs performance_insights_retention_days >= 465")
-        c.one_of("monitoring_interval_seconds", self.monitoring_interval_seconds, MONITORING_INTERVALS)
+        c.declared(self, "monitoring_interval_seconds")
         c.require(bool(re.match(r"^[A-Za-z][A-Za-z0-9_]{0,62}$", self.database_name)),
                   "database_name", self.database_name,
                   "must start with a letter and hold letters, digits or _ (at most 63)")
@@ -115,7 +114,7 @@ class PostgresSettings:
                       "must not start with rds or pg_ (reserved by RDS and PostgreSQL)")
         c.region("dr_region", self.dr_region, optional=True)
         c.in_range("proxy_pool_size", self.proxy_pool_size, 1, self.max_connections)
-        c.in_range("proxy_borrow_timeout_seconds", self.proxy_borrow_timeout_seconds, 0, 3600)
+        c.declared(self, "proxy_borrow_timeout_seconds")
         c.require(not (self.publicly_accessible and self.proxy_enabled), "publicly_accessible",
                   self.publicly_accessible, "cannot be combined with proxy_enabled (RDS Proxy is VPC-only)")
         c.raise_if_any()

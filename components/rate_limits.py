@@ -9,30 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components._validation import Checker
+from components._validation import Checker, bounded, choice
 
 
 @dataclass(frozen=True)
 class RateLimitSettings:
     """The seeds' limits per client IP: Project Spark's nginx (api 10 r/s, auth 1 r/s) and its app
     limiter (100 requests per 15 minutes). Each edge converts them to the windows it can count in."""
-    api_per_second: int = 10
-    auth_per_second: int = 1
-    general_requests: int = 100
-    general_window_seconds: int = 900
+    api_per_second: int = bounded(1, 100_000, default=10)
+    auth_per_second: int = bounded(1, 100_000, default=1)
+    general_requests: int = bounded(1, 10_000_000, default=100)
+    general_window_seconds: int = bounded(60, 86_400, default=900)
     api_path: str = "/api/"
     auth_path: str = "/api/auth/"
-    action: str = "block"
+    action: str = choice(("block", "count"), default="block")
 
     def __post_init__(self) -> None:
         c = Checker("rate limit settings")
-        c.in_range("api_per_second", self.api_per_second, 1, 100_000)
-        c.in_range("auth_per_second", self.auth_per_second, 1, 100_000)
-        c.in_range("general_requests", self.general_requests, 1, 10_000_000)
-        c.in_range("general_window_seconds", self.general_window_seconds, 60, 86_400)
+        c.declared(self, "api_per_second", "auth_per_second", "general_requests", "general_window_seconds")
         for fld in ("api_path", "auth_path"):
             value = getattr(self, fld)
             c.require(value.startswith("/") and value.endswith("/") and " " not in value, fld, value,
                       "must be a path prefix that starts and ends with /, e.g. /api/")
-        c.one_of("action", self.action, ("block", "count"))
+        c.declared(self, "action")
         c.raise_if_any()

@@ -12,7 +12,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components._common import kms_key
-from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker
+from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
 
 PORT = 6379
 ENGINE_VERSIONS = {"redis": ("6.2", "7.0", "7.1"), "valkey": ("7.2", "8.0", "8.1")}
@@ -23,32 +23,29 @@ _NODE = re.compile(r"^cache\.[a-z0-9-]+\.[a-z0-9]+$")
 
 @dataclass(frozen=True)
 class RedisSettings:
-    engine: str = "redis"
+    engine: str = choice(tuple(ENGINE_VERSIONS), default="redis")
     engine_version: str = "7.1"
     node_type: str = "cache.t4g.micro"
     cluster_mode: bool = False
-    nodes: int = 1
-    shards: int = 1
-    replicas_per_shard: int = 1
-    snapshot_retention_days: int = 1
+    nodes: int = bounded(1, 6, default=1)
+    shards: int = bounded(1, 500, default=1)
+    replicas_per_shard: int = bounded(0, 5, default=1)
+    snapshot_retention_days: int = bounded(0, 35, default=1)
     snapshot_window: str = "05:00-06:00"
     maintenance_window: str = "sun:06:30-sun:07:30"
-    maxmemory_policy: str = "volatile-lru"
+    maxmemory_policy: str = choice(MAXMEMORY_POLICIES, default="volatile-lru")
 
     def __post_init__(self) -> None:
         c = Checker("redis settings")
-        if c.one_of("engine", self.engine, tuple(ENGINE_VERSIONS)):
+        if c.declared(self, "engine"):
             c.one_of("engine_version", self.engine_version, ENGINE_VERSIONS[self.engine])
         c.matches("node_type", self.node_type, _NODE,
                   "must be an ElastiCache node type such as cache.t4g.micro")
-        c.in_range("nodes", self.nodes, 1, 6)
-        c.in_range("shards", self.shards, 1, 500)
-        c.in_range("replicas_per_shard", self.replicas_per_shard, 0, 5)
-        c.in_range("snapshot_retention_days", self.snapshot_retention_days, 0, 35)
+        c.declared(self, "nodes", "shards", "replicas_per_shard", "snapshot_retention_days")
         snap = c.daily_window("snapshot_window", self.snapshot_window, 60)
         maint = c.weekly_window("maintenance_window", self.maintenance_window, 60)
         c.windows_apart("snapshot_window", self.snapshot_window, snap, maint, "maintenance_window")
-        c.one_of("maxmemory_policy", self.maxmemory_policy, MAXMEMORY_POLICIES)
+        c.declared(self, "maxmemory_policy")
         c.raise_if_any()
 
     @property

@@ -7,6 +7,8 @@ import yaml
 from conftest import config_error
 
 import stack_config
+from components._validation import InvalidArgs
+from offline import configdoc
 from offline.cliconfig import StackFileError, read_stack_config
 
 
@@ -133,7 +135,53 @@ def test_stack_files_only_use_declared_keys():
             assert key.startswith("platform:") and key.split(":", 1)[1] in SCHEMA, key
 
 
-def test_readme_documents_every_key():
+def test_every_declared_range_is_enforced_with_its_message():
+    """A range or choice set declared on a Settings field (bounded/choice/choices) is checked:
+    a value just outside it is refused, naming the field and what the declaration allows."""
+    for cls, _, _ in stack_config.SECTIONS.values():
+        for f in dataclasses.fields(cls):
+            if "range" in f.metadata:
+                lo, hi = f.metadata["range"]
+                outside = [(lo - 1, f"must be an integer from {lo} to {hi}"),
+                           (hi + 1, f"must be an integer from {lo} to {hi}")]
+            elif "choices" in f.metadata:
+                options = f.metadata["choices"]
+                bad = -12345 if isinstance(options[0], int) else "not-a-choice"
+                shown = ", ".join(map(str, options))
+                outside = [((bad,) if isinstance(f.default, tuple) else bad, f"must be one of {shown}")]
+            else:
+                continue
+            for value, allowed in outside:
+                with pytest.raises(InvalidArgs) as info:
+                    cls(**{f.name: value})
+                found = [p.allowed for p in info.value.problems if p.field == f.name]
+                assert allowed in found, f"{cls.__name__}.{f.name}={value!r}: {found}"
+
+
+def test_the_configuration_doc_is_generated_from_the_current_sources():
+    assert configdoc.DOC.exists() and configdoc.DOC.read_text() == configdoc.render(), (
+        f"docs/configuration.md is stale: run {configdoc.COMMAND} and commit the result")
+
+
+def test_the_configuration_doc_shows_every_key_and_every_declared_range():
+    doc = configdoc.render()
+    allowed = configdoc.allowed_by_key()
+    assert set(allowed) <= set(SCHEMA), "a declared range maps to no Pulumi.yaml key"
+    # Ranges of every kind: a Settings field, a stack-wide choice set.
+    assert allowed["redisNodes"] == "1 to 6" and allowed["environment"] == "development, staging, production"
+    for key, spec in SCHEMA.items():
+        row = next((line for line in doc.splitlines() if line.startswith(f"| `{key}` |")), None)
+        assert row is not None, key
+        assert f"| {spec['type']} |" in row and allowed.get(key, "") in row, key
+
+
+def test_descriptions_do_not_retype_a_declared_range():
+    """The range lives on the Settings field; the generated table shows it next to the description."""
+    for key, rule in configdoc.allowed_by_key().items():
+        assert rule not in SCHEMA[key]["description"], f"{key}: drop '{rule}' from its Pulumi.yaml description"
+
+
+def test_the_readme_points_at_the_configuration_doc():
     readme = (stack_config.PROJECT_FILE.parent / "README.md").read_text()
-    missing = [k for k in SCHEMA if f"`{k}`" not in readme]
-    assert missing == []
+    section = readme.split("## Configuration reference", 1)[1].split("\n## ", 1)[0]
+    assert "(docs/configuration.md)" in section and configdoc.COMMAND in section

@@ -1,9 +1,11 @@
-"""Both real stack files through __main__.py: counts, wiring, providers, tags, protection."""
+"""Both real stack files through __main__.py: each tier sized by its config, wiring, providers, tags,
+protection."""
 
 import pytest
-from conftest import ROOT, STACKS, stack_graph, takes_tags
+from conftest import ROOT, STACKS, config_of, stack_graph, takes_tags
 
-from offline.evaluate import contains_unknown, is_secret
+import stack_config
+from offline.evaluate import Graph, Resource, contains_unknown, is_secret
 
 STATEFUL = {"aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup",
             "aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret"}
@@ -18,22 +20,78 @@ def test_both_modes_register_the_same_resources(stack):
     assert not any(contains_unknown(r.inputs) for r in update.resources)
 
 
-def test_expected_counts(staging, production):
+def tier(graph: Graph, name: str) -> list[Resource]:
+    """Every resource under the top-level component(s) named `name` (children, theirs, ...). A tier's
+    assertions look only here, so a change in another tier cannot fail them."""
+    found: list[Resource] = []
+    parents = {r.urn for r in graph.resources if not r.custom and r.name == name}
+    while parents:
+        kids = [r for r in graph.resources if r.parent in parents]
+        found += kids
+        parents = {r.urn for r in kids if not r.custom}
+    return [r for r in found if r.custom]
+
+
+def count(resources: list[Resource], typ: str) -> int:
+    return sum(r.type == typ for r in resources)
+
+
+def settings(stack: str) -> stack_config.StackSettings:
+    raw, secret = config_of(stack)
+    return stack_config.load(raw, secret, stack)
+
+
+RDS, SUBNET, NAT, BUCKET = ("aws:rds/instance:Instance", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway",
+                            "aws:s3/bucket:Bucket")
+# What makes each tier that tier, in every stack that has it (not how many of everything it holds).
+ESSENTIALS = {
+    "network": {"aws:ec2/vpc:Vpc", SUBNET, "aws:ec2/flowLog:FlowLog"},
+    "postgres": {RDS, "aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup",
+                 "aws:secretsmanager/secret:Secret"},
+    "redis": {"aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/subnetGroup:SubnetGroup"},
+    "backups": {BUCKET, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"},
+    "app": {"aws:ecs/service:Service", "aws:lb/loadBalancer:LoadBalancer", "aws:ecr/repository:Repository",
+            BUCKET},  # the ALB's access logs
+    "cdn": {"aws:cloudfront/distribution:Distribution", "aws:wafv2/webAcl:WebAcl", BUCKET},  # + the assets
+    "dns": {"aws:route53/record:Record"},
+    "alarms": {"aws:cloudwatch/metricAlarm:MetricAlarm", "aws:sns/topic:Topic"},
+}
+
+
+@pytest.mark.parametrize("name", ESSENTIALS)
+def test_each_tier_holds_its_essentials(any_stack, name):
+    types = {r.type for r in tier(any_stack, name)}
+    assert ESSENTIALS[name] <= types, f"{name}: missing {ESSENTIALS[name] - types}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tier_sizes_follow_the_stack_config(stack):
+    g, cfg = stack_graph(stack), settings(stack)
+    pg, backups, net = cfg.postgres, cfg.backups, cfg.network
+    assert pg is not None and backups is not None
+    # One primary, one instance per read replica, and the DR replica when postgresDrRegion is set.
+    assert count(tier(g, "postgres"), RDS) == 1 + pg.read_replicas + bool(pg.dr_region)
+    assert bool(count(tier(g, "postgres"), "aws:rds/proxy:Proxy")) == pg.proxy_enabled
+    # A public and a private subnet per AZ; NAT gateways as natGateways asks.
+    assert count(tier(g, "network"), SUBNET) == 2 * net.az_count
+    assert count(tier(g, "network"), NAT) == {"none": 0, "single": 1, "perAz": net.az_count}[net.nat_gateways]
+    assert bool(tier(g, "dr-network")) == bool(pg.dr_region)
+    # The backup bucket and its access-log bucket, in the replica region too when one is set.
+    assert count(tier(g, "backups"), BUCKET) == 2 * (1 + bool(backups.replication_region))
+
+
+def test_production_is_staging_scaled_up(staging, production):
     s, p = staging.counts(), production.counts()
-    assert s["aws:rds/instance:Instance"] == 2 and p["aws:rds/instance:Instance"] == 4  # +2 replicas, +DR
-    assert s["aws:ec2/subnet:Subnet"] == 4 and p["aws:ec2/subnet:Subnet"] == 6 + 4  # + DR VPC
-    assert p["aws:ec2/natGateway:NatGateway"] == 3 and s["aws:ec2/natGateway:NatGateway"] == 1
-    # backups (+ logs, + replica and its logs in production), ALB access logs, CDN assets
-    assert p["aws:s3/bucket:Bucket"] == 6 and s["aws:s3/bucket:Bucket"] == 4
-    assert p["aws:rds/proxy:Proxy"] == 1 and "aws:rds/proxy:Proxy" not in s
-    # production: + the DR replica's deletion-protection runbook (role, policy, association)
-    assert sum(s.values()) == 168 and sum(p.values()) == 258
+    assert all(p.get(typ, 0) >= n for typ, n in s.items()), {t: (n, p.get(t, 0)) for t, n in s.items()
+                                                              if p.get(t, 0) < n}
+    ps, pp = settings("staging"), settings("production")
+    assert ps.postgres and pp.postgres and pp.postgres.read_replicas > ps.postgres.read_replicas
+    assert pp.network.az_count > ps.network.az_count and pp.postgres.dr_region and not ps.postgres.dr_region
 
 
 def test_components_have_three_part_tokens_and_own_their_children(any_stack):
     components = [r for r in any_stack.resources if not r.custom and r.type != "pulumi:pulumi:Stack"]
-    assert {c.type for c in components} >= {"platform:network:Network", "platform:data:Postgres",
-                                            "platform:cache:Redis", "platform:storage:BackupBucket"}
+    assert {c.name for c in components} >= {"network", "postgres", "redis", "backups", "app", "alarms"}
     for c in components:
         assert len(c.type.split(":")) == 3
         kids = any_stack.children(c.urn)
