@@ -7,6 +7,7 @@ config); `DnsZone` hides which, so certificates and site records are written the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -15,6 +16,16 @@ import pulumi_cloudflare as cloudflare
 DNS_PROVIDERS = ("route53", "cloudflare")
 HOSTS = ("", "www", "api")  # apex, www (redirects to apex) and api, as the seeds publish them
 CLOUDFLARE_TTL = 300  # seconds; Cloudflare requires a ttl (1 means "automatic", required when proxied)
+
+
+class CloudflareZone(Protocol):
+    """What DnsZone.for_settings reads of the Cloudflare settings (components/dns.py CloudflareSettings)."""
+
+    @property
+    def zone_id(self) -> str: ...
+
+    @property
+    def proxied(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,18 @@ class DnsZone:
     #: Cloudflare only, site names only: orange-cloud them (rate limits act on proxied traffic
     #: only). Default False: DNS-only.
     proxied: bool = False
+
+    @classmethod
+    def for_settings(cls, provider: str, zone_name: str, cloudflare: CloudflareZone | None,
+                     opts: pulumi.InvokeOutputOptions) -> DnsZone:
+        """The stack's zone: Cloudflare's by the id in config, Route 53's looked up by name (a public zone)."""
+        proxied = bool(cloudflare and cloudflare.proxied)
+        if provider == "cloudflare":
+            if cloudflare is None:
+                raise ValueError("dns zone: cloudflare = None: settings are required for a Cloudflare zone")
+            return cls(provider, cloudflare.zone_id, proxied=proxied)
+        zone = aws.route53.get_zone_output(name=zone_name, private_zone=False, opts=opts)
+        return cls(provider, zone.zone_id, proxied=proxied)
 
     def record(self, resource_name: str, fqdn: pulumi.Input[str], rtype: str, value: pulumi.Input[str],
                opts: pulumi.ResourceOptions, comment: str = "", proxied: bool = False):

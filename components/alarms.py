@@ -9,7 +9,6 @@ for CloudFront and Route 53 metrics, and the DR region for the cross-region repl
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ import pulumi_aws as aws
 
 from components._common import assume_role_policy, key_policy, kms_key
 from components._validation import Checker, bounded
+from components.alarm_targets import CacheTarget, DatabaseTarget, LoadBalancerTarget, UptimeTarget
 
 GLOBAL_METRICS_REGION = "us-east-1"  # CloudFront and Route 53 health-check metrics live here
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
@@ -128,50 +128,6 @@ class ObservabilitySettings:
             if key == name:
                 return float(value)
         return THRESHOLDS[name][0]
-
-
-@dataclass(frozen=True)
-class DatabaseTarget:
-    """One RDS instance to watch."""
-    #: Prefix of its alarms' child names and descriptions, e.g. db-primary.
-    label: str
-    #: The RDS DBInstanceIdentifier (the alarms' dimension).
-    identifier: pulumi.Input[str]
-    #: True for a read replica: CPU and ReplicaLag only, no storage/memory/connection alarms.
-    replica: bool
-    #: Allocated storage, GiB: the free-storage threshold is a percentage of it.
-    allocated_storage_gb: int
-    #: The instance's max_connections: the connections threshold is a percentage of it.
-    max_connections: int
-    #: Region of the instance; "" (default) is the stack's region.
-    region: str = ""
-
-
-@dataclass(frozen=True)
-class CacheTarget:
-    """The ElastiCache nodes to watch."""
-    #: Member cluster ids, one per node (the alarms' CacheClusterId dimension).
-    node_ids: Sequence[pulumi.Input[str]]
-    #: True when the group has replicas: adds a ReplicationLag alarm per node.
-    replicated: bool
-
-
-@dataclass(frozen=True)
-class LoadBalancerTarget:
-    """The ALB and its target group to watch."""
-    #: The ALB's ARN suffix (app/<name>/<id>), the LoadBalancer dimension.
-    arn_suffix: pulumi.Input[str]
-    #: The target group's ARN suffix (targetgroup/<name>/<id>), the TargetGroup dimension.
-    target_group_arn_suffix: pulumi.Input[str]
-
-
-@dataclass(frozen=True)
-class UptimeTarget:
-    """The public URL a Route 53 health check requests over HTTPS."""
-    #: Host name, e.g. example.com.
-    fqdn: str
-    #: Path, e.g. /api/health.
-    path: str
 
 
 @dataclass(frozen=True)

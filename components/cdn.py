@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._common import HardenedBucket, key_policy, kms_key
-from components._dns_zone import DnsZone, fqdns, validated_certificate
+from components._dns_zone import DnsZone, SiteTarget, fqdns, validated_certificate
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
 from components.rate_limits import RateLimitSettings
 
@@ -172,6 +172,7 @@ class Cdn(pulumi.ComponentResource):
     domain_name: pulumi.Output[str]
     hosted_zone_id: pulumi.Output[str]  # the Route 53 alias target zone
     web_acl_arn: pulumi.Output[str]
+    site_target: SiteTarget  # where the site's DNS names point when CloudFront fronts the app
 
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:edge:Cdn", name, None, opts)
@@ -265,6 +266,7 @@ class Cdn(pulumi.ComponentResource):
         self.domain_name = d.domain_name
         self.hosted_zone_id = d.hosted_zone_id
         self.web_acl_arn = acl.arn
+        self.site_target = SiteTarget(args.domain, d.domain_name, d.hosted_zone_id, description="CloudFront")
         self.register_outputs({"distribution_id": self.distribution_id, "domain_name": self.domain_name,
                                "web_acl_arn": self.web_acl_arn})
 

@@ -15,6 +15,7 @@ import pulumi_random as random
 
 from components._common import assume_role_policy, kms_key
 from components._validation import Checker, bounded, choice
+from components.alarm_targets import DatabaseTarget
 
 PORT = 5432
 _VERSION = re.compile(r"^(\d+)(\.\d+)?$")
@@ -370,6 +371,7 @@ class Postgres(pulumi.ComponentResource):
                              "replicas": [r.identifier for r in self.replicas],
                              "dr": self.dr_replica.identifier if self.dr_replica else None,
                              "drRegion": args.dr.region if args.dr else None}
+        self.alarm_targets = self._alarm_targets(s)
 
         def url(host):
             return pulumi.Output.secret(pulumi.Output.all(host, password.result).apply(
@@ -391,6 +393,18 @@ class Postgres(pulumi.ComponentResource):
             "connection_url": self.connection_url,
             "reader_connection_url": self.reader_connection_url,
         })
+
+    def _alarm_targets(self, s: PostgresSettings) -> list[DatabaseTarget]:
+        """The primary, each replica and the DR replica, with the sizes their alarm thresholds derive from."""
+        def target(label: str, instance: aws.rds.Instance, replica: bool, region: str = "") -> DatabaseTarget:
+            return DatabaseTarget(label, instance.identifier, replica, s.allocated_storage_gb, s.max_connections,
+                                  region=region)
+
+        targets = [target("db-primary", self.primary, False)]
+        targets += [target(f"db-replica-{i}", r, True) for i, r in enumerate(self.replicas)]
+        if self.dr_replica is not None:
+            targets.append(target("db-dr-replica", self.dr_replica, True, region=s.dr_region))
+        return targets
 
     def _dr_replica(self, name: str, s: PostgresSettings, dr: DrNetworking, tags: dict[str, str],
                     common: _InstanceShared, child: pulumi.ResourceOptions,

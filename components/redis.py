@@ -13,6 +13,7 @@ import pulumi_random as random
 
 from components._common import kms_key
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
+from components.alarm_targets import CacheTarget
 
 PORT = 6379
 ENGINE_VERSIONS = {"redis": ("6.2", "7.0", "7.1"), "valkey": ("7.2", "8.0", "8.1")}
@@ -189,6 +190,7 @@ class Redis(pulumi.ComponentResource):
         else:
             suffixes = [f"-{n + 1:03d}" for n in range(s.nodes)]
         self.node_ids = [pulumi.Output.concat(rg.replication_group_id, sfx) for sfx in suffixes]
+        self.alarm_target = CacheTarget([*self.node_ids], s.highly_available or s.cluster_mode)
         self.port = PORT
         self.kms_key_arn = key.arn
         self.auth_token_secret_arn = secret.arn

@@ -1,12 +1,15 @@
-"""components/app.py: Vercel and ECS Fargate hostings, their environment, and how they reach the data."""
+"""The app tier: components/app.py (settings, the shared environment), components/vercel_app.py and
+components/ecs_service.py (one component per hosting), and how they reach the data."""
 
 import json
 
 import pytest
-from conftest import config_error, evaluate, example_graph, stack_graph
+from conftest import config_error, evaluate, example_graph, stack_graph, without_app
 
 from components._validation import InvalidArgs
-from components.app import AppSettings, EcsSettings, VercelSettings
+from components.app import APP_TYPE, AppSettings, EcsSettings, VercelSettings
+from components.ecs_service import EcsService
+from components.vercel_app import VercelApp
 from offline.evaluate import is_secret
 
 
@@ -323,3 +326,113 @@ def test_secure_compute_cidr_must_not_overlap_the_vpc():
 
 def test_aws_hosting_needs_nat():
     assert "natGateways = 'none': ECS tasks in private subnets need a NAT" in config_error(natGateways="none")
+
+
+# ---- one component per hosting ---------------------------------------------------------------
+def descendants(g, urn: str) -> list:
+    found, frontier = [], [urn]
+    while frontier:
+        children = [r for r in g.resources if r.parent in frontier]
+        found += children
+        frontier = [r.urn for r in children]
+    return found
+
+
+@pytest.mark.parametrize("source", ["staging", "generic-guide"])
+def test_aws_hosting_builds_no_vercel_resources(source):
+    g = example_graph(source) if "-" in source else stack_graph(source)
+    assert not [r.name for r in g.resources if r.type.startswith("vercel:")]
+    app = g.named("app")
+    kinds = {r.type.split(":")[0] + ":" + r.type.split(":")[1].split("/")[0] for r in descendants(g, app.urn)}
+    assert {"aws:ecs", "aws:lb", "aws:ecr"} <= kinds and "vercel:index" not in kinds
+    assert "vercelProjectId" not in g.stack_outputs and "ecsServiceName" in g.stack_outputs
+
+
+@pytest.mark.parametrize("source", ["study-sphere", "group-spaces"])
+def test_vercel_hosting_builds_no_ecs_alb_or_ecr(source):
+    g = example_graph(source)
+    app = g.named("app")
+    kinds = {r.type.split("/")[0] for r in descendants(g, app.urn)}
+    assert kinds <= {"vercel:index", "random:index"}, kinds
+    assert not [r.name for r in g.resources if r.type.split("/")[0] in ("aws:ecs", "aws:lb", "aws:ecr")]
+    assert not {"ecrRepositoryUrl", "loadBalancerDnsName", "ecsServiceName"} & set(g.stack_outputs)
+    assert "vercelProjectId" in g.stack_outputs
+
+
+def test_no_hosting_builds_no_app_and_no_site_records():
+    g = evaluate(**without_app())
+    assert not g.of_type(APP_TYPE) and not g.of_type("platform:edge:Dns")
+    assert not {"appUrl", "appEnvironmentKeys"} & set(g.stack_outputs)
+
+
+def test_each_hosting_exposes_what_the_composition_wires():
+    """The edge and the alarms read these without narrowing: the ECS service always has a load
+    balancer and ACM records; Vercel has neither and validates its own certificates."""
+    assert EcsService.origin_is_load_balancer and not VercelApp.origin_is_load_balancer
+    assert VercelApp.validation_record_fqdns is None
+    assert "load_balancer_target" in EcsService.__annotations__
+    assert "load_balancer_target" not in VercelApp.__annotations__
+
+
+def test_origin_secret_fits_each_origin(staging):
+    """The ALB's listener rule compares 40 alphanumerics; Vercel's bypass takes exactly 32."""
+    assert staging.named("cdn-origin-secret").input("length") == 40
+    g = evaluate(example="study-sphere", cdnEnabled="true")
+    secret = g.named("cdn-origin-secret")
+    assert (secret.input("length"), secret.input("special")) == (32, False)
+    assert secret.parent.endswith("pulumi:pulumi:Stack::platform-production")  # a stack-level resource
+    assert g.named("app-cdn-bypass").input("secret") == secret.outputs["result"]
+
+
+# The URNs the stacks' state holds for app-tier resources, from before the tier was split in two.
+STATE_URNS = {
+    "staging": ["platform:app:App::app", "platform:app:App$aws:ecs/service:Service::app-service",
+                "platform:app:App$aws:lb/loadBalancer:LoadBalancer::app-alb",
+                "platform:app:App$aws:s3/bucket:Bucket::app-alb-logs",
+                "platform:app:App$aws:route53/record:Record::app-alb-validation-0",
+                "platform:app:App$random:index/randomPassword:RandomPassword::app-jwt-secret"],
+    "study-sphere": ["platform:app:App::app", "platform:app:App$vercel:index/project:Project::app-project",
+                     "platform:app:App$vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable::"
+                     "app-env-database-read-url-production",
+                     "platform:app:App$vercel:index/network:Network::app-secure-compute"],
+}
+
+
+def state_urn(g, r, alias_types: dict[str, str]) -> str:
+    """The URN the engine matches `r` against in existing state: its own, or the one its components'
+    aliases give. A component's `Alias(type_=...)` passes to its children as the engine does it
+    (pulumi/pulumi pkg/resource/deploy/step_generator.go, generateAliases/inheritedChildAlias:
+    the parent alias's qualified type, then the child's type; names here do not change)."""
+    head, project, qualified, name = r.urn.split("::")  # head: urn:pulumi:<stack>
+    if r.urn in alias_types:  # the resource's own Alias(type_=...): its last type changes
+        qualified = "$".join([*qualified.split("$")[:-1], alias_types[r.urn]])
+    parent = next((p for p in g.resources if p.urn == r.parent), None)
+    if parent is not None and parent.type != "pulumi:pulumi:Stack":
+        qualified = state_urn(g, parent, alias_types).split("::")[2] + "$" + qualified.split("$")[-1]
+    return "::".join([head, project, qualified, name])
+
+
+@pytest.mark.parametrize("source", ["staging", "study-sphere"])
+def test_app_tier_keeps_the_urns_in_existing_state(monkeypatch, source):
+    """Splitting App must not replace what it created: every app-tier resource still matches the
+    URN it was created under (directly, or through an alias on its component to APP_TYPE)."""
+    from pulumi.runtime.mocks import MockMonitor
+
+    aliases: dict[tuple[str, str], str] = {}
+    register = MockMonitor.RegisterResource
+
+    def recording(self, request):
+        for a in request.aliases:  # components' only: the SDK gives some resources aliases of their own
+            if a.spec.type and not request.custom:
+                aliases[(request.type, request.name)] = a.spec.type
+        return register(self, request)
+
+    monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
+    g = evaluate(source) if source == "staging" else evaluate(example=source)
+    alias_types = {r.urn: aliases[(r.type, r.name)] for r in g.resources if (r.type, r.name) in aliases}
+    app = next(r for r in g.resources if r.name == "app" and not r.custom)
+    tier = [app, *descendants(g, app.urn)]
+    stack = "staging" if source == "staging" else "production"
+    held = {state_urn(g, r, alias_types) for r in tier}
+    assert {f"urn:pulumi:{stack}::platform::{u}" for u in STATE_URNS[source]} <= held
+    assert all(u.split("::")[2].startswith(APP_TYPE) for u in held), sorted(held)
