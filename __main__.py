@@ -24,6 +24,12 @@ from components.vercel_app import VercelApp, VercelAppArgs
 T = TypeVar("T")
 
 
+def export(**outputs: object) -> None:
+    """Stack outputs, named as `pulumi stack output` and the ops commands read them."""
+    for name, value in outputs.items():
+        pulumi.export(name, value)
+
+
 def required(value: T | None, what: str) -> T:
     """A value the enclosing branch guarantees: the network builds a tier's security group when the
     tier is on, and stack_config.load sets `ecs` exactly when appHosting is aws."""
@@ -44,9 +50,8 @@ network = Network("network", NetworkArgs(
     cache=cfg.redis is not None, proxy=bool(cfg.postgres and cfg.postgres.proxy_enabled),
     peer_cidr=peer.secure_compute_cidr if peer else "",
     peering_connection_id=peer.peering_connection_id if peer else ""), opts=with_aws)
-pulumi.export("vpcId", network.vpc_id)
-pulumi.export("privateSubnetIds", network.private_subnet_ids)
-pulumi.export("appSecurityGroupId", network.app_security_group_id)
+export(vpcId=network.vpc_id, privateSubnetIds=network.private_subnet_ids,
+       appSecurityGroupId=network.app_security_group_id)
 
 db = dr = None
 if cfg.postgres and cfg.postgres.dr_region:
@@ -63,15 +68,11 @@ if cfg.postgres:
         availability_zones=network.availability_zones,
         proxy_security_group_id=network.proxy_security_group_id, dr=dr,
         apply_immediately=cfg.apply_immediately), opts=stateful)
-    pulumi.export("databaseWriterEndpoint", db.writer_endpoint)
-    pulumi.export("databaseReaderEndpoint", db.reader_endpoint)
-    pulumi.export("databaseReplicaEndpoints", db.replica_endpoints)
-    pulumi.export("databaseSecretArn", db.secret_arn)
-    pulumi.export("databaseInstances", db.instance_ids)
-    pulumi.export("databaseUrl", db.connection_url)
-    pulumi.export("databaseReadUrl", db.reader_connection_url)
+    export(databaseWriterEndpoint=db.writer_endpoint, databaseReaderEndpoint=db.reader_endpoint,
+           databaseReplicaEndpoints=db.replica_endpoints, databaseSecretArn=db.secret_arn,
+           databaseInstances=db.instance_ids, databaseUrl=db.connection_url, databaseReadUrl=db.reader_connection_url)
 elif cfg.external_database_url is not None:
-    pulumi.export("databaseUrl", cfg.external_database_url)
+    export(databaseUrl=cfg.external_database_url)
 elif cfg.app.hosting != "none":
     # Allowed so a stack can plan before its secret is set, but never silently: the app would start without a database.
     pulumi.log.warn("postgresEnabled is false and externalDatabaseUrl is empty, so the app gets no DATABASE_URL. "
@@ -84,17 +85,13 @@ if cfg.redis:
         security_group_id=required(network.cache_security_group_id, "the cache security group"),
         availability_zones=network.availability_zones, log_retention_days=cfg.log_retention_days,
         apply_immediately=cfg.apply_immediately), opts=stateful)
-    pulumi.export("redisPrimaryEndpoint", cache.primary_endpoint)
-    pulumi.export("redisReaderEndpoint", cache.reader_endpoint)
-    pulumi.export("redisUrl", cache.url)
-    pulumi.export("redisReplicationGroupId", cache.replication_group.replication_group_id)
+    export(redisPrimaryEndpoint=cache.primary_endpoint, redisReaderEndpoint=cache.reader_endpoint,
+           redisUrl=cache.url, redisReplicationGroupId=cache.replication_group.replication_group_id)
 
 if cfg.backups:
     backups = BackupBucket("backups", BackupBucketArgs(cfg.backups, tags, cfg.log_retention_days), opts=stateful)
-    pulumi.export("backupBucketName", backups.bucket_name)
-    pulumi.export("backupKmsKeyArn", backups.kms_key_arn)
-    pulumi.export("backupWriterPolicyArn", backups.writer_policy_arn)
-    pulumi.export("backupOperatorPolicyArn", backups.operator_policy_arn)
+    export(backupBucketName=backups.bucket_name, backupKmsKeyArn=backups.kms_key_arn,
+           backupWriterPolicyArn=backups.writer_policy_arn, backupOperatorPolicyArn=backups.operator_policy_arn)
 
 data = DataUrls(database_url=db.connection_url if db else cfg.external_database_url,
                database_read_url=db.reader_connection_url if db else None,
@@ -110,12 +107,12 @@ if cfg.app.hosting != "none":
         # Before the app, whose task writes uploads into it, and the CDN, which needs the app's origin.
         assets = Assets("cdn", AssetsArgs(tags, cfg.cdn.assets_path), opts=stateful)
         uploads = UploadsBucket(assets.bucket_name, assets.bucket_arn, assets.kms_key_arn, assets.uploads_prefix)
-        pulumi.export("assetsBucketName", assets.bucket_name)
+        export(assetsBucketName=assets.bucket_name)
     if cfg.vercel:
         app = VercelApp("app", VercelAppArgs(
             cfg.app, cfg.vercel, cfg.project_name, data, uploads=uploads,
             origin_secret=VercelApp.cdn_origin_secret("cdn-origin-secret") if cfg.cdn else None), opts=with_aws)
-        pulumi.export("vercelProjectId", app.project_id)
+        export(vercelProjectId=app.project_id)
     else:
         app = EcsService("app", EcsServiceArgs(
             cfg.app, required(cfg.ecs, "ecs settings (appHosting aws)"), tags, cfg.project_name, data,
@@ -123,20 +120,17 @@ if cfg.app.hosting != "none":
             private_subnet_ids=network.private_subnet_ids, app_security_group_id=network.app_security_group_id,
             dns=dns, log_retention_days=cfg.log_retention_days, uploads=uploads,
             origin_secret=EcsService.cdn_origin_secret("cdn-origin-secret") if cfg.cdn else None), opts=with_aws)
-        pulumi.export("ecrRepositoryUrl", app.repository_url)
-        pulumi.export("loadBalancerDnsName", app.load_balancer_dns_name)
-        pulumi.export("ecsClusterName", app.cluster_name)  # `python -m ops smoke` checks the service
-        pulumi.export("ecsServiceName", app.service_name)
-    pulumi.export("appUrl", cfg.app.url)
-    pulumi.export("appEnvironmentKeys", app.environment_keys)
+        # ecsClusterName and ecsServiceName: `python -m ops smoke` checks the service
+        export(ecrRepositoryUrl=app.repository_url, loadBalancerDnsName=app.load_balancer_dns_name,
+               ecsClusterName=app.cluster_name, ecsServiceName=app.service_name)
+    export(appUrl=cfg.app.url, appEnvironmentKeys=app.environment_keys)
     if cfg.cdn and assets is not None:
         cdn = Cdn("cdn", CdnArgs(
             cfg.cdn, cfg.rate_limits, tags, cfg.app.domain, dns, app.origin_hostname,
-            origin_is_load_balancer=app.origin_is_load_balancer, assets=assets, origin_secret=app.origin_secret, stack=cfg.stack,
-            log_retention_days=cfg.log_retention_days, validation_record_fqdns=app.validation_record_fqdns),
-            opts=with_aws)
-        pulumi.export("cdnDomainName", cdn.domain_name)
-        pulumi.export("cdnDistributionId", cdn.distribution_id)
+            origin_is_load_balancer=app.origin_is_load_balancer, assets=assets, origin_secret=app.origin_secret,
+            stack=cfg.stack, log_retention_days=cfg.log_retention_days,
+            validation_record_fqdns=app.validation_record_fqdns), opts=with_aws)
+        export(cdnDomainName=cdn.domain_name, cdnDistributionId=cdn.distribution_id)
     Dns("dns", DnsArgs(dns, cdn.site_target if cdn else app.site_target, cfg.cloudflare, cfg.rate_limits),
         opts=with_aws)
 
@@ -145,7 +139,5 @@ alarms = Alarms("alarms", AlarmsArgs(
     cache=cache.alarm_target if cache else None, distribution_id=cdn.distribution_id if cdn else None,
     load_balancer=app.load_balancer_target if isinstance(app, EcsService) else None,
     uptime=app.uptime_target if app else None), opts=with_aws)
-pulumi.export("alarmTopicArn", alarms.topic_arn)
-pulumi.export("alarms", alarms.alarm_locations)
-pulumi.export("awsRegion", cfg.aws_region)
-pulumi.export("dashboardName", alarms.dashboard_name)
+export(alarmTopicArn=alarms.topic_arn, alarms=alarms.alarm_locations, awsRegion=cfg.aws_region,
+       dashboardName=alarms.dashboard_name)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, config_of, stack_file, stack_graph
+from conftest import EXAMPLES, ROOT, STACKS, config_of, example_graph, stack_file, stack_graph
 
 import stack_config
 from offline.analyzer import load_pack_config
@@ -252,7 +252,8 @@ def _option(argv: list[str], name: str) -> str | None:
 
 
 def test_pulumi_commands_name_what_exists():
-    exported = set(re.findall(r'pulumi\.export\("(\w+)"', (ROOT / "__main__.py").read_text()))
+    exported = {name for g in [*(stack_graph(s) for s in STACKS), *(example_graph(e) for e in EXAMPLES)]
+                for name in g.stack_outputs}
     checked = set()
     for c in commands("bash"):
         if c.argv[0] != "pulumi" or len(c.argv) < 2:
