@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc  # type: ignore[import-untyped]  # grpcio ships no type information (no py.typed, no stubs)
-from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.protobuf import (  # type: ignore[import-untyped]  # protobuf's wheel has no py.typed
+    empty_pb2,
+    json_format,
+    struct_pb2,
+)
 from pulumi.runtime.proto import analyzer_pb2 as pb
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
@@ -27,7 +31,7 @@ from offline.evaluate import PROJECT, ROOT, UNKNOWN, Graph, Resource
 PACK_DIR = ROOT / "policies"
 CONFIG_DIR = PACK_DIR / "config"
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
-_JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list,
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list,
                "object": dict}
 
 
@@ -140,8 +144,9 @@ def reconcile(policies: dict[str, PolicyInfo], given: dict[str, tuple[str | None
     result = {n: (p.level, {k: v["default"] for k, v in p.config_schema.items() if "default" in v})
               for n, p in policies.items()}
     warnings: list[str] = []
-    if given.get("all", (None, {}))[0]:
-        result = {n: (given["all"][0], props) for n, (_, props) in result.items()}
+    all_level = given.get("all", (None, {}))[0]
+    if all_level:
+        result = {n: (all_level, props) for n, (_, props) in result.items()}
     problems = []
     for name, (level, props) in given.items():
         if name == "all":
@@ -170,7 +175,7 @@ def reconcile(policies: dict[str, PolicyInfo], given: dict[str, tuple[str | None
 
 def pack_version() -> str:
     """The CLI reports PulumiPolicy.yaml's version over the SDK's placeholder."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information (no py.typed)
 
     return str((yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text()) or {}).get("version", ""))
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from google.protobuf import json_format
+from google.protobuf import json_format  # type: ignore[import-untyped]  # protobuf's wheel has no py.typed
 
 from offline.cliconfig import SECRET_PLACEHOLDER, CliConfigError, StackFileError, read_stack_config
 
@@ -191,13 +191,16 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
     """Evaluate the program with the config this process's environment holds (PULUMI_CONFIG)."""
     import pulumi
     from pulumi.runtime.settings import get_root_resource
-    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.stack import Stack, run_pulumi_func
 
     from offline.mocks import PlatformMocks
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     graph = graph if graph is not None else Graph(stack=stack, preview=preview)
+
+    def program() -> None:
+        runpy.run_path(str(PROGRAM), run_name="__main__")
 
     def evaluate() -> None:
         loop = asyncio.new_event_loop()
@@ -210,11 +213,12 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
             # read PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS from the environment into the runtime.
             pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(),
                                           pulumi.runtime.get_config_secret_keys_env())
-            loop.run_until_complete(run_pulumi_func(
-                lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+            loop.run_until_complete(run_pulumi_func(program))
             # set_mocks closes the root stack before the program runs, so its exports never
             # reach the monitor; read them off the root resource.
             root = get_root_resource()
+            if not isinstance(root, Stack):
+                raise RuntimeError(f"set_mocks made no root stack (got {root!r})")
             graph.stack_outputs.update(loop.run_until_complete(_encode_outputs(root.outputs)))
         finally:
             asyncio.set_event_loop(None)
