@@ -17,12 +17,21 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from offline.evaluate import PROJECT, ROOT, UNKNOWN
+import grpc  # type: ignore[import-untyped]  # grpcio ships no type information (no py.typed, no stubs)
+from google.protobuf import (  # type: ignore[import-untyped]  # protobuf's wheel has no py.typed
+    empty_pb2,
+    json_format,
+    struct_pb2,
+)
+from pulumi.runtime.proto import analyzer_pb2 as pb
+from pulumi.runtime.proto import analyzer_pb2_grpc
+
+from offline.evaluate import PROJECT, ROOT, UNKNOWN, Graph, Resource
 
 PACK_DIR = ROOT / "policies"
 CONFIG_DIR = PACK_DIR / "config"
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
-_JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list,
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list,
                "object": dict}
 
 
@@ -135,8 +144,9 @@ def reconcile(policies: dict[str, PolicyInfo], given: dict[str, tuple[str | None
     result = {n: (p.level, {k: v["default"] for k, v in p.config_schema.items() if "default" in v})
               for n, p in policies.items()}
     warnings: list[str] = []
-    if given.get("all", (None, {}))[0]:
-        result = {n: (given["all"][0], props) for n, (_, props) in result.items()}
+    all_level = given.get("all", (None, {}))[0]
+    if all_level:
+        result = {n: (all_level, props) for n, (_, props) in result.items()}
     problems = []
     for name, (level, props) in given.items():
         if name == "all":
@@ -165,7 +175,7 @@ def reconcile(policies: dict[str, PolicyInfo], given: dict[str, tuple[str | None
 
 def pack_version() -> str:
     """The CLI reports PulumiPolicy.yaml's version over the SDK's placeholder."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information (no py.typed)
 
     return str((yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text()) or {}).get("version", ""))
 
@@ -181,40 +191,38 @@ class PolicyPackProcess:
     """`policies/__main__.py` as a plugin process and a client for its analyzer service."""
 
     def __init__(self, pack_dir: Path = PACK_DIR, env: dict[str, str] | None = None):
-        import grpc
-        from google.protobuf import empty_pb2
-        from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-
-        self._pb, self._empty = analyzer_pb2, empty_pb2.Empty
         # Exactly the CLI's command for a Python pack (pulumi-analyzer-policy-python): the pack
         # directory as working directory, `python -u -m pulumi.policy <engine address> .`, which
         # runs ./__main__.py. The pack never calls the engine, so the address is a placeholder.
-        self.proc = subprocess.Popen(
+        # No channel yet: ./plan forks its preview evaluation after the pack has started and before
+        # this process connects, so that no gRPC thread exists at the fork (offline/plan.py).
+        self.proc: subprocess.Popen[str] = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
             cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **(env or {})})
-        self._grpc, self._stub_class = grpc, analyzer_pb2_grpc.AnalyzerStub
-        self.channel = self._stub = None
-        self._info = None
+        self.channel: grpc.Channel | None = None
+        self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+        self._info: pb.AnalyzerInfo | None = None
         self._policies: dict[str, PolicyInfo] | None = None
 
     @property
-    def stub(self):
+    def stub(self) -> analyzer_pb2_grpc.AnalyzerStub:
         """Connect on first use: the process starts its pack while the caller does other work."""
         if self._stub is None:
+            assert self.proc.stdout is not None and self.proc.stderr is not None  # both are PIPEs
             line = self.proc.stdout.readline().strip()
             if not line.isdigit():
                 self.proc.kill()
                 raise RuntimeError(f"the policy pack did not start: {line} {self.proc.stderr.read()[-2000:]}")
-            self.channel = self._grpc.insecure_channel(f"127.0.0.1:{line}")
-            self._grpc.channel_ready_future(self.channel).result(timeout=30)
-            self._stub = self._stub_class(self.channel)
+            self.channel = grpc.insecure_channel(f"127.0.0.1:{line}")
+            grpc.channel_ready_future(self.channel).result(timeout=30)
+            self._stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
         return self._stub
 
     def __enter__(self) -> PolicyPackProcess:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -225,13 +233,14 @@ class PolicyPackProcess:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
 
     # -- protocol ---------------------------------------------------------------------------
-    def info(self):
+    def info(self) -> pb.AnalyzerInfo:
         if self._info is None:
-            self._info = self.stub.GetAnalyzerInfo(self._empty())
+            self._info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
         return self._info
 
     def policies(self) -> dict[str, PolicyInfo]:
@@ -240,9 +249,6 @@ class PolicyPackProcess:
         return self._policies
 
     def _read_policies(self) -> dict[str, PolicyInfo]:
-        from google.protobuf import json_format
-
-        pb = self._pb
         out = {}
         for p in self.info().policies:
             schema = json_format.MessageToDict(p.configSchema.properties) if p.HasField("configSchema") else {}
@@ -257,9 +263,6 @@ class PolicyPackProcess:
         return out
 
     def configure(self, config: dict[str, tuple[str, dict]]) -> None:
-        from google.protobuf import struct_pb2
-
-        pb = self._pb
         request = pb.ConfigureAnalyzerRequest()
         for name, (level, props) in config.items():
             struct = struct_pb2.Struct()
@@ -268,55 +271,107 @@ class PolicyPackProcess:
                 enforcementLevel=pb.EnforcementLevel.Value(level.upper()), properties=struct))
         self.stub.Configure(request)
 
-    def configure_stack(self, graph, stack_config: dict[str, str], tags: dict[str, str]) -> None:
-        self.stub.ConfigureStack(self._pb.AnalyzerStackConfigureRequest(
-            stack=graph.stack, project=PROJECT, organization="organization", dry_run=graph.preview,
+    def configure_stack(self, stack: str, preview: bool, stack_config: dict[str, str], tags: dict[str, str]) -> None:
+        self.stub.ConfigureStack(pb.AnalyzerStackConfigureRequest(
+            stack=stack, project=PROJECT, organization="organization", dry_run=preview,
             config=stack_config, tags=tags))
 
-    def analyze(self, graph, config_path: Path | None = None, *, stack_config: dict[str, str] | None = None,
+    def begin(self, stack: str, preview: bool, config_path: Path | None = None, *,
+              stack_config: dict[str, str] | None = None) -> Analysis:
+        """Configure the pack for one deployment and return the Analysis that judges its resources."""
+        return Analysis(self, stack, preview, config_path, stack_config or {})
+
+    def analyze(self, graph: Graph, config_path: Path | None = None, *, stack_config: dict[str, str] | None = None,
                 only: set[str] | None = None, stack: bool = True) -> Verdict:
         """Configure from `config_path` (None: the pack's defaults), Analyze every resource of
         `graph` (or only the URNs in `only`), then AnalyzeStack the whole graph (unless not `stack`)."""
-        policies = self.policies()
+        analysis = self.begin(graph.stack, graph.preview, config_path, stack_config=stack_config)
+        analysis.known.update((r.urn, r) for r in graph.resources)  # the whole graph is known at once
+        for r in graph.resources:
+            if only is None or r.urn in only:
+                analysis.resource(r)
+        return analysis.finish(graph, stack=stack)
+
+
+class Analysis:
+    """One deployment judged as the engine judges it: Configure and ConfigureStack first, Analyze
+    for each resource as its registration arrives (pkg/resource/deploy/step_generator.go,
+    generateSteps: "Send the resource off to any Analyzers before being operated on", with the
+    provider the step generator has already seen), AnalyzeStack once the program has finished.
+
+    `resource` may be called from the SDK's executor threads while the program runs (./plan does:
+    the pack judges the update graph while it is built); the Analyze calls are asynchronous. A
+    failure to configure (a pack that did not start, a pack config that does not match) is kept
+    and raised by `finish`, so the program's own errors are reported first, as before.
+    """
+
+    def __init__(self, pack: PolicyPackProcess, stack: str, preview: bool, config_path: Path | None,
+                 stack_config: dict[str, str]):
+        self.pack, self.config_path = pack, config_path
+        self.known: dict[str, Resource] = {}  # by URN: the providers a request names
+        self._pending: dict[str, grpc.Future] = {}
+        self._failure: Exception | None = None
+        self._verdict: Verdict | None = None
+        try:
+            self._verdict = self._configure(stack, preview, stack_config)
+        except Exception as err:  # noqa: BLE001 - raised again by finish(), after the program's errors
+            self._failure = err
+
+    def _configure(self, stack: str, preview: bool, stack_config: dict[str, str]) -> Verdict:
+        pack, config_path = self.pack, self.config_path
+        policies = pack.policies()
         given = load_pack_config(config_path) if config_path else {}
         config, warnings = reconcile(policies, given, str(config_path) if config_path else "pack config")
-        self.configure(config)
-        self.configure_stack(graph, stack_config or {}, {"pulumi:project": PROJECT})
-        info = self.info()
-        verdict = Verdict(pack=info.name, version=pack_version() or info.version, config_path=config_path,
-                          policies=policies,
-                          levels={n: level for n, (level, _) in config.items() if n in policies},
-                          warnings=warnings)
-        pb = self._pb
-        by_urn = {r.urn: r for r in graph.resources}
-        requests = [pb.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
-                                      options=_options(pb, r), provider=_provider(pb, r, by_urn))
-                    for r in graph.resources if only is None or r.urn in only]
-        futures = [(req.urn, self.stub.Analyze.future(req)) for req in requests]
-        for urn, future in futures:
-            verdict.diagnostics += [_diagnostic(pb, d, urn) for d in future.result().diagnostics]
+        pack.configure(config)
+        pack.configure_stack(stack, preview, stack_config, {"pulumi:project": PROJECT})
+        info = pack.info()
+        return Verdict(pack=info.name, version=pack_version() or info.version, config_path=config_path,
+                       policies=policies, levels={n: level for n, (level, _) in config.items() if n in policies},
+                       warnings=warnings)
+
+    def resource(self, r: Resource) -> None:
+        """Analyze `r` (asynchronously); its provider must have been seen, as in the engine."""
+        self.known.setdefault(r.urn, r)
+        if self._failure is not None:
+            return
+        try:
+            request = pb.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
+                                        options=_options(r), provider=_provider(r, self.known))
+            self._pending[r.urn] = self.pack.stub.Analyze.future(request)
+        except Exception as err:  # noqa: BLE001 - the pack's failure, not the program's: kept for finish()
+            self._failure = err
+
+    def finish(self, graph: Graph, *, stack: bool = True) -> Verdict:
+        """Collect the Analyze results in the graph's order, then AnalyzeStack the whole graph."""
+        if self._failure is not None:
+            raise self._failure
+        assert self._verdict is not None  # set whenever _configure did not fail
+        verdict = self._verdict
+        for r in graph.resources:
+            if r.urn in self._pending:
+                verdict.diagnostics += [_diagnostic(d, r.urn) for d in self._pending.pop(r.urn).result().diagnostics]
         if not stack:
             return verdict
+        by_urn = {r.urn: r for r in graph.resources}
         stack_request = pb.AnalyzeStackRequest(resources=[
             pb.AnalyzerResource(type=r.type, properties=_struct(_state(r, graph.preview)), urn=r.urn,
-                                name=r.name, options=_options(pb, r), provider=_provider(pb, r, by_urn),
+                                name=r.name, options=_options(r), provider=_provider(r, by_urn),
                                 parent=r.parent, dependencies=r.dependencies,
                                 propertyDependencies={k: pb.AnalyzerPropertyDependencies(urns=v)
                                                       for k, v in r.property_dependencies.items() if v})
             for r in graph.resources])
-        verdict.diagnostics += [_diagnostic(pb, d, "") for d in self.stub.AnalyzeStack(stack_request).diagnostics]
+        verdict.diagnostics += [_diagnostic(d, "") for d in self.pack.stub.AnalyzeStack(stack_request).diagnostics]
         return verdict
 
 
-def _struct(props: dict):
-    from google.protobuf import struct_pb2
+def _struct(props: dict) -> struct_pb2.Struct:
 
     s = struct_pb2.Struct()
     s.update(json.loads(json.dumps(props, default=str)))
     return s
 
 
-def _state(r, preview: bool) -> dict:
+def _state(r: Resource, preview: bool) -> dict:
     """What AnalyzeStack sees: the resource's outputs. Providers echo inputs (secrets stay secret)
     and add computed values, unknown during preview."""
     state = dict(r.inputs)
@@ -326,13 +381,13 @@ def _state(r, preview: bool) -> dict:
     return state
 
 
-def _options(pb, r):
+def _options(r: Resource) -> pb.AnalyzerResourceOptions:
     return pb.AnalyzerResourceOptions(protect=r.protect, ignoreChanges=r.ignore_changes,
                                       deleteBeforeReplace=r.delete_before_replace,
                                       deleteBeforeReplaceDefined=r.delete_before_replace, parent=r.parent)
 
 
-def _provider(pb, r, by_urn):
+def _provider(r: Resource, by_urn: dict[str, Resource]) -> pb.AnalyzerProviderResource | None:
     if not r.provider:
         return None
     urn = r.provider.rsplit("::", 1)[0]
@@ -342,7 +397,7 @@ def _provider(pb, r, by_urn):
                                        properties=_struct(prov.inputs if prov else {}))
 
 
-def _diagnostic(pb, d, resource_urn: str) -> Diagnostic:
+def _diagnostic(d: pb.AnalyzeDiagnostic, resource_urn: str) -> Diagnostic:
     # The SDK prefixes the message with the policy description; keep only what the rule said.
     message = d.message.split("\n", 1)[1] if "\n" in d.message else d.message
     return Diagnostic(policy=d.policyName, level=pb.EnforcementLevel.Name(d.enforcementLevel).lower(),

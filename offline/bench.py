@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label.ljust(width)}  {value:6.2f} s   (min {min(runs[label]):.2f}, max {max(runs[label]):.2f})")
     base, plan = list(medians.values())[1:]
     print(f"\nratio plan / SDK import: {plan / base:.2f}  (the plan's own work: {plan - base:.2f} s: "
-          "two evaluations, cost, the policy pack process)")
+          "update mode here and preview mode in a forked process, the policy pack, cost)")
     return 0
 
 

@@ -8,19 +8,27 @@ program with a monitor that records every registration.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import contextvars
+import importlib
+import importlib.util
 import json
+import multiprocessing
 import os
+import pickle
 import re
 import runpy
 import sys
 import threading
+import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 
-from google.protobuf import json_format
+from google.protobuf import json_format  # type: ignore[import-untyped]  # protobuf's wheel has no py.typed
 
 from offline.cliconfig import SECRET_PLACEHOLDER, CliConfigError, StackFileError, read_stack_config
 
@@ -32,6 +40,8 @@ PROJECT = "platform"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
 @dataclass
 class Resource:
     urn: str
@@ -117,7 +127,11 @@ def stack_file(stack: str) -> Path:
 
 
 # ---- running the program ---------------------------------------------------------------------
-def _recording_monitor(mocks, graph: Graph):
+# Called with each resource as its registration is recorded (from the SDK's executor threads).
+Listener = Callable[[Resource], None]
+
+
+def _recording_monitor(mocks, graph: Graph, listener: Listener | None = None):
     import pulumi
     from pulumi.runtime.mocks import MockMonitor
 
@@ -143,7 +157,7 @@ def _recording_monitor(mocks, graph: Graph):
             urn = response.urn
             reg = self.resources.get(urn)
             state = {**(reg.state or {}), "id": reg.id} if reg else {}
-            graph.resources.append(Resource(
+            resource = Resource(
                 urn=urn, type=request.type, name=request.name, parent=request.parent,
                 custom=request.custom,
                 inputs=json_format.MessageToDict(request.object),
@@ -153,26 +167,31 @@ def _recording_monitor(mocks, graph: Graph):
                 provider=request.provider, protect=bool(request.protect),
                 ignore_changes=list(request.ignoreChanges),
                 delete_before_replace=bool(request.deleteBeforeReplace),
-            ))
+            )
+            graph.resources.append(resource)
+            if listener is not None:
+                listener(resource)
             return response
 
     return RecordingMonitor(mocks)
 
 
 def run(raw: dict[str, str], secret_keys: set[str], stack: str, *, preview: bool,
-        graph: Graph | None = None) -> Graph:
+        graph: Graph | None = None, listener: Listener | None = None) -> Graph:
     """Evaluate the program once with `raw` as its config (from offline.cliconfig). Raises the
     program's own errors (e.g. ConfigError); a caller that passes `graph` can still inspect what
-    was registered before the error."""
+    was registered before the error. `listener` sees each resource as it registers, as the engine
+    hands it to the analyzers (./plan streams them to the policy pack)."""
     with _language_host_environment(raw, secret_keys):
-        return run_program(stack, preview=preview, graph=graph)
+        return run_program(stack, preview=preview, graph=graph, listener=listener)
 
 
-def run_program(stack: str, *, preview: bool, graph: Graph | None = None) -> Graph:
+def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
+                listener: Listener | None = None) -> Graph:
     """Evaluate the program with the config this process's environment holds (PULUMI_CONFIG)."""
     import pulumi
     from pulumi.runtime.settings import get_root_resource
-    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.stack import Stack, run_pulumi_func
 
     from offline.mocks import PlatformMocks
 
@@ -180,22 +199,26 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None) -> Gra
         sys.path.insert(0, str(ROOT))
     graph = graph if graph is not None else Graph(stack=stack, preview=preview)
 
+    def program() -> None:
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+
     def evaluate() -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
             mocks = PlatformMocks(preview)
             pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
-                                     monitor=_recording_monitor(mocks, graph))
+                                     monitor=_recording_monitor(mocks, graph, listener))
             # What pulumi-language-python-exec does first (sdk/python/cmd/pulumi-language-python-exec):
             # read PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS from the environment into the runtime.
             pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(),
                                           pulumi.runtime.get_config_secret_keys_env())
-            loop.run_until_complete(run_pulumi_func(
-                lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+            loop.run_until_complete(run_pulumi_func(program))
             # set_mocks closes the root stack before the program runs, so its exports never
             # reach the monitor; read them off the root resource.
             root = get_root_resource()
+            if not isinstance(root, Stack):
+                raise RuntimeError(f"set_mocks made no root stack (got {root!r})")
             graph.stack_outputs.update(loop.run_until_complete(_encode_outputs(root.outputs)))
         finally:
             asyncio.set_event_loop(None)
@@ -204,6 +227,161 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None) -> Gra
     # A fresh context per run: Pulumi keeps its settings, root resource and config in contextvars.
     contextvars.Context().run(evaluate)
     return graph
+
+
+def import_program_modules() -> None:
+    """Import what the program imports, without running it: the modules __main__.py imports
+    (SDKs, stack_config, components) and the SDK modules their code names.
+
+    The first evaluation would import them anyway; ./plan does it before it forks, so that the
+    forked evaluation shares them instead of importing them again. pulumi_aws loads a service
+    module on its first attribute access (pulumi/_utils.py, lazy_import), so `aws.rds.Instance` in
+    a component's code is resolved here too. The program's modules have no side effects at import
+    (CONVENTIONS.md 6) and the tests import them before any evaluation, so evaluating afterwards
+    is what every evaluation but a process's first sees.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    program = ast.parse(PROGRAM.read_text(), str(PROGRAM))
+    for node in program.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                importlib.import_module(alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            importlib.import_module(node.module)
+    for tree in _program_trees(program):
+        _resolve_module_attributes(tree)
+
+
+def _program_trees(program: ast.Module) -> list[ast.Module]:
+    """__main__.py and the modules of this repository it imports, directly or through each other."""
+    trees, todo, seen = [], [("", program)], set()
+    while todo:
+        package, tree = todo.pop()
+        trees.append(tree)
+        for name in _imported_names(tree, package):
+            module = sys.modules.get(name)
+            file = getattr(module, "__file__", None)
+            if module is None or not file or file in seen or not _in_repository(Path(file)):
+                continue
+            seen.add(file)
+            todo.append((module.__package__ or "", ast.parse(Path(file).read_text(), file)))
+    return trees
+
+
+def _imported_names(tree: ast.Module, package: str) -> list[str]:
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level \
+                else node.module or ""
+            names += [base] + [f"{base}.{alias.name}" for alias in node.names]
+    return names
+
+
+def _in_repository(file: Path) -> bool:
+    return file.is_relative_to(ROOT) and not file.is_relative_to(ROOT / ".venv")
+
+
+def _resolve_module_attributes(tree: ast.AST) -> None:
+    """getattr along each `name.attr.attr` the source writes, while it stays on modules."""
+    bound: dict[str, str] = {}  # name in the source -> the module `import` bound to it
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                bound[alias.asname or top] = alias.name if alias.asname else top
+    for node in ast.walk(tree):
+        chain: list[str] = []
+        while isinstance(node, ast.Attribute):
+            chain.insert(0, node.attr)
+            node = node.value
+        if not (isinstance(node, ast.Name) and node.id in bound and chain):
+            continue
+        target: object = sys.modules.get(bound[node.id])
+        for attr in chain:
+            if not isinstance(target, types.ModuleType):
+                break
+            target = getattr(target, attr, None)
+
+
+class ForeignError(Exception):
+    """An error of a forked evaluation whose exception does not pickle: its type's name and message."""
+
+    def __init__(self, type_name: str, message: str):
+        super().__init__(type_name, message)
+        self.type_name, self.message = type_name, message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ForkedRun:
+    """`run(...)` in a forked child process: ./plan evaluates preview mode there while this process
+    evaluates update mode, one core each.
+
+    Fork (not spawn): the child starts with every module this process has imported, so call
+    import_program_modules first and the child only pays for its evaluation. Fork before this
+    process starts a thread or a gRPC channel (offline/analyzer.py connects afterwards): a forked
+    child inherits locks but not the threads that hold them, and gRPC's fork support is off by
+    default (grpc/_cython/_cygrpc/fork_posix.pyx.pxi: GRPC_ENABLE_FORK_SUPPORT). The graph (or the
+    program's exception) comes back pickled through a pipe; `result` raises what the child raised.
+    """
+
+    def __init__(self, raw: dict[str, str], secret_keys: set[str], stack: str, *, preview: bool):
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        # Text buffered here would be written again by the child (it flushes its copies at exit).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self._process = context.Process(target=_run_and_send, args=(send, raw, secret_keys, stack, preview),
+                                        name=f"evaluate-{'preview' if preview else 'update'}", daemon=True)
+        self._process.start()
+        send.close()  # the child's end: recv() sees EOF if the child dies without an answer
+
+    def result(self) -> Graph:
+        try:
+            outcome = self._receive.recv()
+        except EOFError:
+            self._process.join()
+            outcome = RuntimeError(f"the forked evaluation ended without a result (exit code {self._process.exitcode})")
+        self._process.join()
+        self._receive.close()
+        if isinstance(outcome, Exception):
+            raise outcome
+        assert isinstance(outcome, Graph)
+        return outcome
+
+    def close(self) -> None:
+        """Stop the child if its result was never read (this process failed first)."""
+        if not self._receive.closed:
+            self._process.kill()
+            self._process.join()
+            self._receive.close()
+
+
+def _run_and_send(send: Connection, raw: dict[str, str], secret_keys: set[str], stack: str, preview: bool) -> None:
+    outcome: Graph | Exception
+    try:
+        outcome = run(raw, secret_keys, stack, preview=preview)
+    except Exception as err:  # noqa: BLE001 - the parent reports it as it reports its own
+        outcome = _portable(err)
+    try:
+        send.send(outcome)
+    except Exception as err:  # noqa: BLE001 - a value in the graph that does not pickle
+        send.send(_portable(err))
+    send.close()
+
+
+def _portable(err: Exception) -> Exception:
+    """`err` if it survives pickling, else its type's name and message."""
+    try:
+        pickle.loads(pickle.dumps(err))
+    except Exception:  # noqa: BLE001 - any failure to pickle or to unpickle
+        return ForeignError(type(err).__name__, str(err))
+    return err
 
 
 _ENV_LOCK = threading.Lock()

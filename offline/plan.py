@@ -9,12 +9,20 @@ resources claim one physical name (offline/identity.py);
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: `build_parser` (and --help) must not load the SDKs
+    from offline.analyzer import PolicyPackProcess, Verdict
+    from offline.cost import Estimate
+    from offline.evaluate import ForkedRun, Graph, Listener
 
 EXIT_OK, EXIT_PROGRAM_ERROR, EXIT_CONFIG_ERROR, EXIT_POLICY_VIOLATION = 0, 1, 2, 3
 
@@ -199,38 +207,196 @@ def _failed(err: Exception, what: str) -> int:
     """Report a failure in one line on stderr; return its exit code. Bad input (stack config, stack
     file, pack config) carries its own message and exits 2; anything else is `what` failing, exit 1."""
     from offline.analyzer import PackConfigError
-    from offline.evaluate import StackFileError
+    from offline.evaluate import ForeignError, StackFileError
     from stack_config import ConfigError
 
     if isinstance(err, (ConfigError, StackFileError, PackConfigError)):
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    print(f"error: {what} failed: {type(err).__name__}: {err}", file=sys.stderr)
+    name = err.type_name if isinstance(err, ForeignError) else type(err).__name__
+    print(f"error: {what} failed: {name}: {err}", file=sys.stderr)
     return EXIT_PROGRAM_ERROR
 
 
-def _run(raw_config: dict, secret_keys: set, stack: str, path: Path, *, preview: bool):
+class _Exit(Exception):
+    """The plan stops with `code`; its one line is on stderr already."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+@contextlib.contextmanager
+def _reported(what: str) -> Iterator[None]:
+    """Any error inside becomes one line on stderr and an _Exit with its code (see _failed)."""
+    try:
+        yield
+    except _Exit:
+        raise
+    except Exception as err:  # noqa: BLE001 - reported in one line
+        raise _Exit(_failed(err, what)) from None
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One stack to evaluate: its name, its file and the config the CLI would hand the program."""
+
+    stack: str
+    path: Path
+    raw_config: dict[str, str]
+    secret_keys: set[str]
+
+    def pack_env(self) -> dict[str, str]:
+        """The environment the CLI gives a pack: the stack's config, project, stack, dry run."""
+        return {"PULUMI_CONFIG": json.dumps(self.raw_config), "PULUMI_PROJECT": "platform",
+                "PULUMI_STACK": self.stack, "PULUMI_DRY_RUN": "false"}
+
+
+# How a graph is evaluated: (raw config, secret keys, stack, preview) -> Graph.
+Evaluate = Callable[[dict[str, str], set[str], str, bool], "Graph"]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where a plan's graphs and verdict come from.
+
+    ./plan uses the default, two cores at once: it spawns a pack process, imports the program's
+    modules, forks a process that evaluates preview mode and evaluates update mode itself, handing
+    each resource to the pack as it registers (offline/analyzer.py, Analysis). The tests pass their
+    cached graphs (`evaluate`) and one pack for the session (`pack`): the same plan, in turn.
+    """
+
+    evaluate: Evaluate | None = None
+    pack: PolicyPackProcess | None = None
+
+    @property
+    def forks(self) -> bool:
+        return self.evaluate is None and self.pack is None
+
+
+def _run(target: Target, *, preview: bool, listener: Listener | None = None) -> Graph:
     from offline.evaluate import run
 
-    print(f"evaluating {path.name} ({'preview' if preview else 'update'} mode)…", file=sys.stderr, flush=True)
-    return run(raw_config, secret_keys, stack, preview=preview)
+    _progress(f"evaluating {target.path.name} ({'preview' if preview else 'update'} mode)…")
+    return run(target.raw_config, target.secret_keys, target.stack, preview=preview, listener=listener)
 
 
-def _diff(stack: str, path: Path, args) -> int:
+def _fork_preview(target: Target) -> ForkedRun:
+    """Preview mode in a forked process that shares this one's imports (offline/evaluate.py, ForkedRun)."""
+    from offline.evaluate import ForkedRun, import_program_modules
+
+    import_program_modules()
+    _progress(f"evaluating {target.path.name} (preview mode, in a forked process)…")
+    return ForkedRun(target.raw_config, target.secret_keys, target.stack, preview=True)
+
+
+def _both_modes(target: Target, engine: Engine) -> dict[bool, Graph]:
+    """Update and preview mode: at once in two processes, or in turn through `engine.evaluate`."""
+    if engine.evaluate is not None:
+        evaluate = engine.evaluate
+        return {mode: evaluate(target.raw_config, target.secret_keys, target.stack, mode) for mode in (False, True)}
+    preview = _fork_preview(target)
+    try:
+        return {False: _run(target, preview=False), True: preview.result()}
+    finally:
+        preview.close()
+
+
+def _judge_forked(target: Target, pack_config: Path | None) -> tuple[dict[bool, Graph], Verdict]:
+    """./plan: the pack starts first and loads its rules while this process imports the SDKs; it
+    judges each update-mode resource as it registers, while the forked process evaluates preview
+    mode. The program's errors are reported before the pack's, update mode's before preview's."""
+    from offline.analyzer import PolicyPackProcess
+
+    pack = PolicyPackProcess(env=target.pack_env())
+    try:
+        with _reported("the program"):
+            preview = _fork_preview(target)
+            try:
+                _progress("running the policy pack (analyzer protocol)…")
+                analysis = pack.begin(target.stack, False, pack_config, stack_config=target.raw_config)
+                update = _run(target, preview=False, listener=analysis.resource)
+                graphs = {False: update, True: preview.result()}
+            finally:
+                preview.close()
+        with _reported("the policy pack"):
+            return graphs, analysis.finish(update)
+    finally:
+        pack.close()
+
+
+def _judge_in_turn(target: Target, pack_config: Path | None, engine: Engine) -> tuple[dict[bool, Graph], Verdict]:
+    """The tests: both modes through `engine.evaluate`, then the whole update graph to `engine.pack`."""
+    from offline.analyzer import PolicyPackProcess
+
+    pack = engine.pack or PolicyPackProcess(env=target.pack_env())
+    try:
+        with _reported("the program"):
+            graphs = _both_modes(target, engine)
+        with _reported("the policy pack"):
+            _progress("running the policy pack (analyzer protocol)…")
+            return graphs, pack.analyze(graphs[False], pack_config, stack_config=target.raw_config)
+    finally:
+        if pack is not engine.pack:
+            pack.close()
+
+
+def render_plan(target: Target, graphs: dict[bool, Graph], verdict: Verdict, cost: Estimate) -> list[str]:
+    """The plan as ./plan prints it: header, tree, counts by type, cost, verdict."""
+    from offline.cost import render as render_cost
+
+    graph = graphs[False]
+    counts = graph.counts()
+    total = sum(counts.values())
+    width = max(len(t) for t in counts)
+    return [f"Offline plan of stack '{target.stack}' from {target.path.name} (mocks; no cloud calls, no credentials)",
+            f"Evaluated in update and preview mode: {total} and {sum(graphs[True].counts().values())} resources.",
+            "", *render_tree(graph),
+            "", f"Resources by type ({total}):", *(f"  {typ.ljust(width)}  {n:>3}" for typ, n in counts.items()),
+            "", *render_cost(cost),
+            "", *render_verdict(verdict)]
+
+
+def _plan(target: Target, pack_config: Path | None, json_path: Path | None, engine: Engine) -> int:
+    from offline.cost import estimate
+    from offline.identity import collisions
+
+    if engine.forks:
+        graphs, verdict = _judge_forked(target, pack_config)
+    else:
+        graphs, verdict = _judge_in_turn(target, pack_config, engine)
+    cost = estimate(graphs[False])
+    clashes = collisions(graphs[False])
+    print("\n".join(render_plan(target, graphs, verdict, cost)))
+    if json_path:
+        document = plan_document(target.stack, target.path, graphs, verdict, cost, clashes)
+        json_path.write_text(json.dumps(document, indent=2) + "\n")
+    if clashes:
+        # Every mock registration succeeds; in the account the second create of one name fails.
+        print(f"error: `pulumi up` would fail: {len(clashes)} physical name(s) claimed twice:", file=sys.stderr)
+        for clash in clashes:
+            print(f"  - {clash}", file=sys.stderr)
+        return EXIT_PROGRAM_ERROR
+    return EXIT_POLICY_VIOLATION if verdict.mandatory else EXIT_OK
+
+
+def _diff(stack: str, path: Path, args: argparse.Namespace, engine: Engine) -> int:
     """`--diff OTHER`: both stacks in both modes; settings from preview mode, costs from update mode."""
     from offline.cost import estimate
     from offline.diff import diff, render
     from offline.evaluate import read_stack_config
 
-    sides = []
-    try:
+    sides: list[dict[bool, Graph]] = []
+    with _reported("the program"):
         for name, file in ((stack, path), _stack_arg(args.diff)):
             if sides and name == stack:
                 name += "-other"  # two files with one name: keep the sides apart
             raw_config, secret_keys = read_stack_config(file, name)
-            sides.append({mode: _run(raw_config, secret_keys, name, file, preview=mode) for mode in (False, True)})
-    except Exception as err:  # noqa: BLE001 - reported in one line
-        return _failed(err, "the program")
+            sides.append(_both_modes(Target(name, file, raw_config, secret_keys), engine))
     result = diff(sides[0][True], sides[1][True])
     costs = (estimate(sides[0][False]), estimate(sides[1][False]))
     print("\n".join(render(result, costs)))
@@ -254,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.stack and not args.config:
@@ -262,73 +428,36 @@ def main(argv: list[str] | None = None) -> int:
     for option in ("config", "policy_pack_config", "json"):
         if getattr(args, option):
             setattr(args, option, _caller_path(getattr(args, option)))
+    return args
 
-    print("loading Pulumi SDKs…", file=sys.stderr, flush=True)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    from offline.analyzer import PolicyPackProcess, default_config_path, load_pack_config
-    from offline.cost import estimate
-    from offline.cost import render as render_cost
+
+def _read_target(stack: str, path: Path, pack_config: Path | None) -> Target:
+    from offline.analyzer import load_pack_config
     from offline.evaluate import read_stack_config
-    from offline.identity import collisions
 
-    stack, path = _stack_arg(str(args.config)) if args.config else _stack_arg(args.stack)
-    if args.diff:
-        return _diff(stack, path, args)
-    pack_config = args.policy_pack_config or default_config_path(stack)
-    try:
+    with _reported("reading the stack"):
         if pack_config:
             load_pack_config(pack_config)  # a bad pack config fails before anything runs
         raw_config, secret_keys = read_stack_config(path, stack)
-    except Exception as err:  # noqa: BLE001 - reported in one line
-        return _failed(err, "reading the stack")
+    return Target(stack, path, raw_config, secret_keys)
 
-    # The pack process starts now and loads its rules while the program runs; it judges the
-    # update-mode graph in a thread while this one evaluates preview mode (two cores, one wall).
-    # Its environment is the one the CLI gives a pack: the stack's config, project, stack, dry run.
-    pack = PolicyPackProcess(env={"PULUMI_CONFIG": json.dumps(raw_config), "PULUMI_PROJECT": "platform",
-                                  "PULUMI_STACK": stack, "PULUMI_DRY_RUN": "false"})
+
+def main(argv: list[str] | None = None, engine: Engine | None = None) -> int:
+    """./plan's command line; `engine` is for the tests (see Engine)."""
+    args = _parse(argv)
+    _progress("loading Pulumi SDKs…")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    from offline.analyzer import default_config_path
+
+    engine = engine or Engine()
+    stack, path = _stack_arg(str(args.config)) if args.config else _stack_arg(args.stack)
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            try:
-                graphs = {False: _run(raw_config, secret_keys, stack, path, preview=False)}
-                print("running the policy pack (analyzer protocol)…", file=sys.stderr, flush=True)
-                judged = pool.submit(pack.analyze, graphs[False], pack_config, stack_config=raw_config)
-                graphs[True] = _run(raw_config, secret_keys, stack, path, preview=True)
-            except Exception as err:  # noqa: BLE001 - reported in one line
-                return _failed(err, "the program")
-            try:
-                verdict = judged.result()
-            except Exception as err:  # noqa: BLE001 - reported in one line
-                return _failed(err, "the policy pack")
-    finally:
-        pack.close()
-
-    graph = graphs[False]
-    cost = estimate(graph)
-    clashes = collisions(graph)
-    counts = graph.counts()
-    total = sum(counts.values())
-    print(f"Offline plan of stack '{stack}' from {path.name} (mocks; no cloud calls, no credentials)")
-    print(f"Evaluated in update and preview mode: {total} and "
-          f"{sum(graphs[True].counts().values())} resources.\n")
-    print("\n".join(render_tree(graph)))
-    print(f"\nResources by type ({total}):")
-    width = max(len(t) for t in counts)
-    for typ, n in counts.items():
-        print(f"  {typ.ljust(width)}  {n:>3}")
-    print()
-    print("\n".join(render_cost(cost)))
-    print()
-    print("\n".join(render_verdict(verdict)))
-    if args.json:
-        args.json.write_text(json.dumps(plan_document(stack, path, graphs, verdict, cost, clashes), indent=2) + "\n")
-    if clashes:
-        # Every mock registration succeeds; in the account the second create of one name fails.
-        print(f"error: `pulumi up` would fail: {len(clashes)} physical name(s) claimed twice:", file=sys.stderr)
-        for clash in clashes:
-            print(f"  - {clash}", file=sys.stderr)
-        return EXIT_PROGRAM_ERROR
-    return EXIT_POLICY_VIOLATION if verdict.mandatory else EXIT_OK
+        if args.diff:
+            return _diff(stack, path, args, engine)
+        pack_config = args.policy_pack_config or default_config_path(stack)
+        return _plan(_read_target(stack, path, pack_config), pack_config, args.json, engine)
+    except _Exit as stop:
+        return stop.code
 
 
 if __name__ == "__main__":

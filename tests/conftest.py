@@ -1,21 +1,31 @@
-"""Shared fixtures: the real program evaluated offline, per stack and mode, cached per session."""
+"""Shared fixtures: the real program evaluated offline, per stack and mode, cached per session;
+one policy pack process per session; `./plan` in this process on both."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import inspect
+import io
+import json
+import os
 import sys
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from offline.analyzer import PolicyPackProcess  # noqa: E402
 from offline.cliconfig import ConfigValue, engine_config, read_stack_file  # noqa: E402
 from offline.evaluate import Graph, run, stack_file  # noqa: E402
+from offline.plan import Engine  # noqa: E402
+from offline.plan import main as plan_main  # noqa: E402
 from stack_config import ConfigError  # noqa: E402
 
 STACKS = ("staging", "production")
@@ -86,21 +96,61 @@ def config_error(stack: str = "staging", secret: tuple[str, ...] = (), example: 
     return str(info.value)
 
 
-_cache: dict[tuple[str, bool], Graph] = {}
+_graphs: dict[tuple[str, tuple[str, ...], str, bool], Graph] = {}
+
+
+def cached_run(raw: dict[str, str], secret_keys: set[str], stack: str, preview: bool) -> Graph:
+    """`offline.evaluate.run`, once per config, stack and mode in a test process. The graph is
+    shared by every test that asks for the same config (and by `run_plan`): never change it,
+    change a `copy.deepcopy` of it."""
+    key = (json.dumps(raw, sort_keys=True), tuple(sorted(secret_keys)), stack, preview)
+    if key not in _graphs:
+        _graphs[key] = run(raw, secret_keys, stack, preview=preview)
+    return _graphs[key]
 
 
 def example_graph(app: str, preview: bool = False) -> Graph:
-    key = (f"example:{app}", preview)
-    if key not in _cache:
-        _cache[key] = evaluate(example=app, preview=preview)
-    return _cache[key]
+    raw, secret_keys = config_of("production", app)
+    return cached_run(raw, secret_keys, "production", preview)
 
 
 def stack_graph(stack: str, preview: bool = False) -> Graph:
-    key = (stack, preview)
-    if key not in _cache:
-        _cache[key] = evaluate(stack, preview=preview)
-    return _cache[key]
+    raw, secret_keys = config_of(stack)
+    return cached_run(raw, secret_keys, stack, preview)
+
+
+@pytest.fixture(scope="session")
+def pack() -> Iterator[PolicyPackProcess]:
+    """The policy pack process of this test session (of each xdist worker): every analysis
+    configures it afresh (Configure, ConfigureStack), so tests can share it."""
+    with PolicyPackProcess() as process:
+        yield process
+
+
+@dataclasses.dataclass
+class PlanResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_plan(pack: PolicyPackProcess) -> Callable[..., PlanResult]:
+    """`./plan ARGS` in this process: offline.plan.main with the session's graphs (cached_run) and
+    pack, its stdout, stderr and exit code as a subprocess would give them. `caller_cwd` is where
+    the user ran it from (./plan exports it as PLAN_CWD); by default the repository root."""
+
+    def plan(*args: str, caller_cwd: Path = ROOT) -> PlanResult:
+        out, err = io.StringIO(), io.StringIO()
+        with mock.patch.dict(os.environ, {"PLAN_CWD": str(caller_cwd)}), \
+                contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = plan_main(list(args), Engine(evaluate=cached_run, pack=pack))
+            except SystemExit as exit_:  # argparse's usage errors
+                code = exit_.code if isinstance(exit_.code, int) else 1
+        return PlanResult(code, out.getvalue(), err.getvalue())
+
+    return plan
 
 
 @pytest.fixture(params=STACKS)

@@ -1,28 +1,28 @@
-"""The README's main command, run as a user runs it."""
+"""The README's main command: `./plan` run as a user runs it (two end-to-end runs of the script),
+and its output, --json, --diff and exit codes through offline.plan.main in this process, on the
+session's cached graphs and policy pack (conftest.run_plan)."""
 
 import json
 import os
 import re
 import subprocess
-import sys
 
 from conftest import ROOT, evaluate, stack_graph
 
 from offline.plan import fact_of
 
 
-def plan(*args, caller_cwd=None):
-    """`./plan ARGS` (without its bootstrap); `caller_cwd` is where the user ran it from."""
+def script(*args, cwd=ROOT):
+    """`./plan ARGS` itself (its bootstrap, PLAN_CWD, exec), from `cwd`, in a fresh process that
+    evaluates preview mode in a forked child and streams update mode to its own pack."""
     env = {**os.environ, "PYTHONWARNINGS": "default"}
     env.pop("PLAN_CWD", None)
-    if caller_cwd:
-        env["PLAN_CWD"] = str(caller_cwd)
-    return subprocess.run([sys.executable, "-m", "offline.plan", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(ROOT / "plan"), *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_production_plan_prints_the_tree_and_counts():
-    result = plan("production")
+    result = script("production")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Evaluated in update and preview mode: 258 and 258 resources." in out
@@ -35,31 +35,31 @@ def test_production_plan_prints_the_tree_and_counts():
     assert "DeprecationWarning" not in result.stderr and "Traceback" not in result.stderr
 
 
-def test_bad_config_exits_2_with_one_message(tmp_path):
+def test_bad_config_exits_2_with_one_message(run_plan, tmp_path):
     cfg = tmp_path / "Pulumi.broken.yaml"
     cfg.write_text("config:\n  platform:postgresReadReplicas: -1\n  platform:azCount: 1\n")
-    result = plan("--config", str(cfg))
+    result = run_plan("--config", str(cfg))
     assert result.returncode == 2
     assert result.stdout == ""
     assert "error: invalid configuration for stack 'broken' (2 problems)" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_a_value_of_the_wrong_type_is_refused_with_the_clis_message(tmp_path):
+def test_a_value_of_the_wrong_type_is_refused_with_the_clis_message(run_plan, tmp_path):
     cfg = tmp_path / "Pulumi.typo.yaml"
     cfg.write_text("config:\n  platform:azCount: three\n  platform:postgresMultiAz: yes\n")
-    result = plan("--config", str(cfg))
+    result = run_plan("--config", str(cfg))
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.splitlines()[-1] == "error: Stack 'typo' with configuration key 'azCount' must be of type 'integer'"
 
 
-def test_missing_stack_exits_2():
-    result = plan("nosuchstack")
+def test_missing_stack_exits_2(run_plan):
+    result = run_plan("nosuchstack")
     assert result.returncode == 2 and "no stack file" in result.stderr
 
 
-def test_staging_plan_uses_its_pack_config_and_passes_with_advisories():
-    result = plan("staging")
+def test_staging_plan_uses_its_pack_config_and_passes_with_advisories(run_plan):
+    result = run_plan("staging")
     assert result.returncode == 0, result.stderr
     assert "config: policies/config/staging.json" in result.stdout
     assert "  [advisory] rds-multi-az\n      postgres-primary: multiAz is not true" in result.stdout
@@ -76,7 +76,7 @@ def test_a_public_database_fails_the_plan_with_exit_3(tmp_path):
     cfg.write_text(prod.replace("  platform:postgresProxyEnabled: true\n", "") + (
         "  platform:postgresProxyEnabled: false\n  platform:postgresPubliclyAccessible: true\n"
         "  platform:databaseAllowedCidrs: [198.51.100.10/32]\n"))
-    result = plan("--config", str(cfg))
+    result = script("--config", cfg.name, cwd=tmp_path)  # relative to where the user runs ./plan
     assert result.returncode == 3, result.stdout[-2000:] + result.stderr
     out = result.stdout
     assert ("  [mandatory] rds-not-public\n      postgres-primary, postgres-replica-0, postgres-replica-1: "
@@ -85,39 +85,40 @@ def test_a_public_database_fails_the_plan_with_exit_3(tmp_path):
     assert "FAIL: 3 mandatory, 0 advisory violation(s)" in out
 
 
-def test_a_bad_pack_config_exits_2_before_evaluating(tmp_path):
+def test_a_bad_pack_config_exits_2_before_evaluating(run_plan, tmp_path):
     bad = tmp_path / "pack.json"
     bad.write_text('{"rds-backup-retention": {"minimumDays": "seven"}}')
-    result = plan("production", "--policy-pack-config", str(bad))
+    result = run_plan("production", "--policy-pack-config", str(bad))
     assert result.returncode == 2 and result.stdout == ""
+    assert "evaluating" not in result.stderr
     assert "rds-backup-retention: minimumDays: expected integer" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_a_misspelled_rule_in_the_pack_config_exits_2_with_a_suggestion(tmp_path):
+def test_a_misspelled_rule_in_the_pack_config_exits_2_with_a_suggestion(run_plan, tmp_path):
     # The CLI would keep "s3-versoning" silently and s3-versioning would stay mandatory.
     bad = tmp_path / "pack.json"
     bad.write_text('{"rds-multi-az": "advisory", "s3-versoning": "advisory"}')
-    result = plan("staging", "--policy-pack-config", str(bad))
+    result = run_plan("staging", "--policy-pack-config", str(bad))
     assert result.returncode == 2, result.stderr
     assert result.stdout == "" and "Traceback" not in result.stderr
     assert "'s3-versoning' is not a policy in the pack; did you mean 's3-versioning'?" in result.stderr
     assert result.stderr.count("error:") == 1
 
 
-def test_the_pack_config_path_is_the_callers(tmp_path):
+def test_the_pack_config_path_is_the_callers(run_plan, tmp_path):
     # From the repository root, as the README writes it.
-    result = plan("staging", "--policy-pack-config", "policies/config/staging.json")
+    result = run_plan("staging", "--policy-pack-config", "policies/config/staging.json")
     assert result.returncode == 0, result.stderr
     assert "config: policies/config/staging.json" in result.stdout
     # From a subdirectory: ./plan runs in the root, the path is the caller's.
-    result = plan("staging", "--policy-pack-config", "config/staging.json", caller_cwd=ROOT / "policies")
+    result = run_plan("staging", "--policy-pack-config", "config/staging.json", caller_cwd=ROOT / "policies")
     assert result.returncode == 0, result.stderr
     assert "config: policies/config/staging.json" in result.stdout
     # A file outside the repository, by absolute path.
     outside = tmp_path / "relaxed.json"
     outside.write_text((ROOT / "policies" / "config" / "staging.json").read_text())
-    result = plan("staging", "--policy-pack-config", str(outside))
+    result = run_plan("staging", "--policy-pack-config", str(outside))
     assert result.returncode == 0, result.stderr
     assert f"config: {outside.resolve()}" in result.stdout
     assert "Traceback" not in result.stderr
@@ -128,13 +129,17 @@ def test_plan_script_hands_over_the_callers_directory():
     assert script.index('export PLAN_CWD="$PWD"') < script.index('cd "$ROOT"')
 
 
-def test_json_plan_is_the_whole_plan_without_secrets(tmp_path):
+def test_json_plan_is_the_whole_plan_without_secrets(run_plan, tmp_path):
     out = tmp_path / "plan.json"
-    result = plan("staging", "--json", str(out))
+    result = run_plan("staging", "--json", str(out))
     assert result.returncode == 0, result.stderr
     doc = json.loads(out.read_text())
-    assert doc["stack"] == "staging" and doc["resourceCount"] == {"update": 168, "preview": 168}
-    assert sum(doc["countsByType"].values()) == len(doc["resources"]) == 168
+    # Exactly the graph's resources (the stack itself aside), in both modes, and the counts add up to them.
+    urns = {mode: [r.urn for r in stack_graph("staging", preview=mode).resources if r.type != "pulumi:pulumi:Stack"]
+            for mode in (False, True)}
+    assert doc["stack"] == "staging" and doc["resourceCount"] == {"update": len(urns[False]), "preview": len(urns[True])}
+    assert sorted(r["urn"] for r in doc["resources"]) == sorted(urns[False])
+    assert sum(doc["countsByType"].values()) == len(doc["resources"])
     primary = next(r for r in doc["resources"] if r["name"] == "postgres-primary")
     assert primary["fact"].startswith("postgres 16 db.t4g.micro single-AZ")
     assert doc["policy"]["counts"] == {"mandatory": 0, "advisory": 28}
@@ -147,9 +152,9 @@ def test_json_plan_is_the_whole_plan_without_secrets(tmp_path):
     assert cost["counts"]["unpriced"] == 0 and cost["asOf"]
 
 
-def test_diff_between_stacks(tmp_path):
+def test_diff_between_stacks(run_plan, tmp_path):
     out = tmp_path / "diff.json"
-    result = plan("staging", "--diff", "production", "--json", str(out))
+    result = run_plan("staging", "--diff", "production", "--json", str(out))
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert text.startswith("Diff of stack 'staging' → 'production'")
@@ -162,8 +167,8 @@ def test_diff_between_stacks(tmp_path):
     assert "Policy verdict" not in text  # a diff, not a plan
 
 
-def test_diff_with_a_missing_stack_exits_2():
-    result = plan("staging", "--diff", "nosuchstack")
+def test_diff_with_a_missing_stack_exits_2(run_plan):
+    result = run_plan("staging", "--diff", "nosuchstack")
     assert result.returncode == 2 and "no stack file" in result.stderr and result.stdout == ""
 
 

@@ -16,8 +16,6 @@ import json
 import os
 import re
 import shlex
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,12 +150,11 @@ def test_the_readme_has_the_blocks_this_test_reads():
 @pytest.mark.parametrize("command", [c for c in commands("bash") if c.argv[0] == "./plan"
                                      or (_python_module(c.argv) or ("",))[0] == "offline.plan"],
                          ids=lambda c: c.line)
-def test_every_plan_command_in_a_bash_block_runs(command):
+def test_every_plan_command_in_a_bash_block_runs(command, run_plan):
     args = command.argv[1:] if command.argv[0] == "./plan" else _python_module(command.argv)[1]
-    # ./plan without its bootstrap: the test's interpreter is the project's venv.
-    result = subprocess.run([sys.executable, "-m", "offline.plan", *args], cwd=ROOT,
-                            env={**os.environ, "PLAN_CWD": str(command.cwd)}, capture_output=True,
-                            text=True, timeout=300)
+    # offline.plan's entry point in this process, from the block's directory (the script's own
+    # bootstrap and exit codes: tests/test_plan.py runs it end to end).
+    result = run_plan(*args, caller_cwd=command.cwd)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
