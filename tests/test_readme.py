@@ -273,7 +273,7 @@ def test_pulumi_commands_name_what_exists():
         elif c.argv[1:3] == ["stack", "output"]:
             names = [a for a in c.argv[3:] if not a.startswith("-") and a != _option(c.argv, "--stack")]
             assert set(names) <= exported, f"{where}: {set(names) - exported} is not a stack output"
-    assert {"preview", "up", "install:.", "install:policies"} <= checked
+    assert {"preview", "up", "install:policies"} <= checked
 
 
 def test_the_policy_pack_venv_is_made_where_the_readme_says():
@@ -285,7 +285,10 @@ def test_the_policy_pack_venv_is_made_where_the_readme_says():
     text = "\n".join(c.line for c in commands("bash"))
     assert "(cd policies && pulumi install)" in text
     assert f"python3 -m venv policies/{venv}" in text
-    assert f"policies/{venv}/bin/pip install -r policies/requirements.txt" in text
+    assert f"policies/{venv}/bin/pip install --require-hashes -r policies/requirements.lock" in text
+    # the program's venv (Pulumi.yaml runtime.options.virtualenv) from its lock, as CI tested it
+    project_venv = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["runtime"]["options"]["virtualenv"]
+    assert f"python3 -m venv {project_venv} && {project_venv}/bin/pip install --require-hashes -r requirements.lock" in text
     assert "The CLI creates policies/venv" not in (ROOT / "policies" / "PulumiPolicy.yaml").read_text()
     assert "The first run creates `policies/venv`" not in README.read_text()
 

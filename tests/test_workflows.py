@@ -155,7 +155,7 @@ def test_commands_the_workflows_run_exist():
         scripts += [s["run"] for s in steps_of(yaml.safe_load(f.read_text())) if "run" in s]
     text = "\n".join(scripts)
     paths = set(re.findall(r"(?:^|[\s;&|])((?:\./|\.ci/|scripts/|policies/)[\w./-]+)", text))
-    assert {"./plan", ".ci/run", "scripts/bootstrap.sh", "policies/requirements.txt"} <= paths
+    assert {"./plan", ".ci/run", "scripts/bootstrap.sh", "policies/requirements.lock"} <= paths
     for module in set(re.findall(r"python -m (\w+)", text)) - {"venv", "pip"}:
         assert (ROOT / module / "__main__.py").is_file(), module
     for path in paths:
@@ -164,11 +164,12 @@ def test_commands_the_workflows_run_exist():
         assert (ROOT / path).exists(), path
 
 
-def test_caching_is_keyed_on_the_requirements():
+def test_caching_is_keyed_on_the_locks():
+    # the venvs are installed from the locks (scripts/bootstrap.sh, the pack's step): a new pin is a new cache
     setup = yaml.safe_load((ACTIONS / "setup" / "action.yml").read_text())
     caches = [s["with"] for s in setup["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@")]
-    assert any(".venv" in c["path"] and "hashFiles('requirements.txt', 'requirements-dev.txt'" in c["key"]
-               for c in caches)
+    assert any(".venv" in c["path"] and "policies/venv" in c["path"]
+               and "hashFiles('requirements-dev.lock', 'policies/requirements.lock')" in c["key"] for c in caches)
     assert any(c["path"] == "~/.pulumi/plugins" for c in caches)
 
 
@@ -278,7 +279,8 @@ def test_pulumi_jobs_get_the_policy_pack_venv():
     venv = next(s for s in setup["runs"]["steps"] if "policies/venv" in s.get("run", ""))
     assert venv["if"] == "inputs.pulumi == 'true'"
     assert "python -m venv policies/venv" in venv["run"]
-    assert "policies/venv/bin/pip install" in venv["run"] and "-r policies/requirements.txt" in venv["run"]
+    assert "policies/venv/bin/pip install" in venv["run"]
+    assert "--require-hashes -r policies/requirements.lock" in venv["run"]
     setup_step = next(s for s in pulumi_job()["steps"] if s.get("uses") == "./.github/actions/setup")
     assert setup_step["with"]["pulumi"] == "true"
 
