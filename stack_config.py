@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import pulumi
-import yaml  # type: ignore[import-untyped]  # no types-PyYAML in requirements-dev.txt yet; drop when added
+import yaml
 
 from components._validation import CLOUDWATCH_RETENTION_DAYS, REGION, InvalidArgs
 from components.alarms import ObservabilitySettings

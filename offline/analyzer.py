@@ -175,7 +175,7 @@ def reconcile(policies: dict[str, PolicyInfo], given: dict[str, tuple[str | None
 
 def pack_version() -> str:
     """The CLI reports PulumiPolicy.yaml's version over the SDK's placeholder."""
-    import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information (no py.typed)
+    import yaml
 
     return str((yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text()) or {}).get("version", ""))
 

@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information; types-PyYAML is not in the lock
+import yaml
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 # Stand-in for values encrypted with the stack's secrets provider (never decrypted offline).

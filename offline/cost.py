@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information; types-PyYAML is not in the lock
+import yaml
 
 from offline.evaluate import natural_key
 

@@ -158,7 +158,7 @@ def credentials(ctx: Context) -> tuple[list[Check], str | None]:
 
 
 def _stack_document(path: Path) -> dict:
-    import yaml  # type: ignore[import-untyped]  # PyYAML ships no type information; types-PyYAML is not in the lock
+    import yaml
 
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
