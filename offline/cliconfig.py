@@ -26,6 +26,8 @@ from `pulumi config set --secret`.
 from __future__ import annotations
 
 import builtins
+import copy
+import functools
 import json
 import math
 import re
@@ -130,6 +132,13 @@ _GoYamlLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 
 
 def go_yaml_load(text: str):
+    # The same file is read again for every evaluation (Pulumi.yaml's 500 lines took 0.05-0.08 s
+    # each time): parsed once per distinct text, and each caller gets its own copy to change.
+    return copy.deepcopy(_go_yaml_parse(text))
+
+
+@functools.lru_cache(maxsize=64)
+def _go_yaml_parse(text: str):
     return yaml.load(text, Loader=_GoYamlLoader)  # noqa: S506 - a SafeLoader subclass
 
 

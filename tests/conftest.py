@@ -23,10 +23,14 @@ sys.path.insert(0, str(ROOT))
 
 from offline.analyzer import PolicyPackProcess  # noqa: E402
 from offline.cliconfig import ConfigValue, engine_config, read_stack_file  # noqa: E402
-from offline.evaluate import Graph, run, stack_file  # noqa: E402
+from offline.evaluate import Graph, import_program_modules, run, stack_file  # noqa: E402
 from offline.plan import Engine  # noqa: E402
 from offline.plan import main as plan_main  # noqa: E402
 from stack_config import ConfigError  # noqa: E402
+
+# Each worker imports what the program imports once, then freezes those objects out of the
+# garbage collector's way (offline/evaluate.py settle_heap): every evaluation after that is ~2x faster.
+import_program_modules()
 
 STACKS = ("staging", "production")
 EXAMPLES = ("study-sphere", "generic-guide", "project-spark", "group-spaces", "contribux")

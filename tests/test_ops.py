@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import http.server
+import io
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from conftest import ROOT
@@ -153,9 +155,21 @@ def stack(aws_env, appdb, tmp_path):
     return {"outputs": outputs, "file": path, "s3": s3, "bucket": bucket, "kms": kms}
 
 
-def ops(*args, env=None):
-    done = subprocess.run([sys.executable, "-m", "ops", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, **(env or {})})
+def ops(*args, env=None, process=False):
+    """`python -m ops ARGS`: in this process through ops.__main__.main, the function the module runs
+    (importing the SDKs again costs ~3 s a run), or as a real process with process=True."""
+    argv = [*map(str, args)]
+    if process:
+        done = subprocess.run([sys.executable, "-m", "ops", *argv], cwd=ROOT, capture_output=True,
+                              text=True, timeout=300, env={**os.environ, **(env or {})})
+    else:
+        from ops.__main__ import main
+
+        out, err = io.StringIO(), io.StringIO()
+        with mock.patch.dict(os.environ, env or {}), contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err):
+            code = main(argv)
+        done = subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
     for stream in (done.stdout, done.stderr):  # credentials never reach the output
         assert PASSWORD not in stream and PASSWORD.replace("/", "%2F") not in stream
         assert "postgresql://admin" not in stream
@@ -169,7 +183,8 @@ def objects(s3, bucket) -> list[str]:
 # ---- backup and verify -------------------------------------------------------------------------
 def test_backup_and_verify_round_trip(stack):
     s3, bucket = stack["s3"], stack["bucket"]
-    done = ops("backup", "--outputs", stack["file"], "--stack", "staging", "--weekly", "--multipart-mb", "5")
+    done = ops("backup", "--outputs", stack["file"], "--stack", "staging", "--weekly", "--multipart-mb", "5",
+               process=True)  # once as the real command; the other tests call its main() in this process
     assert done.returncode == 0, done.stderr
     assert "backup of admin@127.0.0.1:" in done.stdout and "/appdb to s3://" in done.stdout
     today = datetime.now(UTC)
