@@ -26,11 +26,15 @@ from offline.cliconfig import ConfigValue, engine_config, read_stack_file  # noq
 from offline.evaluate import Graph, import_program_modules, run, stack_file  # noqa: E402
 from offline.plan import Engine  # noqa: E402
 from offline.plan import main as plan_main  # noqa: E402
-from stack_config import ConfigError  # noqa: E402
 
-# Each worker imports what the program imports once, then freezes those objects out of the
-# garbage collector's way (offline/evaluate.py settle_heap): every evaluation after that is ~2x faster.
-import_program_modules()
+
+@pytest.fixture(scope="session", autouse=True)
+def _program_imported() -> None:
+    """Each process that runs tests imports what the program imports once, then freezes those
+    objects out of the garbage collector's way (offline/evaluate.py settle_heap): every
+    evaluation after that is about twice as fast. A fixture, not an import-time call, so that
+    pytest-xdist's controller, which loads this file but runs no test, does not pay the ~4 s."""
+    import_program_modules()
 
 STACKS = ("staging", "production")
 EXAMPLES = ("study-sphere", "generic-guide", "project-spark", "group-spaces", "contribux")
@@ -89,6 +93,8 @@ def evaluate(stack: str = "staging", *, preview: bool = False, secret: tuple[str
 def config_error(stack: str = "staging", secret: tuple[str, ...] = (), example: str | None = None,
                  **overrides) -> str:
     """Evaluate and expect a ConfigError with nothing registered; return its message."""
+    from stack_config import ConfigError  # imports the SDKs: not at module level (_program_imported)
+
     if example:
         stack = "production"
     raw, secret_keys = config_of(stack, example, secret, **overrides)

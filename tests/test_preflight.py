@@ -95,12 +95,18 @@ def kms_stack(aws):
 
 
 # ---- the whole command ----------------------------------------------------------------------------
-def test_the_committed_staging_stack_fails_on_its_placeholders(aws):
-    """Exactly the deploy workflow's command, in a fresh process; secrets in the environment stay there."""
-    env = {**os.environ, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "CLOUDFLARE_API_TOKEN": CF_TOKEN,
-           "PATH": str(Path(sys.executable).parent)}  # no pulumi CLI: the stack has no outputs yet
-    done = subprocess.run([sys.executable, "-m", "ops", "preflight", "--stack", "staging"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, env=env)
+def test_the_committed_staging_stack_fails_on_its_placeholders(aws, capsys, monkeypatch):
+    """Exactly the deploy workflow's command (through ops.__main__.main, which `python -m ops` runs;
+    tests/test_ops.py runs the module as a process); secrets in the environment stay there."""
+    from ops.__main__ import main
+
+    monkeypatch.chdir(ROOT)
+    for key, value in {"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "CLOUDFLARE_API_TOKEN": CF_TOKEN,
+                       "PATH": str(Path(sys.executable).parent)}.items():  # no pulumi CLI: no outputs yet
+        monkeypatch.setenv(key, value)
+    code = main(["preflight", "--stack", "staging"])
+    out, err = capsys.readouterr()
+    done = subprocess.CompletedProcess([], code, out, err)
     assert done.returncode == 1, done.stdout + done.stderr
     assert PASSPHRASE not in done.stdout + done.stderr and CF_TOKEN not in done.stdout + done.stderr
     assert row(done.stdout, "FAIL", "placeholder appDomain").endswith(
