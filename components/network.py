@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -241,15 +242,10 @@ class Network(pulumi.ComponentResource):
 
     def _database_group(self, sg: _SecurityGroups, args: NetworkArgs,
                         app: aws.ec2.SecurityGroup) -> aws.ec2.SecurityGroup:
-        db = sg.group("db", f"PostgreSQL: {POSTGRES_PORT} from the app and proxy groups only")
+        db = self._tier_group(sg, args, app, "db", POSTGRES_PORT, "PostgreSQL",
+                              f"PostgreSQL: {POSTGRES_PORT} from the app and proxy groups only",
+                              args.settings.database_allowed_cidrs)
         self.database_security_group_id = db.id
-        sg.ingress("db-from-app", db, POSTGRES_PORT, "PostgreSQL from the app tier", source=app)
-        sg.egress("app-to-db", app, POSTGRES_PORT, "App to PostgreSQL", target=db)
-        for i, cidr in enumerate(args.settings.database_allowed_cidrs):
-            sg.ingress(f"db-from-cidr-{i}", db, POSTGRES_PORT, f"PostgreSQL from allow-listed {cidr}", cidr=cidr)
-        if args.peer_cidr:
-            sg.ingress("db-from-peer", db, POSTGRES_PORT, f"PostgreSQL from the peered {args.peer_cidr}",
-                       cidr=args.peer_cidr)
         return db
 
     def _proxy_group(self, sg: _SecurityGroups, args: NetworkArgs, app: aws.ec2.SecurityGroup,
@@ -265,15 +261,23 @@ class Network(pulumi.ComponentResource):
                        cidr=args.peer_cidr)
 
     def _cache_group(self, sg: _SecurityGroups, args: NetworkArgs, app: aws.ec2.SecurityGroup) -> None:
-        cache = sg.group("cache", f"Redis: {REDIS_PORT} from the app group only")
+        cache = self._tier_group(sg, args, app, "cache", REDIS_PORT, "Redis",
+                                 f"Redis: {REDIS_PORT} from the app group only", args.settings.cache_allowed_cidrs)
         self.cache_security_group_id = cache.id
-        sg.ingress("cache-from-app", cache, REDIS_PORT, "Redis from the app tier", source=app)
-        sg.egress("app-to-cache", app, REDIS_PORT, "App to Redis", target=cache)
-        for i, cidr in enumerate(args.settings.cache_allowed_cidrs):
-            sg.ingress(f"cache-from-cidr-{i}", cache, REDIS_PORT, f"Redis from allow-listed {cidr}", cidr=cidr)
+
+    @staticmethod
+    def _tier_group(sg: _SecurityGroups, args: NetworkArgs, app: aws.ec2.SecurityGroup, prefix: str, port: int,
+                    service: str, description: str, cidrs: Sequence[str]) -> aws.ec2.SecurityGroup:
+        """A data tier's group: its port from the app group, the allow-listed CIDRs and the peer."""
+        group = sg.group(prefix, description)
+        sg.ingress(f"{prefix}-from-app", group, port, f"{service} from the app tier", source=app)
+        sg.egress(f"app-to-{prefix}", app, port, f"App to {service}", target=group)
+        for i, cidr in enumerate(cidrs):
+            sg.ingress(f"{prefix}-from-cidr-{i}", group, port, f"{service} from allow-listed {cidr}", cidr=cidr)
         if args.peer_cidr:
-            sg.ingress("cache-from-peer", cache, REDIS_PORT, f"Redis from the peered {args.peer_cidr}",
+            sg.ingress(f"{prefix}-from-peer", group, port, f"{service} from the peered {args.peer_cidr}",
                        cidr=args.peer_cidr)
+        return group
 
 
 class _SecurityGroups:
