@@ -169,9 +169,10 @@ def _secret_version(r: _New) -> Computed:
 
 
 # ---- RDS -----------------------------------------------------------------------------------------
-def _rds_group(kind: str) -> Callable[[_New], Computed]:
+def _named_group(service: str, kind: str) -> Callable[[_New], Computed]:
+    """Subnet and parameter groups of RDS and ElastiCache: the id is the name, the ARN ends in kind:name."""
     def named_by_input(r: _New) -> Computed:
-        return r.inputs["name"], {"arn": r.arn("rds", f"{kind}:{r.inputs['name']}")}
+        return r.inputs["name"], {"arn": r.arn(service, f"{kind}:{r.inputs['name']}")}
 
     return named_by_input
 
@@ -221,13 +222,6 @@ def _health_check(r: _New) -> Computed:
 
 
 # ---- ElastiCache ---------------------------------------------------------------------------------
-def _elasticache_group(kind: str) -> Callable[[_New], Computed]:
-    def named_by_input(r: _New) -> Computed:
-        return r.inputs["name"], {"arn": r.arn("elasticache", f"{kind}:{r.inputs['name']}")}
-
-    return named_by_input
-
-
 def _replication_group(r: _New) -> Computed:
     rg = r.inputs["replicationGroupId"]
     suffix = f"{r.h[:6]}.{r.region.replace('-', '')[:6]}.cache.amazonaws.com"
@@ -432,8 +426,8 @@ COMPUTED: dict[str, Callable[[_New], Computed]] = {
     "aws:iam/rolePolicy:RolePolicy": _iam_role_policy,
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:secretsmanager/secretVersion:SecretVersion": _secret_version,
-    "aws:rds/subnetGroup:SubnetGroup": _rds_group("subgrp"),
-    "aws:rds/parameterGroup:ParameterGroup": _rds_group("pg"),
+    "aws:rds/subnetGroup:SubnetGroup": _named_group("rds", "subgrp"),
+    "aws:rds/parameterGroup:ParameterGroup": _named_group("rds", "pg"),
     "aws:rds/instance:Instance": _rds_instance,
     "aws:rds/proxy:Proxy": _rds_proxy,
     "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": _rds_proxy_default_target_group,
@@ -441,8 +435,8 @@ COMPUTED: dict[str, Callable[[_New], Computed]] = {
     "aws:route53/zone:Zone": _hosted_zone,
     "aws:route53/record:Record": _record,
     "aws:route53/healthCheck:HealthCheck": _health_check,
-    "aws:elasticache/subnetGroup:SubnetGroup": _elasticache_group("subnetgroup"),
-    "aws:elasticache/parameterGroup:ParameterGroup": _elasticache_group("parametergroup"),
+    "aws:elasticache/subnetGroup:SubnetGroup": _named_group("elasticache", "subnetgroup"),
+    "aws:elasticache/parameterGroup:ParameterGroup": _named_group("elasticache", "parametergroup"),
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:acm/certificate:Certificate": _certificate,
