@@ -20,18 +20,11 @@ from conftest import EXAMPLES, ROOT, STACKS, evaluate, example_graph, stack_grap
 from offline.analyzer import (
     CONFIG_DIR,
     PackConfigError,
-    PolicyPackProcess,
     default_config_path,
     load_pack_config,
     reconcile,
 )
 from offline.evaluate import UNKNOWN, is_secret
-
-
-@pytest.fixture(scope="module")
-def pack():
-    with PolicyPackProcess() as p:
-        yield p
 
 
 # ---- graph surgery for fixtures ------------------------------------------------------------------
