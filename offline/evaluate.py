@@ -178,18 +178,21 @@ def _recording_monitor(mocks, graph: Graph, listener: Listener | None = None):
 
 
 def run(raw: dict[str, str], secret_keys: set[str], stack: str, *, preview: bool,
-        graph: Graph | None = None, listener: Listener | None = None) -> Graph:
+        graph: Graph | None = None, listener: Listener | None = None,
+        program: Callable[[], None] | None = None) -> Graph:
     """Evaluate the program once with `raw` as its config (from offline.cliconfig). Raises the
     program's own errors (e.g. ConfigError); a caller that passes `graph` can still inspect what
     was registered before the error. `listener` sees each resource as it registers, as the engine
     hands it to the analyzers (./plan streams them to the policy pack)."""
     with _language_host_environment(raw, secret_keys):
-        return run_program(stack, preview=preview, graph=graph, listener=listener)
+        return run_program(stack, preview=preview, graph=graph, listener=listener, program=program)
 
 
 def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
-                listener: Listener | None = None) -> Graph:
-    """Evaluate the program with the config this process's environment holds (PULUMI_CONFIG)."""
+                listener: Listener | None = None, program: Callable[[], None] | None = None) -> Graph:
+    """Evaluate the program with the config this process's environment holds (PULUMI_CONFIG).
+    `program` replaces __main__.py: the tests write a user's variant of a resource with the SDK
+    classes (pulumi_aws 7 ...) and judge what it registers, under the same mocks and monitor."""
     import pulumi
     from pulumi.runtime.settings import get_root_resource
     from pulumi.runtime.stack import Stack, run_pulumi_func
@@ -200,7 +203,7 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
         sys.path.insert(0, str(ROOT))
     graph = graph if graph is not None else Graph(stack=stack, preview=preview)
 
-    def program() -> None:
+    def main_program() -> None:
         runpy.run_path(str(PROGRAM), run_name="__main__")
 
     def evaluate() -> None:
@@ -214,7 +217,7 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
             # read PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS from the environment into the runtime.
             pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(),
                                           pulumi.runtime.get_config_secret_keys_env())
-            loop.run_until_complete(run_pulumi_func(program))
+            loop.run_until_complete(run_pulumi_func(program or main_program))
             # set_mocks closes the root stack before the program runs, so its exports never
             # reach the monitor; read them off the root resource.
             root = get_root_resource()

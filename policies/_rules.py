@@ -49,16 +49,35 @@ def settings(args, config: dict[str, dict] | None) -> dict[str, Any]:
     return {**defaults, **{k: num(v) for k, v in given.items()}}
 
 
+# A value of the wrong shape (a string where a number goes, a null inside a list) makes a rule's
+# reading code raise one of these. The rule that read it reports it on the resource, as a violation
+# of its own: a crash would fail the whole Analyze call (pulumi_policy policy.py, Analyze only
+# catches UnknownValueError), and with it every other rule's verdict on that resource.
+SHAPE_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError)
+
+
+def _shape_message(err: Exception) -> str:
+    return (f"a property this rule reads has a value of the wrong shape ({type(err).__name__}: {err}); "
+            "set it as the provider's schema types it.")
+
+
 def resource_rule(name: str, description: str, *, types: Iterable[str], severity: str, fix: str,
                   checkov: Iterable[str] = (), securityhub: str | None = None,
                   config: dict[str, dict] | None = None):
-    """Decorate `check(props, report, cfg, args)`; it runs for resources of the given types."""
+    """Decorate `check(props, report, cfg, args)`; it runs for resources of the given types, in
+    `Analyze`: before the engine creates or updates that resource, in preview and in up alike.
+    An unknown value it must read raises UnknownValueError, which pulumi_policy reports once for
+    this resource as advisory ("can't run policy ... during preview")."""
     wanted = frozenset(types)
 
     def wrap(check: Callable[..., None]) -> ResourceValidationPolicy:
         def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-            if args.resource_type in wanted:
+            if args.resource_type not in wanted:
+                return
+            try:
                 check(args.props, report, settings(args, config), args)
+            except SHAPE_ERRORS as err:
+                report(_shape_message(err))
 
         policy = ResourceValidationPolicy(validate=validate, **_metadata(
             name, description, severity, fix, checkov, securityhub, config))
@@ -68,13 +87,44 @@ def resource_rule(name: str, description: str, *, types: Iterable[str], severity
     return wrap
 
 
-def stack_rule(name: str, description: str, *, severity: str, fix: str, checkov: Iterable[str] = (),
-               securityhub: str | None = None, config: dict[str, dict] | None = None):
-    """Decorate `check(stack: Stack, report, cfg)`; it sees the whole graph once."""
+def stack_rule(name: str, description: str, *, severity: str, fix: str, types: Iterable[str] | None = None,
+               checkov: Iterable[str] = (), securityhub: str | None = None, config: dict[str, dict] | None = None):
+    """A rule that needs the graph (a companion resource, counts, what references what). It runs in
+    `AnalyzeStack`, after the program finished: in `up` that is after the resources exist, so
+    anything one resource's own inputs can decide belongs in a resource_rule.
+
+    With `types`, decorate `check(stack, resource, report, cfg)`: it runs once per resource of
+    those types, and `report(message)` names that resource. An unknown value read while judging
+    one resource skips only that resource; the rule then reports the skipped ones once, advisory
+    (pulumi_policy turns the UnknownValueError raised at the end into "can't run ... during
+    preview"), after every other resource was judged. Without `types`, decorate
+    `check(stack: Stack, report, cfg)`: it sees the whole graph once (absence of a resource)."""
+    wanted = tuple(types) if types is not None else None
 
     def wrap(check: Callable[..., None]) -> StackValidationPolicy:
         def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-            check(Stack(args.resources), report, settings(args, config))
+            stack, cfg = Stack(args.resources), settings(args, config)
+            if wanted is None:
+                try:
+                    check(stack, report, cfg)
+                except SHAPE_ERRORS as err:
+                    report(_shape_message(err))
+                return
+            unknown = []
+            for resource in stack.of_type(*wanted):
+                def on_this(message: str, urn: str | None = None, _r: PolicyResource = resource) -> None:
+                    report(message, urn or _r.urn)
+                try:
+                    check(stack, resource, on_this, cfg)
+                except UnknownValueError as err:
+                    unknown.append(err)
+                    err.message = f"{resource.name}: {err.message}"
+                except SHAPE_ERRORS as err:
+                    on_this(_shape_message(err))
+            if unknown:
+                summary = unknown[0]
+                summary.message = "; ".join(e.message for e in unknown)
+                raise summary
 
         policy = StackValidationPolicy(validate=validate, **_metadata(
             name, description, severity, fix, checkov, securityhub, config))

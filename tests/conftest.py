@@ -119,6 +119,15 @@ def cached_run(raw: dict[str, str], secret_keys: set[str], stack: str, preview: 
     return _graphs[key]
 
 
+def inline_graph(program: Callable[[], None], *, preview: bool = False, stack: str = "production",
+                 config: dict[str, str] | None = None) -> Graph:
+    """The graph of `program` (a function that creates resources with the SDK classes, as a user's
+    program would) instead of __main__.py, under the same mocks and recording monitor. Policy
+    fixtures use it for resource types and shapes the program itself never creates."""
+    raw = {"aws:region": "us-east-1", **(config or {})}
+    return run(raw, set(), stack, preview=preview, program=program)
+
+
 def example_graph(app: str, preview: bool = False) -> Graph:
     raw, secret_keys = config_of("production", app)
     return cached_run(raw, secret_keys, "production", preview)

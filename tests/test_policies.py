@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, ROOT, STACKS, evaluate, example_graph, stack_graph, takes_tags
 
+from offline import policydoc
 from offline.analyzer import (
     CONFIG_DIR,
     PackConfigError,
@@ -216,8 +217,17 @@ def base_graph(name: str):
     return stack_graph(name) if name in STACKS else example_graph(name)
 
 
+def _inline_case_policies() -> set[str]:
+    """The rules the tests/test_pack_*.py families (policy_cases.Case) cover."""
+    names: set[str] = set()
+    for path in sorted(Path(__file__).parent.glob("test_pack_*.py")):
+        names |= {case.policy for case in importlib.import_module(path.stem).CASES}
+    return names
+
+
 def test_every_policy_has_a_fixture(pack):
-    assert sorted(pack.policies()) == sorted(p for p, *_ in FIXTURES)
+    covered = {p for p, *_ in FIXTURES} | _inline_case_policies()
+    assert sorted(pack.policies()) == sorted(covered)
 
 
 @pytest.mark.parametrize("policy,base,steps,message", FIXTURES, ids=[f[0] for f in FIXTURES])
@@ -360,13 +370,16 @@ def test_every_policy_carries_its_metadata(pack):
             assert f"securityhub:{p.securityhub}" in p.tags
 
 
-def test_readme_lists_every_policy_with_its_ids(pack):
-    readme = (ROOT / "README.md").read_text()
+def test_the_rule_table_is_generated_from_the_pack_and_current(pack):
+    doc = policydoc.render(pack.policies())
+    assert policydoc.DOC.exists() and policydoc.DOC.read_text() == doc, (
+        f"docs/policies.md is stale: run {policydoc.COMMAND} and commit the result")
     for p in pack.policies().values():
-        row = next((line for line in readme.splitlines() if line.startswith(f"| `{p.name}` |")), None)
-        assert row, f"README has no row for {p.name}"
+        row = next((line for line in doc.splitlines() if line.startswith(f"| `{p.name}` |")), None)
+        assert row and "| ? |" not in row, f"no row, or no module, for {p.name}"
         for tag in p.tags:
             assert tag.split(":", 1)[1] in row, (p.name, tag)
+    assert "(docs/policies.md)" in (ROOT / "README.md").read_text()
 
 
 def test_pack_config_is_validated_like_the_cli(pack, tmp_path):
