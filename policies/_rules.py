@@ -77,7 +77,7 @@ def resource_rule(name: str, description: str, *, types: Iterable[str], severity
             try:
                 check(args.props, report, settings(args, config), args)
             except SHAPE_ERRORS as err:
-                report(_shape_message(err))
+                report(_shape_message(err), None)
 
         policy = ResourceValidationPolicy(validate=validate, **_metadata(
             name, description, severity, fix, checkov, securityhub, config))
@@ -108,7 +108,7 @@ def stack_rule(name: str, description: str, *, severity: str, fix: str, types: I
                 try:
                     check(stack, report, cfg)
                 except SHAPE_ERRORS as err:
-                    report(_shape_message(err))
+                    report(_shape_message(err), None)
                 return
             unknown = []
             for resource in stack.of_type(*wanted):
