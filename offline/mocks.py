@@ -7,6 +7,7 @@ inputs and auto-names are known, ids and every computed output are unknown.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -573,6 +574,15 @@ class PlatformMocks(pulumi.runtime.Mocks):
         named = self._autoname(typ, name)
         if named and not inputs.get(named[0]):
             inputs[named[0]] = named[1]
+        # A policy document given as aws.iam.PolicyDocumentArgs is an object in the inputs; the
+        # provider's output of it is the JSON string the SDK types it as (a dict would not resolve).
+        # One unknown inside it (an ARN in preview) leaves the whole string unknown.
+        for key in ("policy", "assumeRolePolicy"):
+            if isinstance(inputs.get(key), dict):
+                try:
+                    inputs[key] = json.dumps(inputs[key])
+                except TypeError:
+                    del inputs[key]
         if self.preview:
             return "", inputs  # ids and computed outputs are unknown until the resource exists
         region = self._region(inputs, args.provider)

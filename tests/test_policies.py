@@ -93,6 +93,18 @@ def params_without_force_ssl(g):
     set_prop(g, "postgres-params", "parameters", [p for p in params if p["name"] != "rds.force_ssl"])
 
 
+def open_statement(name: str, sid: str):
+    """The statement `sid` of `name`'s policy granted to "*" with its Condition dropped."""
+    def step(g):
+        doc = json.loads(g.named(name).inputs["policy"])
+        for st in doc["Statement"]:
+            if st.get("Sid") == sid:
+                st["Principal"] = {"AWS": "*"}
+                st.pop("Condition", None)
+        set_prop(g, name, "policy", json.dumps(doc))
+    return step
+
+
 def unprotect(name):
     def step(g):
         g.named(name).protect = False
@@ -192,6 +204,10 @@ FIXTURES = [
     ("vpc-flow-logs", "production", [D("network-flow-log")], "has no flow log"),
     ("kms-key-rotation", "production", [S("postgres-key", "enableKeyRotation", False)], "enableKeyRotation is not true"),
     ("sns-topic-encrypted", "production", [S("alarms-topic", "kmsMasterKeyId", None)], "kmsMasterKeyId is empty"),
+    ("kms-key-policy-not-public", "production", [open_statement("cdn-assets-key", "CloudFrontReadsAssets")],
+     'statement "CloudFrontReadsAssets" allows any principal to use the key'),
+    ("sns-topic-policy-not-public", "production", [open_statement("alarms-topic-policy", "AlarmsAndBudgetsPublish")],
+     'statement "AlarmsAndBudgetsPublish" lets any principal act on the topic'),
     ("alarm-actions-enabled", "production", [S("alarms-db-primary-cpu", "actionsEnabled", False)],
      "actionsEnabled is false"),
     ("vercel-sensitive-env", "study-sphere", [vercel_secret_not_sensitive],
