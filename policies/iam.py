@@ -101,9 +101,10 @@ def _passrole(props, report, cfg, args):
     # Passing any role to a service that runs code (Lambda, ECS, EC2) hands that code the role's
     # permissions: a principal with iam:PassRole on "*" can reach any role in the account.
     for where, st in identity_statements(props):
-        if not (allows(st) and on_everything(st)) or action_matches(st, "*"):
-            continue  # "*" on everything is iam-no-admin-policy's finding
-        if action_matches(st, "iam:PassRole") and not _passrole_narrowed(st):
+        # Action before Resource: a Resource unknown in preview is read only when it matters.
+        if not allows(st) or not action_matches(st, "iam:PassRole") or action_matches(st, "*"):
+            continue  # "*" (on everything) is iam-no-admin-policy's finding
+        if on_everything(st) and not _passrole_narrowed(st):
             report(f"{where}: {_sid(st)} allows iam:PassRole ({_grants(st)}) on every role with no "
                    "iam:PassedToService condition: any role in the account can be handed to code this "
                    "principal runs.")
