@@ -122,16 +122,39 @@ def has_key(props: Mapping, key: str) -> bool:
     return key in list(props)  # iterating keys never touches (possibly unknown) values
 
 
+def inline_blocks(props: Mapping, typ: str, key: str) -> list:
+    """An inline setting of a bucket as a list of blocks: aws.s3.Bucket takes one block
+    (`versioning`, `logging`, `serverSideEncryptionConfiguration`, `replicationConfiguration`), the
+    deprecated BucketV2 a list under the plural name (pulumi_aws/s3/bucket_v2.py: `versionings`, ...)."""
+    if typ == BUCKET_V2:
+        return [b for b in as_list(props.get(f"{key}s")) if b is not None]
+    value = props.get(key)
+    return [] if value is None else [value]
+
+
+def logs_into(source, bucket) -> bool:
+    """Whether bucket `source`'s inline logging targets `bucket` (by dependency or literal name)."""
+    key = "loggings" if source.resource_type == BUCKET_V2 else "logging"
+    if any(d.urn == bucket.urn for d in source.property_dependencies.get(key, [])):
+        return True
+    name = literal(bucket.props, "bucket")
+    try:
+        targets = [literal(b, "targetBucket") for b in inline_blocks(source.props, source.resource_type, "logging")]
+    except UnknownValueError:  # computed from a resource: linked by the dependency above, if by anything
+        return False
+    return name is not None and name in targets
+
+
 def is_log_destination(stack: Stack, bucket) -> bool:
     """ALB access logs and S3 server access logs can only be written with SSE-S3 (AES256)."""
     return bool(linked(stack, bucket, [LOAD_BALANCER], "accessLogs", "bucket")
                 or linked(stack, bucket, LOGGINGS, "targetBucket")
-                or linked(stack, bucket, BUCKETS, "logging", "targetBucket"))
+                or any(logs_into(b, bucket) for b in stack.of_type(*BUCKETS) if b.urn != bucket.urn))
 
 
 # ---- versioning ---------------------------------------------------------------------------------
-def inline_versioning_on(props: Mapping) -> bool:
-    return (props.get("versioning") or {}).get("enabled") is True
+def inline_versioning_on(props: Mapping, typ: str) -> bool:
+    return any(v.get("enabled") is True for v in inline_blocks(props, typ, "versioning"))
 
 
 def versioning_status(props: Mapping) -> Any:
@@ -146,7 +169,7 @@ def versioning_status(props: Mapping) -> Any:
         "on an inline versioning block, enabled true.")
 def _versioning(props, report, cfg, args):
     if args.resource_type in BUCKETS:
-        if has_key(props, "versioning") and props["versioning"] is not None and not inline_versioning_on(props):
+        if any(v.get("enabled") is not True for v in inline_blocks(props, args.resource_type, "versioning")):
             report("inline versioning.enabled is not true: the bucket keeps no object versions.")
         return
     # Enabled | Suspended (botocore s3 BucketVersioningStatus); the provider also takes Disabled.
@@ -161,16 +184,20 @@ def _versioning(props, report, cfg, args):
     fix="Add aws.s3.BucketVersioning for the bucket (bucket=the bucket's id or its literal name), "
         'status "Enabled".')
 def _has_versioning(stack: Stack, bucket, report, cfg):
-    if not linked(stack, bucket, VERSIONINGS) and not inline_versioning_on(bucket.props):
+    if not linked(stack, bucket, VERSIONINGS) and not inline_versioning_on(bucket.props, bucket.resource_type):
         report("has no BucketVersioning (nor inline versioning enabled).")
 
 
 # ---- encryption ---------------------------------------------------------------------------------
 def encryption_defaults(props: Mapping, typ: str) -> list:
-    """The applyServerSideEncryptionByDefault blocks of a bucket's inline configuration (one `rule`)
-    or of an encryption configuration resource (`rules`)."""
-    if typ in BUCKETS:
-        rules = as_list((props.get("serverSideEncryptionConfiguration") or {}).get("rule"))
+    """The applyServerSideEncryptionByDefault blocks of an encryption configuration resource
+    (`rules`), of aws.s3.Bucket's inline configuration (one `rule`), or of BucketV2's (lists all the
+    way down: serverSideEncryptionConfigurations[].rules[].applyServerSideEncryptionByDefaults[])."""
+    if typ == BUCKET_V2:
+        return [d or {} for c in inline_blocks(props, typ, "serverSideEncryptionConfiguration")
+                for r in as_list(c.get("rules")) for d in as_list(r.get("applyServerSideEncryptionByDefaults"))]
+    if typ == BUCKET:
+        rules = [r for c in inline_blocks(props, typ, "serverSideEncryptionConfiguration") for r in as_list(c.get("rule"))]
     else:
         rules = as_list(props.get("rules"))
     return [r.get("applyServerSideEncryptionByDefault") or {} for r in rules]
@@ -443,7 +470,7 @@ def _replication(stack: Stack, bucket, report, cfg):
         return
     found = [c.props.get("rules") for c in linked(stack, bucket, [BUCKET_REPLICATION])]
     if not found:
-        found = [(bucket.props.get("replicationConfiguration") or {}).get("rules")]
+        found = [c.get("rules") for c in inline_blocks(bucket.props, bucket.resource_type, "replicationConfiguration")]
     if not any(r.get("status") == "Enabled" for rules in found for r in as_list(rules)):
         report("holds backups in one region only: no enabled replication rule.")
 
@@ -459,7 +486,8 @@ def _replication(stack: Stack, bucket, report, cfg):
 def _access_logging(stack: Stack, bucket, report, cfg):
     if data_class(bucket) in cfg["exemptDataClasses"]:
         return
-    if not linked(stack, bucket, LOGGINGS) and not is_set(bucket.props.get("logging") or {}, "targetBucket"):
+    if not linked(stack, bucket, LOGGINGS) and not any(
+            is_set(b, "targetBucket") for b in inline_blocks(bucket.props, bucket.resource_type, "logging")):
         report("has no server access logging.")
 
 
@@ -481,7 +509,7 @@ def _inline_differs(setting: str, bucket, writer) -> bool:
         inline = policy_of(b, bucket.resource_type)
         return inline is not None and plain(inline) != plain(policy_of(writer.props, writer.resource_type))
     if setting == "versioning":
-        return inline_versioning_on(b) and versioning_status(writer.props) != "Enabled"
+        return inline_versioning_on(b, bucket.resource_type) and versioning_status(writer.props) != "Enabled"
     if setting == "default encryption":
         mine = [plain(d) for d in encryption_defaults(b, bucket.resource_type) if is_kms(d)]
         return bool(mine) and mine != [plain(d) for d in encryption_defaults(writer.props, writer.resource_type)]
@@ -497,7 +525,7 @@ def _single_writer(stack: Stack, bucket, report, cfg):
     for setting, types in WRITERS.items():
         writers = linked(stack, bucket, types)
         if len(writers) > 1:
-            report(f"its {setting} is set by {len(writers)} resources ({', '.join(w.name for w in writers)}): "
+            report(f"its {setting} is set by {len(writers)} resources ({', '.join(sorted(w.name for w in writers))}): "
                    "the last one applied wins.")
         elif writers and _inline_differs(setting, bucket, writers[0]):
             report(f"its {setting} is set inline on the bucket and, differently, by {writers[0].name}: "
