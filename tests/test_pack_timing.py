@@ -19,6 +19,8 @@ from conftest import ROOT, inline_graph
 
 from offline.analyzer import PolicyPackProcess
 
+CASES: list = []  # a tests/test_pack_*.py file: no Case here, its rules' Cases are in test_pack_s3.py
+
 TAGS = {"Project": "platform", "Stack": "production", "Environment": "production", "Owner": "platform-team",
         "CostCenter": "eng", "ManagedBy": "pulumi"}
 
