@@ -105,3 +105,16 @@ LAMBDA_FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
 LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
 APIGATEWAY_METHOD = "aws:apigateway/method:Method"
 APIGATEWAYV2_ROUTE = "aws:apigatewayv2/route:Route"
+
+# ---- S3 (issue 15) -------------------------------------------------------------------------------
+# pulumi-aws 7 still accepts the deprecated V2 spellings (each warns "has been deprecated in favor
+# of ..." at construction, pulumi_aws/s3/*_v2.py) and the bucket's own inline arguments; the rules
+# judge each like its modern equivalent.
+BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+BUCKET_ACL = "aws:s3/bucketAcl:BucketAcl"
+BUCKET_ACL_V2 = "aws:s3/bucketAclV2:BucketAclV2"
+BUCKET_VERSIONING_V2 = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+BUCKET_ENCRYPTION_V2 = ("aws:s3/bucketServerSideEncryptionConfigurationV2:"
+                        "BucketServerSideEncryptionConfigurationV2")
+BUCKET_LIFECYCLE_V2 = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
+BUCKET_LOGGING_V2 = "aws:s3/bucketLoggingV2:BucketLoggingV2"

@@ -167,7 +167,7 @@ FIXTURES = [
     ("elasticache-subnet-group", "production", [S("redis-group", "subnetGroupName", "default")],
      "subnetGroupName is default"),
     ("s3-versioning", "production", [S("backups-bucket-versioning", "versioningConfiguration.status", "Suspended")],
-     "has no BucketVersioning with status Enabled"),
+     "versioningConfiguration.status is Suspended, not Enabled"),
     ("s3-sse-kms", "production",
      [S("cdn-assets-encryption", "rules.0.applyServerSideEncryptionByDefault", {"sseAlgorithm": "AES256"})],
      "SSE-S3 on a bucket that is not a log destination"),
@@ -368,7 +368,7 @@ def test_rule_modules_take_their_type_tokens_from_one_module_and_import_no_sdk()
         text = path.read_text()
         assert not re.search(r"^\s*(import|from) (pulumi_aws|pulumi_cloudflare|pulumiverse_vercel)\b", text,
                              re.MULTILINE), path.name
-        if path.name != "_types.py":
+        if path.name not in ("_types.py", "_taggable.py"):  # _taggable.py: generated from the SDKs
             literals = [s for s in re.findall(r"[\"']([^\"'\s]+)[\"']", text) if TOKEN.match(s)]
             assert not literals, f"{path.name} spells type tokens itself: {literals}; name them in _types.py"
 
