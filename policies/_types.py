@@ -118,3 +118,16 @@ BUCKET_ENCRYPTION_V2 = ("aws:s3/bucketServerSideEncryptionConfigurationV2:"
                         "BucketServerSideEncryptionConfigurationV2")
 BUCKET_LIFECYCLE_V2 = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
 BUCKET_LOGGING_V2 = "aws:s3/bucketLoggingV2:BucketLoggingV2"
+
+# ---- network, Vercel, Cloudflare (issue 15) ----
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+NETWORK_ACL = "aws:ec2/networkAcl:NetworkAcl"
+DEFAULT_NETWORK_ACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+NETWORK_ACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
+SPOT_INSTANCE_REQUEST = "aws:ec2/spotInstanceRequest:SpotInstanceRequest"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+LAUNCH_CONFIGURATION = "aws:ec2/launchConfiguration:LaunchConfiguration"
+VERCEL_ENV_VARS = "vercel:index/projectEnvironmentVariables:ProjectEnvironmentVariables"
+VERCEL_SHARED_ENV_VAR = "vercel:index/sharedEnvironmentVariable:SharedEnvironmentVariable"
+VERCEL_DEPLOYMENT = "vercel:index/deployment:Deployment"
+CLOUDFLARE_ZONE = "cloudflare:index/zone:Zone"

@@ -2,6 +2,7 @@
 
 import dataclasses
 import re
+import sys
 
 import pytest
 import yaml
@@ -269,3 +270,36 @@ def test_the_component_refuses_what_the_plan_cannot_hold():
                 CloudflareSettings(), RateLimitSettings())
     assert [p.field for p in info.value.problems] == ["rate_limit_rules"]
     assert "(a business plan can)" in info.value.problems[0].allowed
+
+
+def _graphs_on_cloudflare():
+    """Every stack and seed on a Cloudflare zone, plus production moved onto one."""
+    for name in (*STACKS, *EXAMPLES):
+        g = stack_graph(name) if name in STACKS else example_graph(name)
+        if g.of_type("cloudflare:index/dnsRecord:DnsRecord"):
+            yield name, g
+    yield "production-on-cloudflare", evaluate("production", appDnsProvider="cloudflare",
+                                               cloudflareZoneId="0123456789abcdef0123456789abcdef",
+                                               cloudflarePlan="business")
+
+
+def test_every_zone_a_stack_owns_gets_the_settings_the_pack_requires():
+    """policies/cloudflare.py REQUIRED is what cloudflare-tls, cloudflare-always-https and
+    cloudflare-zone-settings-present hold an owned zone to; the component must set all of it."""
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("pack_cloudflare", ROOT / "policies" / "cloudflare.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(ROOT / "policies"))
+    spec.loader.exec_module(module)
+    seen = []
+    for name, g in _graphs_on_cloudflare():
+        settings = {r.input("settingId"): r.input("value") for r in g.of_type("cloudflare:index/zoneSetting:ZoneSetting")}
+        assert set(settings) == set(module.REQUIRED), name
+        assert all(settings[k] in ok for k, ok in module.REQUIRED.items()), (name, settings)
+        assert {r.input("zoneId") for r in g.of_type("cloudflare:index/zoneSetting:ZoneSetting")} == {
+            "0123456789abcdef0123456789abcdef"}, name
+        seen.append(name)
+    assert "study-sphere" in seen and len(seen) >= 2
