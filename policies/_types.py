@@ -84,3 +84,14 @@ BUDGET = "aws:budgets/budget:Budget"
 VERCEL_PROJECT = "vercel:index/project:Project"
 VERCEL_ENV_VAR = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
 CLOUDFLARE_ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
+
+# ---- edge and app (issue 15) ---------------------------------------------------------------------
+# pulumi-aws keeps the ELB v2 types under two modules: aws.lb and the older aws.alb alias.
+ALB_LOAD_BALANCER = "aws:alb/loadBalancer:LoadBalancer"
+ALB_LISTENER = "aws:alb/listener:Listener"
+# A web ACL's rules may live inline (rules), or in resources of their own that name its ARN.
+WEB_ACL_RULE = "aws:wafv2/webAclRule:WebAclRule"
+WEB_ACL_RULE_GROUP_ASSOCIATION = "aws:wafv2/webAclRuleGroupAssociation:WebAclRuleGroupAssociation"
+WEB_ACL_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+ECS_TASK_SET = "aws:ecs/taskSet:TaskSet"
+ECS_DAEMON_TASK_DEFINITION = "aws:ecs/daemonTaskDefinition:DaemonTaskDefinition"

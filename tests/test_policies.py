@@ -254,7 +254,8 @@ def test_real_stacks_have_no_mandatory_violations(pack, name, preview):
 def test_staging_relaxes_named_rules_to_advisory_through_pack_config(pack):
     verdict = pack.analyze(stack_graph("staging"), CONFIG_DIR / "staging.json")
     assert verdict.fired() == {"alarm-actions-enabled", "elasticache-failover", "rds-deletion-protection",
-                               "rds-multi-az", "s3-replication", "stateful-protected"}
+                               "rds-multi-az", "s3-replication", "stateful-protected",
+                               "alb-deletion-protection"}
     assert {d.level for d in verdict.diagnostics} == {"advisory"}
     # Without the staging config the same graph is judged as production.
     strict = pack.analyze(stack_graph("staging"))
