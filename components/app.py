@@ -37,6 +37,7 @@ _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 _VERCEL_REGION = re.compile(r"^[a-z]{3}\d$")
 _REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
 _PCX = re.compile(r"^pcx-[0-9a-f]{8,17}$")
+_WRITABLE_PATH = re.compile(r"^(/[\w.-]+)+$")
 # Fargate's valid (cpu units -> memory MiB) pairs, abridged to the common sizes.
 FARGATE_MEMORY = {256: (512, 1024, 2048), 512: range(1024, 4097, 1024), 1024: range(2048, 8193, 1024),
                   2048: range(4096, 16385, 1024), 4096: range(8192, 30721, 1024)}
@@ -121,6 +122,12 @@ class VercelSettings:
         c.raise_if_any()
 
 
+def volume_name(path: str) -> str:
+    """A task volume's name for a container path: /app/.next/cache -> app-next-cache (ECS takes
+    letters, digits, hyphens and underscores, up to 255)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", path).strip("-")[:255]
+
+
 @dataclass(frozen=True)
 class EcsSettings:
     # Either a full image reference or a tag in the stack's ECR repository; neither: no image yet.
@@ -135,9 +142,18 @@ class EcsSettings:
     cpu_target_percent: int = bounded(10, 95, default=60)
     requests_per_target: int = bounded(10, 1_000_000, default=1000)
     deletion_protection: bool = True
+    # The container's root filesystem is read-only; these paths get a writable task volume each.
+    # A Next.js standalone server (next.js examples/with-docker: WORKDIR /app) writes its image and
+    # fetch caches under .next/cache; Node and libraries write temporary files under /tmp.
+    writable_paths: tuple[str, ...] = ("/tmp", "/app/.next/cache")
 
     def __post_init__(self) -> None:
         c = Checker("ecs settings")
+        for path in self.writable_paths:
+            c.matches("writable_paths", path, _WRITABLE_PATH,
+                      "must hold absolute container paths below / such as /tmp (never / itself)")
+        c.require(len({volume_name(p) for p in self.writable_paths}) == len(self.writable_paths), "writable_paths",
+                  list(self.writable_paths), "must not repeat a path")
         if c.declared(self, "cpu"):
             c.require(self.memory_mb in FARGATE_MEMORY[self.cpu], "memory_mb", self.memory_mb,
                       f"is not a Fargate size for cpu={self.cpu} (see the Fargate task size table)")

@@ -26,6 +26,7 @@ EDGE_REGION = "us-east-1"
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 WAF_WINDOWS = (60, 120, 300, 600)  # seconds WAF rate-based rules can count over
 WAF_MIN_LIMIT = 10
+WAF_LOG_PREFIX = "aws-waf-logs-"  # WAF writes only to destinations whose name starts with it
 DEFAULT_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
                "img-src 'self' data: https:; font-src 'self' data:; connect-src 'self' https:; "
                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
@@ -33,6 +34,22 @@ _ASSETS_PATH = re.compile(r"^(/[\w.-]+)+/\*$")
 # AWS managed rule groups, in priority order; the core set's body-size rule only counts, so uploads pass.
 MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet",
                        "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet")
+
+
+def waf_redacted_headers(args: CdnArgs) -> list[str]:
+    """Headers WAF logs must not show (lower case, as WAF's logging configuration takes them): the
+    viewer's credentials and, when the CDN sends one, the origin-secret header's name. CloudFront adds
+    that header after WAF inspects the viewer's request, so the secret itself never reaches these
+    logs; a viewer forging it would, and a guess is still worth keeping out of log readers' sight."""
+    headers = ["authorization", "cookie"]
+    if args.origin_secret is not None:
+        headers.append(origin_secret_header(args.origin_is_load_balancer).lower())
+    return headers
+
+
+def origin_secret_header(origin_is_load_balancer: bool) -> str:
+    """The ALB's listener rule admits only this header; Vercel lets it past Deployment Protection."""
+    return "X-Origin-Verify" if origin_is_load_balancer else "x-vercel-protection-bypass"
 
 
 def waf_rules(limits: RateLimitSettings) -> list[tuple[str, str, int, int]]:
@@ -64,6 +81,9 @@ class CdnSettings:
     price_class: str = choice(PRICE_CLASSES, default="PriceClass_100")
     content_security_policy: str = DEFAULT_CSP
     hsts_max_age_seconds: int = bounded(31536000, 63072000, default=31536000)
+    # hstspreload.org's submission requirements: max-age >= 31536000 (hsts_max_age_seconds' floor),
+    # includeSubDomains (always sent) and preload. Browsers ship the list: leaving it takes months.
+    hsts_preload: bool = False
     assets_path: str = "/uploads/*"
 
     def __post_init__(self) -> None:
@@ -188,11 +208,13 @@ class Cdn(pulumi.ComponentResource):
         _, validation, _ = validated_certificate(f"{name}-edge", args.domain, args.dns, tags, child,
                                                  region=EDGE_REGION, validation_fqdns=args.validation_record_fqdns)
         acl = self._web_acl(name, args, child)
+        self._waf_logs(name, args, acl, child)
         headers = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-security-headers", comment="The seeds' security headers",
             security_headers_config={
                 "strict_transport_security": {"access_control_max_age_sec": s.hsts_max_age_seconds,
-                                              "include_subdomains": True, "preload": False, "override": True},
+                                              "include_subdomains": True, "preload": s.hsts_preload,
+                                              "override": True},
                 "frame_options": {"frame_option": "DENY", "override": True},
                 "content_type_options": {"override": True},
                 "referrer_policy": {"referrer_policy": "origin-when-cross-origin", "override": True},
@@ -220,8 +242,7 @@ class Cdn(pulumi.ComponentResource):
                                      "origin_keepalive_timeout": 5},
         }
         if args.origin_secret is not None:
-            # The ALB's listener rule admits only this header; Vercel lets it past Deployment Protection.
-            header = "X-Origin-Verify" if args.origin_is_load_balancer else "x-vercel-protection-bypass"
+            header = origin_secret_header(args.origin_is_load_balancer)
             app_origin["custom_headers"] = [{"name": header, "value": args.origin_secret}]
         behaviour: _Behaviour = {"viewer_protocol_policy": "redirect-to-https", "compress": True,
                      "response_headers_policy_id": headers.id}
@@ -302,6 +323,32 @@ class Cdn(pulumi.ComponentResource):
         return aws.wafv2.WebAcl(
             f"{name}-waf", scope="CLOUDFRONT", region=EDGE_REGION, default_action={"allow": {}}, rules=rules,
             visibility_config=visibility("waf"), tags=args.tags, opts=child)
+
+    def _waf_logs(self, name: str, args: CdnArgs, acl: aws.wafv2.WebAcl, child: pulumi.ResourceOptions) -> None:
+        """The web ACL's request logs, in a KMS-encrypted log group in us-east-1, credentials redacted.
+
+        WAF writes only to destinations named aws-waf-logs-*, and a CLOUDFRONT ACL's destination must
+        be in us-east-1 (WAF API LoggingConfiguration; pulumi_aws WebAclLoggingConfigurationArgs).
+        """
+        log_name = f"{WAF_LOG_PREFIX}{name}-{args.stack}"
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        partition = identity.arn.apply(lambda arn: arn.split(":")[1])
+        # CloudWatch Logs encrypts with the key only for this log group (the encryption context it sends).
+        key = kms_key(f"{name}-waf-logs-key", f"{name}: WAF request logs", args.tags, child, region=EDGE_REGION,
+                      policy=key_policy(identity, {
+                          "Sid": "CloudWatchLogsEncryptsWafLogs", "Effect": "Allow", "Resource": "*",
+                          "Principal": {"Service": f"logs.{EDGE_REGION}.amazonaws.com"},
+                          "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                                     "kms:Describe*"],
+                          "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
+                              "arn:", partition, ":logs:", EDGE_REGION, ":", identity.account_id, ":log-group:",
+                              log_name)}}}))
+        group = aws.cloudwatch.LogGroup(f"{name}-waf-logs", name=log_name, retention_in_days=args.log_retention_days,
+                                        kms_key_id=key.arn, region=EDGE_REGION, tags=args.tags, opts=child)
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-waf-logging", resource_arn=acl.arn, log_destination_configs=[group.arn], region=EDGE_REGION,
+            redacted_fields=[{"single_header": {"name": header}} for header in waf_redacted_headers(args)],
+            opts=child)
 
     def _access_logs(self, name: str, args: CdnArgs, distribution, child) -> None:
         """CloudFront standard logging v2: the distribution's access logs into a CloudWatch log group."""

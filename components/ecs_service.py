@@ -26,6 +26,7 @@ from components.app import (
     app_environment,
     cdn_origin_secret,
     split_from_app,
+    volume_name,
 )
 
 # The ALB's listener rule compares this header; 40 alphanumerics, as the stacks were created with.
@@ -211,12 +212,18 @@ class EcsService(pulumi.ComponentResource):
                     opts=pulumi.InvokeOutputOptions(parent=self)).region,
                 "awslogs-stream-prefix": CONTAINER}},
             "linuxParameters": {"initProcessEnabled": True},
+            # Read-only image; the app writes only to the task volumes mounted below (ephemeral
+            # Fargate storage, emptied when the task stops).
+            "readonlyRootFilesystem": True,
+            "mountPoints": [{"sourceVolume": volume_name(p), "containerPath": p, "readOnly": False}
+                            for p in e.writable_paths],
         }
         return aws.ecs.TaskDefinition(
             f"{name}-task", family=f"{args.project}-app", cpu=str(e.cpu), memory=str(e.memory_mb),
             network_mode="awsvpc", requires_compatibilities=["FARGATE"],
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
             execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
+            volumes=[{"name": volume_name(p)} for p in e.writable_paths],
             container_definitions=pulumi.Output.json_dumps([definition]), tags=args.tags, opts=self._child)
 
     # ---- load balancer --------------------------------------------------------------------------

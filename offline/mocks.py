@@ -290,6 +290,23 @@ def _web_acl(r: _New) -> Computed:
                  "capacity": 1400}
 
 
+_WAF_LOG_DESTINATION = re.compile(r"^arn:[\w-]+:(logs|firehose|s3):([\w-]*):\d*:(log-group:|deliverystream/)?aws-waf-logs-")
+
+
+def _web_acl_logging(r: _New) -> Computed:
+    # PutLoggingConfiguration refuses a destination not named aws-waf-logs-*, and a CLOUDFRONT
+    # (global) web ACL's destination outside us-east-1 (WAF API LoggingConfiguration, LogDestinationConfigs).
+    acl = str(r.inputs.get("resourceArn"))
+    for dest in r.inputs.get("logDestinationConfigs") or []:
+        found = _WAF_LOG_DESTINATION.match(dest)
+        if not found:
+            raise ValueError(f"WAFInvalidParameterException: log destination {dest} is not named aws-waf-logs-*")
+        if ":global/" in acl and found[1] != "s3" and found[2] != "us-east-1":
+            raise ValueError(f"WAFInvalidParameterException: {dest} is not in us-east-1, where a CLOUDFRONT "
+                             "web ACL's logs must go")
+    return acl, {}
+
+
 # ---- load balancer, ECR, ECS ---------------------------------------------------------------------
 def _load_balancer(r: _New) -> Computed:
     lname = r.inputs["name"]
@@ -444,6 +461,7 @@ COMPUTED: dict[str, Callable[[_New], Computed]] = {
     "aws:acm/certificateValidation:CertificateValidation": _certificate_validation,
     "aws:cloudfront/distribution:Distribution": _distribution,
     "aws:wafv2/webAcl:WebAcl": _web_acl,
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": _web_acl_logging,
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:lb/listener:Listener": _listener,

@@ -1,8 +1,10 @@
 """The policy pack: `pulumi preview --policy-pack policies`. Rules live one module per concern."""
 
-import cloudflare  # noqa: F401  (each module registers its rules)
+import alb  # noqa: F401  (each module registers its rules)
+import cloudflare  # noqa: F401
 import cloudfront  # noqa: F401
 import cost  # noqa: F401
+import ecs  # noqa: F401
 import elasticache  # noqa: F401
 import encryption  # noqa: F401
 import iam  # noqa: F401
@@ -14,6 +16,7 @@ import serverless  # noqa: F401
 import stack  # noqa: F401
 import tagging  # noqa: F401
 import vercel  # noqa: F401
+import waf  # noqa: F401
 from _rules import REGISTRY
 from pulumi_policy import EnforcementLevel, PolicyPack
 

@@ -131,3 +131,14 @@ VERCEL_ENV_VARS = "vercel:index/projectEnvironmentVariables:ProjectEnvironmentVa
 VERCEL_SHARED_ENV_VAR = "vercel:index/sharedEnvironmentVariable:SharedEnvironmentVariable"
 VERCEL_DEPLOYMENT = "vercel:index/deployment:Deployment"
 CLOUDFLARE_ZONE = "cloudflare:index/zone:Zone"
+
+# ---- edge and app (issue 15) ---------------------------------------------------------------------
+# pulumi-aws keeps the ELB v2 types under two modules: aws.lb and the older aws.alb alias.
+ALB_LOAD_BALANCER = "aws:alb/loadBalancer:LoadBalancer"
+ALB_LISTENER = "aws:alb/listener:Listener"
+# A web ACL's rules may live inline (rules), or in resources of their own that name its ARN.
+WEB_ACL_RULE = "aws:wafv2/webAclRule:WebAclRule"
+WEB_ACL_RULE_GROUP_ASSOCIATION = "aws:wafv2/webAclRuleGroupAssociation:WebAclRuleGroupAssociation"
+WEB_ACL_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+ECS_TASK_SET = "aws:ecs/taskSet:TaskSet"
+ECS_DAEMON_TASK_DEFINITION = "aws:ecs/daemonTaskDefinition:DaemonTaskDefinition"

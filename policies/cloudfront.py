@@ -62,31 +62,55 @@ def _logging(stack: Stack, report, cfg):
             report("has no access-log delivery.", d.urn)
 
 
-def _hsts_ok(policy_props, min_age: int) -> bool:
+HSTS_CONFIG = {
+    "minimumHstsMaxAgeSeconds": {"type": "integer", "minimum": 0, "default": 31536000,
+                                 "description": "Shortest Strict-Transport-Security max-age."},
+    "requirePreload": {"type": "boolean", "default": False,
+                       "description": "Require the HSTS preload directive (hstspreload.org submission)."},
+}
+
+
+def _hsts_problem(policy_props, cfg) -> str | None:
+    """What the policy's Strict-Transport-Security lacks, or None."""
     hsts = ((policy_props.get("securityHeadersConfig") or {}).get("strictTransportSecurity") or {})
-    return int(hsts.get("accessControlMaxAgeSec") or 0) >= min_age and bool(hsts.get("includeSubdomains"))
+    minimum = cfg["minimumHstsMaxAgeSeconds"]
+    if int(hsts.get("accessControlMaxAgeSec") or 0) < minimum or not hsts.get("includeSubdomains"):
+        return f"lacks HSTS with max-age >= {minimum} and includeSubdomains"
+    if cfg["requirePreload"] and not hsts.get("preload"):
+        return "lacks the HSTS preload directive this environment requires"
+    return None
+
+
+def _behavior_problem(stack: Stack, d, prop: str, b, cfg) -> str | None:
+    """What is wrong with behavior `b` (in the distribution's property `prop`), or None.
+
+    The engine records which resources a property was computed from, not which list element: a
+    behavior is judged against the response headers policies of the stack its property references
+    (for orderedCacheBehaviors, every policy any ordered behavior names must pass)."""
+    if not is_set(b, "responseHeadersPolicyId"):
+        return "has no response headers policy"
+    policies = [p for p in stack.referenced(d, prop) if p.resource_type == RESPONSE_HEADERS_POLICY]
+    if not policies:
+        # A literal id: only AWS's managed SecurityHeadersPolicy is known to send HSTS; it has no preload.
+        if b.get("responseHeadersPolicyId") != MANAGED_SECURITY_HEADERS:
+            return f"names response headers policy {b.get('responseHeadersPolicyId')}, which is not in this stack"
+        return "uses the managed SecurityHeadersPolicy, which has no preload" if cfg["requirePreload"] else None
+    problems = sorted({f"{p.name} {problem}" for p in policies if (problem := _hsts_problem(p.props, cfg))})
+    return "; ".join(problems) or None
 
 
 @stack_rule(
     "cloudfront-security-headers", "Every cache behavior sends a response headers policy with HSTS.",
-    severity="medium", checkov=["CKV2_AWS_32"],
-    config={"minimumHstsMaxAgeSeconds": {"type": "integer", "minimum": 0, "default": 31536000,
-                                         "description": "Shortest Strict-Transport-Security max-age."}},
+    types=[DISTRIBUTION], severity="medium", checkov=["CKV2_AWS_32"], config=HSTS_CONFIG,
     fix="Attach the stack's response headers policy to every behavior (responseHeadersPolicyId) and keep "
-        "cdnHstsMaxAgeSeconds at one year or more.")
-def _security_headers(stack: Stack, report, cfg):
-    minimum = cfg["minimumHstsMaxAgeSeconds"]
-    for d in stack.of_type(DISTRIBUTION):
-        policies = [p for prop in ("defaultCacheBehavior", "orderedCacheBehaviors")
-                    for p in stack.referenced(d, prop) if p.resource_type == RESPONSE_HEADERS_POLICY]
-        for b in behaviors(d.props):
-            if not is_set(b, "responseHeadersPolicyId"):
-                report(f"{where(b)} has no response headers policy.", d.urn)
-            elif not policies and b.get("responseHeadersPolicyId") == MANAGED_SECURITY_HEADERS:
-                continue
-            elif not any(_hsts_ok(p.props, minimum) for p in policies):
-                report(f"{where(b)}: its response headers policy lacks HSTS with "
-                       f"max-age >= {minimum} and includeSubdomains.", d.urn)
+        "cdnHstsMaxAgeSeconds at one year or more (with cdnHstsPreload where requirePreload is set).")
+def _security_headers(stack: Stack, d, report, cfg):
+    for prop, items in (("defaultCacheBehavior", [d.props.get("defaultCacheBehavior") or {}]),
+                        ("orderedCacheBehaviors", as_list(d.props.get("orderedCacheBehaviors")))):
+        for b in items:
+            problem = _behavior_problem(stack, d, prop, b, cfg)
+            if problem:
+                report(f"{where(b)}: {problem}.")
 
 
 def _is_s3_origin(origin) -> bool:

@@ -103,6 +103,28 @@ def test_service_alb_and_autoscaling(production, staging):
     assert repo.input("imageTagMutability") == "IMMUTABLE"
 
 
+def test_read_only_root_filesystem_with_writable_task_volumes(any_stack):
+    """The image is read-only; Next.js standalone writes its caches under /app/.next/cache and Node
+    writes temporary files under /tmp: each gets an ephemeral task volume (ecsWritablePaths)."""
+    c = container(any_stack)
+    assert c["readonlyRootFilesystem"] is True
+    assert c["mountPoints"] == [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False},
+                                {"sourceVolume": "app-next-cache", "containerPath": "/app/.next/cache",
+                                 "readOnly": False}]
+    volumes = any_stack.named("app-task").input("volumes")
+    assert volumes == [{"name": "tmp"}, {"name": "app-next-cache"}]  # no host path: Fargate task storage
+    assert {m["sourceVolume"] for m in c["mountPoints"]} == {v["name"] for v in volumes}
+
+
+def test_writable_paths_come_from_config():
+    g = evaluate("staging", ecsWritablePaths=["/tmp", "/srv/app/.next/cache", "/var/run/app"])
+    c = container(g)
+    assert [m["containerPath"] for m in c["mountPoints"]] == ["/tmp", "/srv/app/.next/cache", "/var/run/app"]
+    assert [v["name"] for v in g.named("app-task").input("volumes")] == ["tmp", "srv-app-next-cache", "var-run-app"]
+    message = config_error("staging", ecsWritablePaths=["/", "/tmp"])
+    assert "ecsWritablePaths" in message and "never / itself" in message, message
+
+
 def counts(g) -> tuple[int, int, int]:
     scaling = g.named("app-scaling")
     return g.named("app-service").input("desiredCount"), scaling.input("minCapacity"), scaling.input("maxCapacity")
@@ -292,6 +314,9 @@ def test_nothing_opens_the_data_ports_to_the_internet():
     (EcsSettings, {"image_tag": "-v1"}, "image_tag"),
     (EcsSettings, {"image_tag": "no-image-yet"}, "image_tag"),
     (EcsSettings, {"image": "ghcr.io/acme/web:1.0", "image_tag": "v1"}, "image_tag"),
+    (EcsSettings, {"writable_paths": ("/",)}, "writable_paths"),
+    (EcsSettings, {"writable_paths": ("tmp",)}, "writable_paths"),
+    (EcsSettings, {"writable_paths": ("/tmp", "/tmp")}, "writable_paths"),
 ])
 def test_settings_refuse(cls, kwargs, field):
     with pytest.raises(InvalidArgs) as info:

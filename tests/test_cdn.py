@@ -92,6 +92,53 @@ def test_security_headers_are_the_seeds(any_stack):
     assert "frame-ancestors 'none'" in h["contentSecurityPolicy"]["contentSecurityPolicy"]
 
 
+def test_hsts_preload_is_an_opt_in():
+    # hstspreload.org needs max-age >= 31536000, includeSubDomains and preload: all three when opted in.
+    h = evaluate("staging", cdnHstsPreload="true").named("cdn-security-headers").input("securityHeadersConfig")
+    assert h["strictTransportSecurity"] == {"accessControlMaxAgeSec": 31536000, "includeSubdomains": True,
+                                            "preload": True, "override": True}
+
+
+@pytest.mark.parametrize("source", ["production", "staging"])
+def test_waf_logs_to_an_encrypted_group_in_us_east_1_with_credentials_redacted(source):
+    g = evaluate(source)
+    logging, group, key = g.named("cdn-waf-logging"), g.named("cdn-waf-logs"), g.named("cdn-waf-logs-key")
+    assert logging.input("resourceArn") == g.named("cdn-waf").outputs["arn"]
+    assert logging.input("logDestinationConfigs") == [group.outputs["arn"]]
+    assert [f["singleHeader"]["name"] for f in logging.input("redactedFields")] == [
+        "authorization", "cookie", "x-origin-verify"]  # the ALB origin's secret header, lower case
+    # WAF writes only to aws-waf-logs-*; a CLOUDFRONT ACL's logs must be in us-east-1.
+    assert group.input("name") == f"aws-waf-logs-cdn-{source}"
+    assert (group.input("region"), logging.input("region"), key.input("region")) == ("us-east-1",) * 3
+    assert group.input("kmsKeyId") == key.outputs["arn"]
+    assert group.input("retentionInDays") == {"production": 90, "staging": 14}[source]
+    assert key.input("enableKeyRotation") is True
+    [logs] = [s for s in json.loads(key.input("policy"))["Statement"] if s.get("Sid") == "CloudWatchLogsEncryptsWafLogs"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn":
+                                               f"arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-cdn-{source}"}}
+
+
+def test_waf_logs_redact_the_vercel_bypass_header_in_front_of_vercel():
+    g = evaluate(example="study-sphere", cdnEnabled="true")
+    names = [f["singleHeader"]["name"] for f in g.named("cdn-waf-logging").input("redactedFields")]
+    assert names == ["authorization", "cookie", "x-vercel-protection-bypass"]
+
+
+def test_the_mock_refuses_waf_log_destinations_waf_would_refuse():
+    from offline.mocks import computed
+
+    acl = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/cdn/1"
+    ok = "arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-cdn"
+    assert computed("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "l",
+                    {"resourceArn": acl, "logDestinationConfigs": [ok]}, "us-east-1")[0] == acl
+    for dest, why in [("arn:aws:logs:us-east-1:123456789012:log-group:cdn-waf", "aws-waf-logs-"),
+                      ("arn:aws:logs:eu-west-1:123456789012:log-group:aws-waf-logs-cdn", "us-east-1")]:
+        with pytest.raises(ValueError, match=why):
+            computed("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "l",
+                     {"resourceArn": acl, "logDestinationConfigs": [dest]}, "us-east-1")
+
+
 def test_waf_managed_groups_and_the_seeds_rate_limits(production, staging):
     waf = production.named("cdn-waf")
     assert (waf.input("scope"), waf.input("region")) == ("CLOUDFRONT", "us-east-1")

@@ -189,6 +189,10 @@ FIXTURES = [
     ("cloudfront-security-headers", "production",
      [S("cdn-security-headers", "securityHeadersConfig.strictTransportSecurity.accessControlMaxAgeSec", 300)],
      "lacks HSTS with max-age >= 31536000"),
+    ("cloudfront-security-headers", "production",
+     [S("cdn-distribution", "orderedCacheBehaviors.1.responseHeadersPolicyId", None)],
+     "behavior /uploads/*: has no response headers policy"),
+    ("waf-logging", "production", [D("cdn-waf-logging")], "has no WebAclLoggingConfiguration"),
     ("cloudfront-s3-oac", "production",
      [lambda g: set_prop(g, "cdn-distribution", f"origins.{origin_index(g, 'assets')}.originAccessControlId", None)],
      "S3 origin assets has no originAccessControlId"),
@@ -281,7 +285,8 @@ def test_real_stacks_have_no_mandatory_violations(pack, name, preview):
 def test_staging_relaxes_named_rules_to_advisory_through_pack_config(pack):
     verdict = pack.analyze(stack_graph("staging"), CONFIG_DIR / "staging.json")
     assert verdict.fired() == {"alarm-actions-enabled", "elasticache-failover", "rds-deletion-protection",
-                               "rds-multi-az", "s3-replication", "stateful-protected"}
+                               "rds-multi-az", "s3-replication", "stateful-protected",
+                               "alb-deletion-protection"}
     assert {d.level for d in verdict.diagnostics} == {"advisory"}
     # Without the staging config the same graph is judged as production.
     strict = pack.analyze(stack_graph("staging"))
