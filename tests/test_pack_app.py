@@ -132,7 +132,11 @@ TASK_CASES = [
          "DATABASE_PASSWORD is named like a secret"),
     Case("ecs-no-plaintext-secrets", _task(environment=[{"name": "DATABASE_URL", "value": DB_URL}]),
          _task(environment=[{"name": "DATABASE_HOST", "value": "db.internal"}]),
-         "DATABASE_URL holds a URL with credentials", id="credential-url"),
+         "DATABASE_URL is named like a secret", id="store-url-name"),
+    # A neutral name: the value gives it away.
+    Case("ecs-no-plaintext-secrets", _task(environment=[{"name": "UPSTREAM", "value": DB_URL}]),
+         _task(environment=[{"name": "UPSTREAM", "value": "https://db.internal"}]),
+         "UPSTREAM holds a URL with credentials", id="credential-url"),
     Case("ecs-no-plaintext-secrets", _daemon(environments=[{"name": "API_TOKEN", "value": "t0k3n"}]),
          _daemon(environments=[{"name": "API_URL", "value": "https://api.example.com"}]),
          "API_TOKEN is named like a secret", id="daemon-environments"),
