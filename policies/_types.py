@@ -84,3 +84,10 @@ BUDGET = "aws:budgets/budget:Budget"
 VERCEL_PROJECT = "vercel:index/project:Project"
 VERCEL_ENV_VAR = "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable"
 CLOUDFLARE_ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
+
+# ---- data and logs (issue 15) ----
+RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+RDS_CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
+CACHE_SERVERLESS = "aws:elasticache/serverlessCache:ServerlessCache"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
