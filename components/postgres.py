@@ -317,36 +317,7 @@ class Postgres(pulumi.ComponentResource):
             opts=storage_opts,
         )
 
-        def zone_after_primary(i: int) -> pulumi.Output[str]:
-            return pulumi.Output.from_input(args.availability_zones).apply(lambda zs: zs[(i + 1) % len(zs)])
-
-        self.replicas: list[aws.rds.Instance] = []
-        for i in range(s.read_replicas):
-            az = zone_after_primary(i)
-            self.replicas.append(aws.rds.Instance(
-                f"{name}-replica-{i}",
-                replicate_source_db=self.primary.identifier,
-                instance_class=s.replica_instance_class or s.instance_class,
-                availability_zone=az,
-                vpc_security_group_ids=[args.security_group_id],
-                parameter_group_name=params.name,
-                # What RDS gives a same-region replica anyway (the source's encryption and key),
-                # stated so the replica is judged on its own inputs.
-                storage_encrypted=True,
-                kms_key_id=key.arn,
-                performance_insights_kms_key_id=key.arn,
-                backup_retention_period=0,
-                skip_final_snapshot=True,
-                # Sent, but ignored by CreateDBInstanceReadReplica; the runbook below applies it.
-                deletion_protection=s.deletion_protection,
-                **common,
-                opts=storage_opts,
-            ))
-        if s.deletion_protection and self.replicas:
-            region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-            role, policy = self._protection_role(name, "", region, tags, child)
-            for i, replica in enumerate(self.replicas):
-                self._protect_replica(f"{name}-replica-{i}", replica, None, role, policy, tags)
+        self.replicas = self._read_replicas(name, args, key, params, common, child, storage_opts)
 
         self.dr_replica: aws.rds.Instance | None = None
         if args.dr is not None:
@@ -405,6 +376,45 @@ class Postgres(pulumi.ComponentResource):
             "connection_url": self.connection_url,
             "reader_connection_url": self.reader_connection_url,
         })
+
+    def _read_replicas(self, name: str, args: PostgresArgs, key: aws.kms.Key, params: aws.rds.ParameterGroup,
+                       common: _InstanceShared, child: pulumi.ResourceOptions,
+                       storage_opts: pulumi.ResourceOptions) -> list[aws.rds.Instance]:
+        """Same-region read replicas, spread over the AZs after the primary's, deletion-protected with
+        the primary (through the runbook, as the DR replica)."""
+        s, tags = args.settings, args.tags
+
+        def zone_after_primary(i: int) -> pulumi.Output[str]:
+            return pulumi.Output.from_input(args.availability_zones).apply(lambda zs: zs[(i + 1) % len(zs)])
+
+        replicas: list[aws.rds.Instance] = []
+        for i in range(s.read_replicas):
+            az = zone_after_primary(i)
+            replicas.append(aws.rds.Instance(
+                f"{name}-replica-{i}",
+                replicate_source_db=self.primary.identifier,
+                instance_class=s.replica_instance_class or s.instance_class,
+                availability_zone=az,
+                vpc_security_group_ids=[args.security_group_id],
+                parameter_group_name=params.name,
+                # What RDS gives a same-region replica anyway (the source's encryption and key),
+                # stated so the replica is judged on its own inputs.
+                storage_encrypted=True,
+                kms_key_id=key.arn,
+                performance_insights_kms_key_id=key.arn,
+                backup_retention_period=0,
+                skip_final_snapshot=True,
+                # Sent, but ignored by CreateDBInstanceReadReplica; the runbook below applies it.
+                deletion_protection=s.deletion_protection,
+                **common,
+                opts=storage_opts,
+            ))
+        if s.deletion_protection and replicas:
+            region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+            role, policy = self._protection_role(name, "", region, tags, child)
+            for i, replica in enumerate(replicas):
+                self._protect_replica(f"{name}-replica-{i}", replica, None, role, policy, tags)
+        return replicas
 
     def _alarm_targets(self, s: PostgresSettings) -> list[DatabaseTarget]:
         """The primary, each replica and the DR replica, with the sizes their alarm thresholds derive from."""

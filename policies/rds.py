@@ -17,6 +17,7 @@ from _types import (
     RDS_PROXY,
     SG_INGRESS_RULE,
 )
+from pulumi_policy.proxy import UnknownValueError
 from secretsmanager import customer_key_problem
 
 # The CAs RDS issues today (RDS User Guide, "Certificate authorities"); rds-ca-2019 expired in 2024.
@@ -108,12 +109,21 @@ def _backup_retention(props, report, cfg, args):
     _too_few_backup_days(props, cfg, report)
 
 
+def _literal(props, key: str):
+    """A value the program wrote itself, or None. A computed one (an auto-named identifier, unknown
+    in preview) cannot be what a literal elsewhere names, so it is no match rather than unknown."""
+    try:
+        return props.get(key)
+    except UnknownValueError:
+        return None
+
+
 def _source_in_stack(stack: Stack, replica) -> bool:
     if stack.referenced(replica, "replicateSourceDb"):
         return True  # computed from a resource of this program
     source = replica.props.get("replicateSourceDb")
-    return any(source in (db.props.get("identifier"), db.props.get("arn")) for db in stack.of_type(RDS_INSTANCE)
-               if db is not replica)
+    return any(source in (_literal(db.props, "identifier"), _literal(db.props, "arn"))
+               for db in stack.of_type(RDS_INSTANCE) if db is not replica)
 
 
 @stack_rule(
