@@ -152,7 +152,7 @@ FIXTURES = [
      "AWS-managed key alias/aws/rds"),
     ("logs-encrypted", "production", [S("dr-network-flow-logs", "kmsKeyId", None)], "kmsKeyId is not set"),
     ("logs-retention", "production", [S("app-logs", "retentionInDays", 14)], "retentionInDays is 14"),
-    ("secrets-cmk", "production", [S("redis-auth-token", "kmsKeyId", "alias/aws/secretsmanager")],
+    ("secrets-cmk", "production", [S("postgres-credentials", "kmsKeyId", "alias/aws/secretsmanager")],
      "AWS-managed key alias/aws/secretsmanager"),
     ("secrets-rotation", "production", [S("postgres-credentials", "tags.RotationExempt", None)],
      "no RotationExempt tag"),
