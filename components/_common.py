@@ -1,4 +1,5 @@
-"""Small builders several tiers share: a rotating KMS key, the IAM trust document, a hardened bucket."""
+"""Small builders several tiers share: a rotating KMS key, the IAM trust document, a hardened bucket,
+an encrypted log group."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ import pulumi_aws as aws
 
 # A bucket policy statement; values may be Outputs (ARNs), which Output.json_dumps resolves.
 Statement = dict[str, object]
+
+# The tag on a secret that Secrets Manager does not rotate, saying why and how it is rotated instead
+# (the policy pack's secrets-rotation rule reads it). Tag values allow letters, digits, spaces and
+# _ . : / = + - @ only.
+ROTATION_EXEMPT_TAG = "RotationExempt"
+
+
+def rotation_exempt(tags: dict[str, str], reason: str) -> dict[str, str]:
+    return {**tags, ROTATION_EXEMPT_TAG: reason}
 
 
 def kms_key(name: str, description: str, tags: dict[str, str], opts: pulumi.ResourceOptions,
@@ -28,6 +38,44 @@ def key_policy(identity: pulumi.Output[aws.GetCallerIdentityResult], *statements
          "Principal": {"AWS": root}},
         *statements,
     ]})
+
+
+def logs_key_statement(identity: pulumi.Output[aws.GetCallerIdentityResult],
+                       region: pulumi.Input[str]) -> Statement:
+    """Lets CloudWatch Logs in `region` use a key for this account's log groups, and nothing else
+    (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS": the service
+    principal logs.<region>.amazonaws.com, held to log groups by the encryption context it sends)."""
+    partition = identity.arn.apply(lambda arn: arn.split(":")[1])
+    return {
+        "Sid": "CloudWatchLogsUseKey", "Effect": "Allow",
+        "Principal": {"Service": pulumi.Output.concat("logs.", region, ".amazonaws.com")},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": pulumi.Output.format(
+            "arn:{0}:logs:{1}:{2}:log-group:*", partition, region, identity.account_id)}},
+    }
+
+
+def logs_key_policy(parent: pulumi.Resource, region: str | None = None) -> pulumi.Output[str]:
+    """key_policy for a key that also encrypts log groups in `region` (None: the provider's region).
+    The key must live in that region: CloudWatch Logs uses only keys of its own region."""
+    invoke = pulumi.InvokeOutputOptions(parent=parent)
+    identity = aws.get_caller_identity_output(opts=invoke)
+    where: pulumi.Input[str] = region or aws.get_region_output(opts=invoke).region
+    return key_policy(identity, logs_key_statement(identity, where))
+
+
+def encrypted_log_group(name: str, *, retention_days: int, tags: dict[str, str], parent: pulumi.Resource,
+                        region: str | None = None, key: aws.kms.Key | None = None,
+                        purpose: str = "") -> aws.cloudwatch.LogGroup:
+    """A log group encrypted with `key` (whose policy has logs_key_statement for `region`), or with a
+    key of its own, `{name}-key`, in the group's region when `key` is None."""
+    child = pulumi.ResourceOptions(parent=parent)
+    if key is None:
+        key = kms_key(f"{name}-key", f"{purpose or name}: CloudWatch log group", tags, child, region=region,
+                      policy=logs_key_policy(parent, region))
+    return aws.cloudwatch.LogGroup(name, retention_in_days=retention_days, kms_key_id=key.arn, region=region,
+                                   tags=tags, opts=child)
 
 
 def assume_role_policy(service: str) -> str:

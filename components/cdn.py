@@ -17,7 +17,7 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components._common import HardenedBucket, key_policy, kms_key
+from components._common import HardenedBucket, encrypted_log_group, key_policy, kms_key
 from components._dns_zone import DnsZone, SiteTarget, fqdns, validated_certificate
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
 from components.rate_limits import RateLimitSettings
@@ -352,8 +352,8 @@ class Cdn(pulumi.ComponentResource):
 
     def _access_logs(self, name: str, args: CdnArgs, distribution, child) -> None:
         """CloudFront standard logging v2: the distribution's access logs into a CloudWatch log group."""
-        group = aws.cloudwatch.LogGroup(f"{name}-access-logs", retention_in_days=args.log_retention_days,
-                                        region=EDGE_REGION, tags=args.tags, opts=child)
+        group = encrypted_log_group(f"{name}-access-logs", retention_days=args.log_retention_days,
+                                    region=EDGE_REGION, tags=args.tags, parent=self, purpose=f"{name}: access logs")
         source = aws.cloudwatch.LogDeliverySource(f"{name}-log-source", name=f"{name}-{args.stack}-cf",
                                                   log_type="ACCESS_LOGS", resource_arn=distribution.arn,
                                                   region=EDGE_REGION, tags=args.tags, opts=child)

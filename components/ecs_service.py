@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import HardenedBucket, assume_role_policy, kms_key
+from components._common import (
+    HardenedBucket,
+    assume_role_policy,
+    encrypted_log_group,
+    kms_key,
+    logs_key_policy,
+    rotation_exempt,
+)
 from components._dns_zone import DnsZone, SiteTarget, validated_certificate
 from components.alarm_targets import LoadBalancerTarget, UptimeTarget
 from components.app import (
@@ -32,6 +39,9 @@ from components.app import (
 # The ALB's listener rule compares this header; 40 alphanumerics, as the stacks were created with.
 ORIGIN_SECRET_LENGTH = 40
 CONTAINER = "app"  # the container's name in the task definition
+# The env secret's values are read once, at task start, and the database and cache URLs in it
+# follow their own secrets: rotation is a redeploy (README, Operations), not a Secrets Manager Lambda.
+ENV_SECRET_ROTATION = "Read at task start - rotate the values with pulumi up --replace and a new deployment - README Operations"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 PredefinedMetric = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgsDict
 
@@ -100,11 +110,12 @@ class EcsService(pulumi.ComponentResource):
         env = app_environment(name, s, args.data, args.uploads, inside_vpc=True, parent=self)
         self.environment_keys = env.keys
         self.origin_secret = args.origin_secret
-        key = kms_key(f"{name}-key", f"{name}: app secrets, images and logs", tags, self._child)
+        key = kms_key(f"{name}-key", f"{name}: app secrets, images and logs", tags, self._child,
+                      policy=logs_key_policy(self))
         repo = self._repository(name, tags, key)
         env_secret = self._runtime_secret(name, tags, key, env.secrets)
-        logs = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args.log_retention_days,
-                                       tags=tags, opts=self._child)
+        logs = encrypted_log_group(f"{name}-logs", retention_days=args.log_retention_days, key=key, tags=tags,
+                                   parent=self)
         execution_role, task_role = self._roles(name, args, key, env_secret)
         image = e.image or pulumi.Output.concat(repo.repository_url, ":", e.image_tag or NO_IMAGE_TAG)
         task = self._task_definition(name, args, image, env.plain, sorted(env.secrets), env_secret, logs,
@@ -150,7 +161,7 @@ class EcsService(pulumi.ComponentResource):
         """One Secrets Manager secret holding every secret variable, as JSON keys the task definition names."""
         env_secret = aws.secretsmanager.Secret(f"{name}-env", kms_key_id=key.arn, recovery_window_in_days=7,
                                                description=f"{name}: runtime secrets of the app task",
-                                               tags=tags, opts=self._child)
+                                               tags=rotation_exempt(tags, ENV_SECRET_ROTATION), opts=self._child)
         # Typed as an Input so mypy can solve Output.secret's `Input[U]` (from Output[str] alone it cannot).
         secret_string: pulumi.Input[str] = pulumi.Output.json_dumps(secrets)
         aws.secretsmanager.SecretVersion(f"{name}-env-version", secret_id=env_secret.id,

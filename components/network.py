@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import assume_role_policy
+from components._common import assume_role_policy, encrypted_log_group
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
 
 NAT_MODES = ("none", "single", "perAz")
@@ -199,8 +199,8 @@ class Network(pulumi.ComponentResource):
                                                   route_table_id=rt.id, region=region, opts=child)
 
     def _flow_logs(self, name, args, vpc, region, tags, child) -> None:
-        log_group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", retention_in_days=args.log_retention_days,
-                                            region=region, tags=tags, opts=child)
+        log_group = encrypted_log_group(f"{name}-flow-logs", retention_days=args.log_retention_days, region=region,
+                                        tags=tags, parent=self, purpose=f"{name}: VPC flow logs")
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
             assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),

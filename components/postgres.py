@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components._common import assume_role_policy, kms_key
+from components._common import assume_role_policy, kms_key, rotation_exempt
 from components._validation import Checker, bounded, choice
 from components.alarm_targets import DatabaseTarget
 
@@ -317,26 +317,7 @@ class Postgres(pulumi.ComponentResource):
             opts=storage_opts,
         )
 
-        def zone_after_primary(i: int) -> pulumi.Output[str]:
-            return pulumi.Output.from_input(args.availability_zones).apply(lambda zs: zs[(i + 1) % len(zs)])
-
-        self.replicas: list[aws.rds.Instance] = []
-        for i in range(s.read_replicas):
-            az = zone_after_primary(i)
-            self.replicas.append(aws.rds.Instance(
-                f"{name}-replica-{i}",
-                replicate_source_db=self.primary.identifier,
-                instance_class=s.replica_instance_class or s.instance_class,
-                availability_zone=az,
-                vpc_security_group_ids=[args.security_group_id],
-                parameter_group_name=params.name,
-                performance_insights_kms_key_id=key.arn,
-                backup_retention_period=0,
-                skip_final_snapshot=True,
-                deletion_protection=False,
-                **common,
-                opts=storage_opts,
-            ))
+        self.replicas = self._read_replicas(name, args, key, params, common, child, storage_opts)
 
         self.dr_replica: aws.rds.Instance | None = None
         if args.dr is not None:
@@ -344,7 +325,9 @@ class Postgres(pulumi.ComponentResource):
 
         secret = aws.secretsmanager.Secret(
             f"{name}-credentials", description=f"{name} master credentials (RDS secret format)",
-            kms_key_id=key.arn, recovery_window_in_days=7, tags=tags, opts=child)
+            kms_key_id=key.arn, recovery_window_in_days=7, opts=child,
+            tags=rotation_exempt(tags, "DATABASE_URL embeds this password - rotate it with pulumi up --replace "
+                                       "on the password - README Operations"))
         aws.secretsmanager.SecretVersion(
             f"{name}-credentials-version", secret_id=secret.id,
             secret_string=pulumi.Output.json_dumps({
@@ -394,6 +377,45 @@ class Postgres(pulumi.ComponentResource):
             "reader_connection_url": self.reader_connection_url,
         })
 
+    def _read_replicas(self, name: str, args: PostgresArgs, key: aws.kms.Key, params: aws.rds.ParameterGroup,
+                       common: _InstanceShared, child: pulumi.ResourceOptions,
+                       storage_opts: pulumi.ResourceOptions) -> list[aws.rds.Instance]:
+        """Same-region read replicas, spread over the AZs after the primary's, deletion-protected with
+        the primary (through the runbook, as the DR replica)."""
+        s, tags = args.settings, args.tags
+
+        def zone_after_primary(i: int) -> pulumi.Output[str]:
+            return pulumi.Output.from_input(args.availability_zones).apply(lambda zs: zs[(i + 1) % len(zs)])
+
+        replicas: list[aws.rds.Instance] = []
+        for i in range(s.read_replicas):
+            az = zone_after_primary(i)
+            replicas.append(aws.rds.Instance(
+                f"{name}-replica-{i}",
+                replicate_source_db=self.primary.identifier,
+                instance_class=s.replica_instance_class or s.instance_class,
+                availability_zone=az,
+                vpc_security_group_ids=[args.security_group_id],
+                parameter_group_name=params.name,
+                # What RDS gives a same-region replica anyway (the source's encryption and key),
+                # stated so the replica is judged on its own inputs.
+                storage_encrypted=True,
+                kms_key_id=key.arn,
+                performance_insights_kms_key_id=key.arn,
+                backup_retention_period=0,
+                skip_final_snapshot=True,
+                # Sent, but ignored by CreateDBInstanceReadReplica; the runbook below applies it.
+                deletion_protection=s.deletion_protection,
+                **common,
+                opts=storage_opts,
+            ))
+        if s.deletion_protection and replicas:
+            region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+            role, policy = self._protection_role(name, "", region, tags, child)
+            for i, replica in enumerate(replicas):
+                self._protect_replica(f"{name}-replica-{i}", replica, None, role, policy, tags)
+        return replicas
+
     def _alarm_targets(self, s: PostgresSettings) -> list[DatabaseTarget]:
         """The primary, each replica and the DR replica, with the sizes their alarm thresholds derive from."""
         def target(label: str, instance: aws.rds.Instance, replica: bool, region: str = "") -> DatabaseTarget:
@@ -441,19 +463,16 @@ class Postgres(pulumi.ComponentResource):
             opts=storage_opts,
         )
         if s.deletion_protection:
-            self._protect_replica(name, replica, dr.region, tags, child)
+            role, policy = self._protection_role(name, "dr-", dr.region, tags, child)
+            self._protect_replica(f"{name}-dr", replica, dr.region, role, policy, tags)
         return replica
 
-    def _protect_replica(self, name, replica: aws.rds.Instance, region: str, tags, child) -> aws.ssm.Association:
-        """Turn deletion protection on for a fresh replica within the same `pulumi up`.
-
-        The association runs the AWS-owned runbook once when it is created and the provider waits
-        for its success, so the replica is protected when the update ends. The instance's own
-        deletion_protection input then matches AWS: a refresh finds no drift, and a plain `up`
-        that still holds the create-time state sends one no-op ModifyDBInstance.
-        """
-        role = aws.iam.Role(f"{name}-dr-protect-role", assume_role_policy=assume_role_policy("ssm.amazonaws.com"),
-                            description=f"{name}: SSM Automation enables deletion protection on the DR replica",
+    def _protection_role(self, name: str, label: str, region: pulumi.Input[str], tags: dict[str, str],
+                         child: pulumi.ResourceOptions) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """The role SSM Automation assumes to turn deletion protection on for the replicas in `region`."""
+        where = "the DR replica" if label else "the read replicas"
+        role = aws.iam.Role(f"{name}-{label}protect-role", assume_role_policy=assume_role_policy("ssm.amazonaws.com"),
+                            description=f"{name}: SSM Automation enables deletion protection on {where}",
                             tags=tags, opts=child)
         # Built from the account and region, not from the replica's ARN: the policy then exists
         # (and has propagated through IAM) long before the replica, whose create takes ~20 min,
@@ -464,7 +483,7 @@ class Postgres(pulumi.ComponentResource):
         dbs = pulumi.Output.format("arn:{0}:rds:{1}:{2}:db:*", partition, region, identity.account_id)
         ours = {f"rds:db-tag/{k}": tags[k] for k in ("Project", "Stack") if k in tags}
         policy = aws.iam.RolePolicy(
-            f"{name}-dr-protect-policy", role=role.id,
+            f"{name}-{label}protect-policy", role=role.id,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
                 # DescribeDBInstances runs with a dbi-resource-id filter, which IAM authorises on db:*.
                 {"Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": dbs},
@@ -479,8 +498,19 @@ class Postgres(pulumi.ComponentResource):
                     "arn:{0}:ssm:{1}:{2}:automation-execution/*", partition, region, identity.account_id)},
             ]}),
             opts=child)
+        return role, policy
+
+    def _protect_replica(self, name: str, replica: aws.rds.Instance, region: str | None, role: aws.iam.Role,
+                         policy: aws.iam.RolePolicy, tags: dict[str, str]) -> aws.ssm.Association:
+        """Turn deletion protection on for a fresh replica within the same `pulumi up`.
+
+        The association runs the AWS-owned runbook once when it is created and the provider waits
+        for its success, so the replica is protected when the update ends. The instance's own
+        deletion_protection input then matches AWS: a refresh finds no drift, and a plain `up`
+        that still holds the create-time state sends one no-op ModifyDBInstance.
+        """
         return aws.ssm.Association(
-            f"{name}-dr-deletion-protection",
+            f"{name}-deletion-protection",
             name=ENABLE_DELETION_PROTECTION_RUNBOOK,
             region=region,
             # No ApplyImmediately: deletion protection takes effect at once either way (the

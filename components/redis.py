@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components._common import kms_key
+from components._common import encrypted_log_group, kms_key, logs_key_policy, rotation_exempt
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
 from components.alarm_targets import CacheTarget
 
@@ -111,12 +111,14 @@ class Redis(pulumi.ComponentResource):
         tags = args.tags
         child = pulumi.ResourceOptions(parent=self)
 
-        key = kms_key(f"{name}-key", f"{name}: cache data at rest and auth token", tags, child)
+        key = kms_key(f"{name}-key", f"{name}: cache data at rest, auth token and slow log", tags, child,
+                      policy=logs_key_policy(self))
         # ElastiCache auth tokens: 16-128 printable characters without / " @ or spaces.
         token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=child)
         secret = aws.secretsmanager.Secret(f"{name}-auth-token", description=f"{name} AUTH token",
-                                           kms_key_id=key.arn, recovery_window_in_days=7, tags=tags,
-                                           opts=child)
+                                           kms_key_id=key.arn, recovery_window_in_days=7, opts=child,
+                                           tags=rotation_exempt(tags, "REDIS_URL embeds this token - rotate it with "
+                                                                "pulumi up --replace on the token - README Operations"))
         aws.secretsmanager.SecretVersion(f"{name}-auth-token-version", secret_id=secret.id,
                                          secret_string=token.result, opts=child)
 
@@ -130,8 +132,8 @@ class Redis(pulumi.ComponentResource):
         params = aws.elasticache.ParameterGroup(f"{name}-params", family=s.family,
                                                 description=f"{name} {s.family}",
                                                 parameters=parameters, tags=tags, opts=child)
-        slow_log = aws.cloudwatch.LogGroup(f"{name}-slow-log", retention_in_days=args.log_retention_days,
-                                           tags=tags, opts=child)
+        slow_log = encrypted_log_group(f"{name}-slow-log", retention_days=args.log_retention_days, key=key,
+                                       tags=tags, parent=self)
 
         if s.cluster_mode:
             shape = _Shape(cluster_mode="enabled", num_node_groups=s.shards,

@@ -8,11 +8,13 @@ import ecs  # noqa: F401
 import elasticache  # noqa: F401
 import encryption  # noqa: F401
 import iam  # noqa: F401
+import logs  # noqa: F401
 import monitoring  # noqa: F401
 import network  # noqa: F401
 import rds  # noqa: F401
 import s3  # noqa: F401
 import serverless  # noqa: F401
+import secretsmanager  # noqa: F401
 import stack  # noqa: F401
 import tagging  # noqa: F401
 import vercel  # noqa: F401

@@ -142,3 +142,10 @@ WEB_ACL_RULE_GROUP_ASSOCIATION = "aws:wafv2/webAclRuleGroupAssociation:WebAclRul
 WEB_ACL_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 ECS_TASK_SET = "aws:ecs/taskSet:TaskSet"
 ECS_DAEMON_TASK_DEFINITION = "aws:ecs/daemonTaskDefinition:DaemonTaskDefinition"
+
+# ---- data and logs (issue 15) ----
+RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+RDS_CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
+CACHE_SERVERLESS = "aws:elasticache/serverlessCache:ServerlessCache"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"

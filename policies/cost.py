@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from _rules import resource_rule
-from _types import CACHE_REPLICATION_GROUP, RDS_INSTANCE
+from _types import CACHE_CLUSTER, CACHE_REPLICATION_GROUP, RDS_CLUSTER_INSTANCE, RDS_INSTANCE
 
 PRODUCTION_DB = ["db.t4g.micro", "db.t4g.small", "db.t4g.medium", "db.t4g.large", "db.t3.micro", "db.t3.small",
                  "db.t3.medium", "db.t3.large", "db.m6g.large", "db.m6g.xlarge", "db.m7g.large", "db.m7g.xlarge",
@@ -13,8 +13,9 @@ PRODUCTION_CACHE = ["cache.t4g.micro", "cache.t4g.small", "cache.t4g.medium", "c
 
 
 @resource_rule(
-    "cost-allowed-classes", "RDS instance classes and ElastiCache node types come from the environment's allow-list.",
-    types=[RDS_INSTANCE, CACHE_REPLICATION_GROUP], severity="medium",
+    "cost-allowed-classes", "RDS and Aurora instance classes and ElastiCache node types come from the environment's "
+                            "allow-list.",
+    types=[RDS_INSTANCE, RDS_CLUSTER_INSTANCE, CACHE_REPLICATION_GROUP, CACHE_CLUSTER], severity="medium",
     config={
         "rdsInstanceClasses": {"type": "array", "items": {"type": "string"}, "default": PRODUCTION_DB,
                                "description": "Allowed RDS instance classes."},
@@ -24,7 +25,9 @@ PRODUCTION_CACHE = ["cache.t4g.micro", "cache.t4g.small", "cache.t4g.medium", "c
     fix="Pick a class from the allow-list (pulumi config set postgresInstanceClass / redisNodeType), or "
         "widen the list for this environment in its policy pack config after a cost review.")
 def _allowed(props, report, cfg, args):
-    if args.resource_type == RDS_INSTANCE:
+    if args.resource_type == CACHE_CLUSTER and props.get("replicationGroupId"):
+        return  # a member of a replication group: the group's nodeType is judged
+    if args.resource_type in (RDS_INSTANCE, RDS_CLUSTER_INSTANCE):
         value, allowed, what = props.get("instanceClass"), cfg["rdsInstanceClasses"], "instanceClass"
     else:
         value, allowed, what = props.get("nodeType"), cfg["cacheNodeTypes"], "nodeType"

@@ -227,8 +227,6 @@ def test_no_replica_carries_inputs_the_replica_api_refuses(production):
 def test_dr_replica_is_protected_within_the_first_up(production):
     dr = production.named("postgres-dr-replica")
     assert dr.input("deletionProtection") is True
-    # In-region replicas stay deletable so that lowering postgresReadReplicas works.
-    assert {production.named(f"postgres-replica-{i}").input("deletionProtection") for i in (0, 1)} == {False}
     # RDS ignores DeletionProtection on CreateDBInstanceReadReplica: the AWS-owned runbook turns it on.
     assoc = production.named("postgres-dr-deletion-protection")
     assert assoc.input("name") == "AWSConfigRemediation-EnableRDSInstanceDeletionProtection"
@@ -239,6 +237,31 @@ def test_dr_replica_is_protected_within_the_first_up(production):
                                          "AutomationAssumeRole": role.outputs["arn"]}
     assert assoc.input("waitForSuccessTimeoutSeconds") > 0  # the update ends only once it is protected
     assert json.loads(role.input("assumeRolePolicy"))["Statement"][0]["Principal"] == {"Service": "ssm.amazonaws.com"}
+
+
+def test_in_region_replicas_are_protected_like_the_primary(production, staging):
+    """Issue 15: production replicas carry deletion protection (rds-deletion-protection covers them);
+    lowering postgresReadReplicas then starts by turning it off (README, Operations)."""
+    role = production.named("postgres-protect-role")
+    for i in (0, 1):
+        replica = production.named(f"postgres-replica-{i}")
+        assert replica.input("deletionProtection") is True
+        assoc = production.named(f"postgres-replica-{i}-deletion-protection")
+        assert assoc.input("region") is None  # the primary's (the provider's) region
+        assert assoc.input("parameters") == {"DbInstanceResourceId": replica.outputs["resourceId"],
+                                             "AutomationAssumeRole": role.outputs["arn"]}
+    policy = json.loads(production.named("postgres-protect-policy").input("policy"))
+    assert policy["Statement"][1]["Resource"] == "arn:aws:rds:us-east-1:123456789012:db:*"
+    # Staging turns deletion protection off: its replica stays deletable, with no runbook.
+    assert staging.named("postgres-replica-0").input("deletionProtection") is False
+    assert not [r for r in staging.resources if r.name.endswith("deletion-protection")]
+
+
+def test_replicas_state_their_encryption_and_key(production):
+    key = production.named("postgres-key").outputs["arn"]
+    for i in (0, 1):
+        replica = production.named(f"postgres-replica-{i}")
+        assert replica.input("storageEncrypted") is True and replica.input("kmsKeyId") == key
 
 
 def test_the_protection_runbook_is_replaced_not_updated(production):
