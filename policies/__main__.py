@@ -13,8 +13,8 @@ import monitoring  # noqa: F401
 import network  # noqa: F401
 import rds  # noqa: F401
 import s3  # noqa: F401
-import serverless  # noqa: F401
 import secretsmanager  # noqa: F401
+import serverless  # noqa: F401
 import stack  # noqa: F401
 import tagging  # noqa: F401
 import vercel  # noqa: F401
