@@ -176,6 +176,7 @@ PLURAL_BLOCKS = frozenset({
     "egress",       # aws_security_group / aws_default_security_group: egress { ... }
     "ingress",      # ... ingress { ... }
     "items",        # aws_cloudfront_response_headers_policy custom_headers_config / security_headers: items { ... }
+    "redacted_fields",  # aws_wafv2_web_acl_logging_configuration: redacted_fields { single_header { name } }
     "targets",      # aws_ssm_association: targets { key, values }
 })
 
@@ -271,7 +272,7 @@ def _field_name(name: str, typ: Any, renamed: Mapping[str, str], singular_blocks
         return renamed[name]
     snake = snake_case(name)
     kind, item = _kind(typ)
-    if singular_blocks and kind == "list" and _kind(item)[0] == "object" and name not in PLURAL_BLOCKS:
+    if singular_blocks and kind == "list" and _kind(item)[0] == "object" and snake not in PLURAL_BLOCKS:
         return singular(snake)
     return snake
 

@@ -127,6 +127,8 @@ def test_every_repeated_block_of_the_stacks_gets_a_reviewed_terraform_name():
         "egress", "ingress", "encryption_configuration", "setting", "load_balancer", "log_delivery_configuration",
         "default_action", "action", "condition", "alias", "weighted_routing_policy", "vpc", "rule", "transition",
         "rule_action_override", "text_transformation", "rules",  # cloudflare_ruleset: plural in Terraform
+        "volume",  # aws_ecs_task_definition: volume { name }
+        "redacted_fields",  # aws_wafv2_web_acl_logging_configuration: plural in Terraform
     }
     repeated: set[str] = set()
     for graph in _graphs():

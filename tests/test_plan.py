@@ -63,7 +63,12 @@ def test_staging_plan_uses_its_pack_config_and_passes_with_advisories(run_plan):
     assert result.returncode == 0, result.stderr
     assert "config: policies/config/staging.json" in result.stdout
     assert "  [advisory] rds-multi-az\n      postgres-primary: multiAz is not true" in result.stdout
-    assert "PASS: 0 mandatory, 29 advisory violation(s)" in result.stdout
+    # Every advisory comes from a rule staging's pack config relaxes (the count grows with the rules).
+    advisory = re.search(r"PASS: 0 mandatory, (\d+) advisory violation\(s\)", result.stdout)
+    assert advisory and int(advisory.group(1)) > 0, result.stdout[-400:]
+    relaxed = {name for name, value in json.loads((ROOT / "policies/config/staging.json").read_text()).items()
+               if value == "advisory"}
+    assert set(re.findall(r"\n  \[advisory\] (\S+)", result.stdout)) <= relaxed
     cost = result.stdout.split("Monthly cost estimate", 1)[1].split("Policy verdict", 1)[0]
     assert "  postgres-primary " in cost and "db.t4g.micro single-AZ: 730 h × $0.016 + 20 GB gp3 × $0.115" in cost
     assert re.search(r"\n  total +\d+\.\d\d  fixed charges of \d+ resources", cost)
@@ -144,7 +149,7 @@ def test_json_plan_is_the_whole_plan_without_secrets(run_plan, tmp_path):
     assert sum(doc["countsByType"].values()) == len(doc["resources"])
     primary = next(r for r in doc["resources"] if r["name"] == "postgres-primary")
     assert primary["fact"].startswith("postgres 16 db.t4g.micro single-AZ")
-    assert doc["policy"]["counts"] == {"mandatory": 0, "advisory": 29}
+    assert doc["policy"]["counts"] == {"mandatory": 0, "advisory": len(doc["policy"]["violations"])}
     assert {v["policy"] for v in doc["policy"]["violations"]} >= {"rds-multi-az", "stateful-protected"}
     assert all(v["fix"] for v in doc["policy"]["violations"])
     assert "Aa1" not in out.read_text()  # generated passwords/tokens never leave the evaluator
