@@ -111,7 +111,7 @@ def test_waf_logs_to_an_encrypted_group_in_us_east_1_with_credentials_redacted(s
     assert group.input("name") == f"aws-waf-logs-cdn-{source}"
     assert (group.input("region"), logging.input("region"), key.input("region")) == ("us-east-1",) * 3
     assert group.input("kmsKeyId") == key.outputs["arn"]
-    assert group.input("retentionInDays") == {"production": 90, "staging": 14}[source]
+    assert group.input("retentionInDays") == {"production": 365, "staging": 14}[source]
     assert key.input("enableKeyRotation") is True
     [logs] = [s for s in json.loads(key.input("policy"))["Statement"] if s.get("Sid") == "CloudWatchLogsEncryptsWafLogs"]
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
@@ -164,7 +164,7 @@ def test_access_logs_v2_into_us_east_1(production):
     assert dest.input("deliveryDestinationConfiguration")["destinationResourceArn"] == \
         production.named("cdn-access-logs").outputs["arn"]
     assert production.named("cdn-log-delivery").input("deliverySourceName") == source.input("name")
-    assert production.named("cdn-access-logs").input("retentionInDays") == 90
+    assert production.named("cdn-access-logs").input("retentionInDays") == 365
 
 
 def test_stack_name_labels_the_distribution_and_its_log_delivery(any_stack):
