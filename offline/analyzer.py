@@ -371,7 +371,12 @@ class Analysis:
         verdict = self._verdict
         for r in graph.resources:
             if r.urn in self._pending:
-                verdict.diagnostics += [_diagnostic(d, r.urn) for d in self._pending.pop(r.urn).result().diagnostics]
+                try:
+                    response = self._pending.pop(r.urn).result()
+                except Exception as err:
+                    err.add_note(f"in Analyze of {r.urn}")  # the pack's error does not say which resource
+                    raise
+                verdict.diagnostics += [_diagnostic(d, r.urn) for d in response.diagnostics]
         if not stack:
             return verdict
         by_urn = {r.urn: r for r in graph.resources}

@@ -59,7 +59,7 @@ SHAPE_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError)
 
 def _shape_message(err: Exception) -> str:
     if isinstance(err, ShapeError):  # a reader's message already names the property
-        return f"{err}; set it as the provider's schema types it."
+        return f"a value of the wrong shape: {err}; set it as the provider's schema types it."
     return (f"a property this rule reads has a value of the wrong shape ({type(err).__name__}: {err}); "
             "set it as the provider's schema types it.")
 
