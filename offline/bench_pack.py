@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass, fields
+from pathlib import Path
 
 from offline.analyzer import PACK_WORKERS, PolicyPackProcess
 from offline.evaluate import Graph, Resource
@@ -57,18 +60,33 @@ def _renamed(r: Resource, copy: int, keep: set[str]) -> Resource:
         provider=provider(r.provider))
 
 
-def judge(pack: PolicyPackProcess, graph: Graph) -> tuple[float, float, int]:
-    """Seconds for Analyze of every resource, seconds for AnalyzeStack, and the findings."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc (Linux): unlike wall time,
+    it hardly moves with the machine's load, so it shows growth on a busy machine too."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (proc(5))
+
+
+@dataclass(frozen=True)
+class Sample:
+    analyze: float  # wall seconds: Analyze of every resource
+    stack: float  # wall seconds: one AnalyzeStack
+    pack_cpu: float  # the pack process's CPU seconds for both
+    findings: int
+
+
+def judge(pack: PolicyPackProcess, graph: Graph) -> Sample:
     analysis = pack.begin(graph.stack, graph.preview)
     analysis.known.update((r.urn, r) for r in graph.resources)
-    start = time.perf_counter()
+    cpu, start = cpu_seconds(pack.proc.pid), time.perf_counter()
     for r in graph.resources:
         analysis.resource(r)
     verdict = analysis.finish(graph, stack=False)
     analyzed = time.perf_counter()
     stack = pack.begin(graph.stack, graph.preview).finish(graph)
     done = time.perf_counter()
-    return analyzed - start, done - analyzed, len(verdict.diagnostics) + len(stack.diagnostics)
+    return Sample(analyzed - start, done - analyzed, cpu_seconds(pack.proc.pid) - cpu,
+                  len(verdict.diagnostics) + len(stack.diagnostics))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,24 +104,26 @@ def main(argv: list[str] | None = None) -> int:
     base = run(raw, secret_keys, args.stack, preview=False)
     print(f"stack '{args.stack}': {len(base.resources)} resources, replicated; Analyze with at most "
           f"{PACK_WORKERS} calls in flight, then one AnalyzeStack; median of {args.rounds} rounds")
-    rows = []
+    rows: list[tuple[int, Sample]] = []
     with PolicyPackProcess() as pack:
         pack.policies()  # the pack has started and loaded its rules before the clock runs
         for wanted in sizes:
             graph = replicate(base, wanted)
             samples = [judge(pack, graph) for _ in range(args.rounds)]
-            analyze, stack = (statistics.median(s[i] for s in samples) for i in (0, 1))
-            size = len(graph.resources)
-            rows.append((size, analyze, stack, samples[0][2]))
-            print(f"  {size:>6} resources: Analyze {analyze:6.2f} s  AnalyzeStack {stack:6.2f} s  "
-                  f"total {analyze + stack:6.2f} s  per 1,000: {(analyze + stack) * 1000 / size:5.2f} s  "
-                  f"({samples[0][2]} findings)", file=sys.stderr, flush=True)
-    print(f"\n{'resources':>9}  {'Analyze':>8}  {'AnalyzeStack':>12}  {'total':>7}  {'s per 1,000':>11}")
-    for size, analyze, stack, _ in rows:
-        print(f"{size:>9}  {analyze:8.2f}  {stack:12.2f}  {analyze + stack:7.2f}  {(analyze + stack) * 1000 / size:11.2f}")
-    first, last = rows[0], rows[-1]
-    growth = ((last[1] + last[2]) / last[0]) / ((first[1] + first[2]) / first[0])
-    print(f"\nper-1,000 ratio {last[0]:,} / {first[0]:,} resources: {growth:.2f} (1.00 is linear)")
+            median = Sample(*(statistics.median(getattr(s, f.name) for s in samples)
+                              for f in fields(Sample)))
+            rows.append((len(graph.resources), median))
+            print(f"  {len(graph.resources):>6} resources: {median}", file=sys.stderr, flush=True)
+    print(f"\n{'resources':>9}  {'Analyze':>8}  {'AnalyzeStack':>12}  {'total':>7}  {'s per 1,000':>11}  "
+          f"{'pack CPU':>8}  {'CPU s per 1,000':>15}  findings")
+    for size, m in rows:
+        total = m.analyze + m.stack
+        print(f"{size:>9}  {m.analyze:8.2f}  {m.stack:12.2f}  {total:7.2f}  {total * 1000 / size:11.2f}  "
+              f"{m.pack_cpu:8.2f}  {m.pack_cpu * 1000 / size:15.2f}  {m.findings:>8}")
+    (n0, first), (n1, last) = rows[0], rows[-1]
+    print(f"\nper-1,000 ratio, {n1:,} against {n0:,} resources (1.00 is linear): wall "
+          f"{((last.analyze + last.stack) / n1) / ((first.analyze + first.stack) / n0):.2f}, "
+          f"pack CPU {(last.pack_cpu / n1) / (first.pack_cpu / n0):.2f}")
     return 0
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import importlib.util
 import re
 import threading
@@ -237,8 +238,16 @@ def _pack_module(name: str) -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def rules() -> ModuleType:
-    return _pack_module("_rules")
+def rules() -> Iterator[ModuleType]:
+    """policies/_rules.py, loaded in this process; the collector thresholds it sets for the pack's
+    process are put back for the other tests."""
+    thresholds = gc.get_threshold()
+    try:
+        module = _pack_module("_rules")
+        assert gc.get_threshold() == module.GC_THRESHOLDS
+        yield module
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _proxied(value: Any) -> Any:
