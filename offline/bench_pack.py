@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             median = Sample(*(statistics.median(getattr(s, f.name) for s in samples)
                               for f in fields(Sample)))
             rows.append((len(graph.resources), median))
-            print(f"  {len(graph.resources):>6} resources: {median}", file=sys.stderr, flush=True)
+            print(f"  {len(graph.resources):>6} resources: Analyze {median.analyze:.2f} s, AnalyzeStack "
+                  f"{median.stack:.2f} s, pack CPU {median.pack_cpu:.2f} s", file=sys.stderr, flush=True)
     print(f"\n{'resources':>9}  {'Analyze':>8}  {'AnalyzeStack':>12}  {'total':>7}  {'s per 1,000':>11}  "
           f"{'pack CPU':>8}  {'CPU s per 1,000':>15}  findings")
     for size, m in rows:
