@@ -36,6 +36,9 @@ from offline.analyzer import PACK_WORKERS, Analysis, Diagnostic, PolicyPackProce
 from offline.bench_pack import replicate
 from offline.evaluate import SECRET_SIG, SECRET_SIG_KEY, Graph, Resource, is_secret
 
+# tests/test_policies.py reads CASES from every tests/test_pack_*.py: this file adds no rule.
+CASES: list = []
+
 WRONG: tuple[Any, ...] = (None, "x", 5, [], {}, [None], {"a": None})
 WRONG_IDS = ["null", "string", "number", "list", "map", "null-in-list", "map-with-null"]
 SHAPE = "wrong shape"  # policies/_rules.py _shape_message
