@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,11 @@ from offline.evaluate import PROJECT, ROOT, UNKNOWN, Graph, Resource
 PACK_DIR = ROOT / "policies"
 CONFIG_DIR = PACK_DIR / "config"
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+# How many Analyze calls the harness keeps in flight: the pack's gRPC server runs its handlers on a
+# pool of this many threads (pulumi_policy 1.21 policy.py, PolicyPack.__init__:
+# `grpc.server(futures.ThreadPoolExecutor(max_workers=4), ...)`; tests check the number against the
+# installed SDK). More calls would only queue inside the pack, each holding its request in memory.
+PACK_WORKERS = 4
 _JSON_TYPES: dict[str, type | tuple[type, ...]] = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list,
                "object": dict}
 
@@ -277,9 +283,9 @@ class PolicyPackProcess:
             config=stack_config, tags=tags))
 
     def begin(self, stack: str, preview: bool, config_path: Path | None = None, *,
-              stack_config: dict[str, str] | None = None) -> Analysis:
+              stack_config: dict[str, str] | None = None, max_in_flight: int = PACK_WORKERS) -> Analysis:
         """Configure the pack for one deployment and return the Analysis that judges its resources."""
-        return Analysis(self, stack, preview, config_path, stack_config or {})
+        return Analysis(self, stack, preview, config_path, stack_config or {}, max_in_flight=max_in_flight)
 
     def analyze(self, graph: Graph, config_path: Path | None = None, *, stack_config: dict[str, str] | None = None,
                 only: set[str] | None = None, stack: bool = True) -> Verdict:
@@ -300,16 +306,23 @@ class Analysis:
     provider the step generator has already seen), AnalyzeStack once the program has finished.
 
     `resource` may be called from the SDK's executor threads while the program runs (./plan does:
-    the pack judges the update graph while it is built); the Analyze calls are asynchronous. A
+    the pack judges the update graph while it is built); the Analyze calls are asynchronous, at
+    most `max_in_flight` at a time: `resource` waits for a free slot. The engine waits for each
+    answer before it goes on (deployment_executor.go handles one event at a time and
+    GenerateSteps -> analyzeAll -> analyze_snapshot.go analyzeResource waits for every analyzer's
+    Analyze, in parallel across packs only), so it never has more than one call per pack in
+    flight; overlapping a few keeps the program and the pack both busy, and a 10,000-resource graph
+    does not open 10,000 calls (which the pack would queue, and a channel may cancel). A
     failure to configure (a pack that did not start, a pack config that does not match) is kept
     and raised by `finish`, so the program's own errors are reported first, as before.
     """
 
     def __init__(self, pack: PolicyPackProcess, stack: str, preview: bool, config_path: Path | None,
-                 stack_config: dict[str, str]):
+                 stack_config: dict[str, str], *, max_in_flight: int = PACK_WORKERS):
         self.pack, self.config_path = pack, config_path
         self.known: dict[str, Resource] = {}  # by URN: the providers a request names
         self._pending: dict[str, grpc.Future] = {}
+        self._slots = threading.BoundedSemaphore(max_in_flight)
         self._failure: Exception | None = None
         self._verdict: Verdict | None = None
         try:
@@ -337,9 +350,18 @@ class Analysis:
         try:
             request = pb.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
                                         options=_options(r), provider=_provider(r, self.known))
-            self._pending[r.urn] = self.pack.stub.Analyze.future(request)
         except Exception as err:  # noqa: BLE001 - the pack's failure, not the program's: kept for finish()
             self._failure = err
+            return
+        self._slots.acquire()
+        try:
+            future = self.pack.stub.Analyze.future(request)
+        except Exception as err:  # noqa: BLE001 - as above
+            self._slots.release()
+            self._failure = err
+            return
+        future.add_done_callback(lambda _f: self._slots.release())  # on success, failure or cancel
+        self._pending[r.urn] = future
 
     def finish(self, graph: Graph, *, stack: bool = True) -> Verdict:
         """Collect the Analyze results in the graph's order, then AnalyzeStack the whole graph."""
@@ -349,7 +371,12 @@ class Analysis:
         verdict = self._verdict
         for r in graph.resources:
             if r.urn in self._pending:
-                verdict.diagnostics += [_diagnostic(d, r.urn) for d in self._pending.pop(r.urn).result().diagnostics]
+                try:
+                    response = self._pending.pop(r.urn).result()
+                except Exception as err:
+                    err.add_note(f"in Analyze of {r.urn}")  # the pack's error does not say which resource
+                    raise
+                verdict.diagnostics += [_diagnostic(d, r.urn) for d in response.diagnostics]
         if not stack:
             return verdict
         by_urn = {r.urn: r for r in graph.resources}
