@@ -7,7 +7,7 @@ hold for every engine."""
 
 from __future__ import annotations
 
-from _rules import Stack, as_list, cidr_open, is_set, resource_rule, stack_rule
+from _rules import Stack, as_list, is_set, resource_rule, stack_rule
 from _types import (
     RDS_CLUSTER,
     RDS_CLUSTER_INSTANCE,
@@ -17,6 +17,7 @@ from _types import (
     RDS_PROXY,
     SG_INGRESS_RULE,
 )
+from network import world_open
 from pulumi_policy.proxy import UnknownValueError
 from secretsmanager import customer_key_problem
 
@@ -62,9 +63,13 @@ def _public_instances_checked(stack: Stack, db, report) -> None:
     rules = [r for sg in stack.referenced(db, "vpcSecurityGroupIds")
              for r in stack.referencing(sg, SG_INGRESS_RULE, "securityGroupId")]
     cidrs = [r.props.get("cidrIpv4") or r.props.get("cidrIpv6") for r in rules]
-    if not [c for c in cidrs if c] or any(cidr_open(c) for c in cidrs):
+    listed = [c for c in cidrs if c]
+    # The same measure as sg-no-public-ingress (network.world_open): ranges split over several
+    # rules (0.0.0.0/1 + 128.0.0.0/1) open the database as much as 0.0.0.0/0.
+    if not listed or world_open(listed):
         report("is public but its security groups do not restrict ingress to an "
-               "allow-list of CIDRs (none listed, or 0.0.0.0/0 / ::/0).")
+               "allow-list of CIDRs (none listed, or together wider than an allow-list: 0.0.0.0/0, ::/0, "
+               "or ranges that add up to more than a /8 of public addresses).")
 
 
 @stack_rule(

@@ -329,6 +329,11 @@ def test_public_database_is_refused_unless_the_pack_config_allows_it(pack, tmp_p
     broken, _ = mutated(g, S(rule, "cidrIpv4", "0.0.0.0/0"))
     messages = [d.message for d in pack.analyze(broken, allow).mandatory if d.policy == "rds-not-public"]
     assert messages and "allow-list" in messages[0]
+    # Half of the address space is no allow-list either (the config refuses it; a user's own
+    # program need not): the rule measures the public addresses the ranges admit, not one spelling.
+    half, _ = mutated(g, S(rule, "cidrIpv4", "0.0.0.0/1"))
+    split = [d.message for d in pack.analyze(half, allow).mandatory if d.policy == "rds-not-public"]
+    assert split and "allow-list" in split[0]
 
 
 def test_required_tags_cover_every_taggable_type_the_stacks_use(pack):
