@@ -131,13 +131,13 @@ class Checker:
             try:
                 net = ipaddress.ip_network(value, strict=True)
             except ValueError:
-                self.require(False, field, value, "must hold CIDRs such as 10.20.0.0/16")
+                self.require(False, field, value, f"{value} is not a CIDR: use networks such as 10.20.0.0/16")
                 continue
             self.require(
                 net.prefixlen >= min_prefix,
                 field,
                 value,
-                f"must not open the port to the internet: use a prefix of /{min_prefix} or longer",
+                f"{value} opens the port to the internet: use a prefix of /{min_prefix} or longer",
             )
 
     def daily_window(self, field: str, value: str, min_minutes: int) -> tuple[int, int] | None:
