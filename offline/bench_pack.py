@@ -36,14 +36,28 @@ def replicate(graph: Graph, size: int) -> Graph:
     body = [r for r in graph.resources if r.type != ROOT_TYPE]
     out = Graph(stack=graph.stack, preview=graph.preview, resources=list(roots))
     keep = {r.urn for r in roots}
+    # Physical names and ids are unique in an account: each copy gets its own, or the rules that link
+    # a bucket's settings by its literal name (s3.py) would see every copy write one bucket.
+    physical = {v for r in body for v in (r.outputs.get("id"), r.inputs.get("bucket"), r.inputs.get("name"))
+                if isinstance(v, str) and v}
     copy = 0
     while len(out.resources) < size:
-        out.resources += [_renamed(r, copy, keep) for r in body]
+        out.resources += [_renamed(r, copy, keep, physical) for r in body]
         copy += 1
     return out
 
 
-def _renamed(r: Resource, copy: int, keep: set[str]) -> Resource:
+def _suffixed(value, physical: set[str], suffix: str):
+    if isinstance(value, str):
+        return value + suffix if value in physical else value
+    if isinstance(value, dict):
+        return {k: _suffixed(v, physical, suffix) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_suffixed(v, physical, suffix) for v in value]
+    return value
+
+
+def _renamed(r: Resource, copy: int, keep: set[str], physical: set[str]) -> Resource:
     def urn(u: str) -> str:
         return u if not u or u in keep else f"{u}-c{copy}"
 
@@ -55,6 +69,7 @@ def _renamed(r: Resource, copy: int, keep: set[str]) -> Resource:
 
     return dataclasses.replace(
         r, urn=urn(r.urn), name=f"{r.name}-c{copy}", parent=urn(r.parent),
+        inputs=_suffixed(r.inputs, physical, f"-c{copy}"), outputs=_suffixed(r.outputs, physical, f"-c{copy}"),
         dependencies=[urn(d) for d in r.dependencies],
         property_dependencies={k: [urn(d) for d in v] for k, v in r.property_dependencies.items()},
         provider=provider(r.provider))
