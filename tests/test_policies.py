@@ -306,6 +306,16 @@ def test_staging_relaxes_named_rules_to_advisory_through_pack_config(pack):
     assert {d.policy for d in strict.mandatory} >= {"rds-multi-az", "rds-backup-retention", "stateful-protected"}
 
 
+def test_staging_may_run_without_replicas_under_its_pack_config(pack):
+    """Staging's config lets it drop its replica (postgresReadReplicas 0) without a finding the
+    production default would make mandatory."""
+    graph = evaluate("staging", postgresReadReplicas="0")
+    assert not graph.of_type("aws:rds/instance:Instance")[1:], "one database, no replica"
+    staging = pack.analyze(graph, CONFIG_DIR / "staging.json")
+    assert staging.mandatory == [] and "rds-read-replica" not in staging.fired()
+    assert "rds-read-replica" in {d.policy for d in pack.analyze(graph).mandatory}
+
+
 def test_staging_thresholds_come_from_pack_config(pack):
     graph, changed = mutated(stack_graph("production"), S("postgres-primary", "instanceClass", "db.m6g.large"),
                              S("postgres-primary", "backupRetentionPeriod", 7))
