@@ -118,7 +118,8 @@ if cfg.app.hosting != "none":
             cfg.app, required(cfg.ecs, "ecs settings (appHosting aws)"), tags, cfg.project_name, data,
             vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
             private_subnet_ids=network.private_subnet_ids, app_security_group_id=network.app_security_group_id,
-            dns=dns, log_retention_days=cfg.log_retention_days, uploads=uploads,
+            dns=dns, rate_limits=cfg.rate_limits, stack=cfg.stack, log_retention_days=cfg.log_retention_days,
+            uploads=uploads,
             origin_secret=EcsService.cdn_origin_secret("cdn-origin-secret") if cfg.cdn else None), opts=with_aws)
         # ecsClusterName and ecsServiceName: `python -m ops smoke` checks the service
         export(ecrRepositoryUrl=app.repository_url, loadBalancerDnsName=app.load_balancer_dns_name,

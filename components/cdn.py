@@ -9,7 +9,6 @@ takes `region=` per resource, so they are created there through the stack's one 
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import TypedDict
@@ -20,20 +19,16 @@ import pulumi_aws as aws
 from components._common import HardenedBucket, encrypted_log_group, key_policy, kms_key
 from components._dns_zone import DnsZone, SiteTarget, fqdns, validated_certificate
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
+from components._waf import CREDENTIAL_HEADERS, WAF_LOG_PREFIX, waf_logging, web_acl
+from components._waf import waf_rules as waf_rules  # re-exported: the CDN's rate limits are read from here
 from components.rate_limits import RateLimitSettings
 
 EDGE_REGION = "us-east-1"
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
-WAF_WINDOWS = (60, 120, 300, 600)  # seconds WAF rate-based rules can count over
-WAF_MIN_LIMIT = 10
-WAF_LOG_PREFIX = "aws-waf-logs-"  # WAF writes only to destinations whose name starts with it
 DEFAULT_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
                "img-src 'self' data: https:; font-src 'self' data:; connect-src 'self' https:; "
                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 _ASSETS_PATH = re.compile(r"^(/[\w.-]+)+/\*$")
-# AWS managed rule groups, in priority order; the core set's body-size rule only counts, so uploads pass.
-MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet",
-                       "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet")
 
 
 def waf_redacted_headers(args: CdnArgs) -> list[str]:
@@ -41,7 +36,7 @@ def waf_redacted_headers(args: CdnArgs) -> list[str]:
     viewer's credentials and, when the CDN sends one, the origin-secret header's name. CloudFront adds
     that header after WAF inspects the viewer's request, so the secret itself never reaches these
     logs; a viewer forging it would, and a guess is still worth keeping out of log readers' sight."""
-    headers = ["authorization", "cookie"]
+    headers = list(CREDENTIAL_HEADERS)
     if args.origin_secret is not None:
         headers.append(origin_secret_header(args.origin_is_load_balancer).lower())
     return headers
@@ -50,17 +45,6 @@ def waf_redacted_headers(args: CdnArgs) -> list[str]:
 def origin_secret_header(origin_is_load_balancer: bool) -> str:
     """The ALB's listener rule admits only this header; Vercel lets it past Deployment Protection."""
     return "X-Origin-Verify" if origin_is_load_balancer else "x-vercel-protection-bypass"
-
-
-def waf_rules(limits: RateLimitSettings) -> list[tuple[str, str, int, int]]:
-    """(name, path prefix, limit, window) for WAF, each at least WAF's minimum of 10."""
-    general_window = max(w for w in WAF_WINDOWS if w <= max(limits.general_window_seconds, 60))
-    return [
-        ("auth", limits.auth_path, max(WAF_MIN_LIMIT, limits.auth_per_second * 60), 60),
-        ("api", limits.api_path, max(WAF_MIN_LIMIT, limits.api_per_second * 60), 60),
-        ("general", limits.api_path, max(WAF_MIN_LIMIT, math.ceil(
-            limits.general_requests * general_window / limits.general_window_seconds)), general_window),
-    ]
 
 
 class _Behaviour(TypedDict):
@@ -207,8 +191,8 @@ class Cdn(pulumi.ComponentResource):
 
         _, validation, _ = validated_certificate(f"{name}-edge", args.domain, args.dns, tags, child,
                                                  region=EDGE_REGION, validation_fqdns=args.validation_record_fqdns)
-        acl = self._web_acl(name, args, child)
-        self._waf_logs(name, args, acl, child)
+        acl = web_acl(name, scope="CLOUDFRONT", region=EDGE_REGION, limits=args.rate_limits, tags=tags, opts=child)
+        self._waf_logs(name, args, acl)
         headers = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-security-headers", comment="The seeds' security headers",
             security_headers_config={
@@ -291,64 +275,11 @@ class Cdn(pulumi.ComponentResource):
         self.register_outputs({"distribution_id": self.distribution_id, "domain_name": self.domain_name,
                                "web_acl_arn": self.web_acl_arn})
 
-    def _web_acl(self, name: str, args: CdnArgs, child) -> aws.wafv2.WebAcl:
-        r = args.rate_limits
-
-        def visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgsDict:
-            return {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True,
-                    "metric_name": f"{name}-{metric}"}
-
-        rules: list[aws.wafv2.WebAclRuleArgsDict] = []
-        for priority, group in enumerate(MANAGED_RULE_GROUPS):
-            statement: aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgsDict = {
-                "vendor_name": "AWS", "name": group}
-            if group == "AWSManagedRulesCommonRuleSet":
-                statement["rule_action_overrides"] = [{"name": "SizeRestrictions_BODY",
-                                                       "action_to_use": {"count": {}}}]
-            rules.append({"name": group, "priority": priority, "override_action": {"none": {}},
-                          "statement": {"managed_rule_group_statement": statement},
-                          "visibility_config": visibility(group)})
-        for offset, (rule, path, limit, window) in enumerate(waf_rules(r)):
-            rules.append({
-                "name": f"rate-{rule}", "priority": 10 + offset,
-                "action": {"block": {}} if r.action == "block" else {"count": {}},
-                "statement": {"rate_based_statement": {
-                    "limit": limit, "evaluation_window_sec": window, "aggregate_key_type": "IP",
-                    "scope_down_statement": {"byte_match_statement": {
-                        "search_string": path, "positional_constraint": "STARTS_WITH",
-                        "field_to_match": {"uri_path": {}},
-                        "text_transformations": [{"priority": 0, "type": "LOWERCASE"}]}}}},
-                "visibility_config": visibility(f"rate-{rule}"),
-            })
-        return aws.wafv2.WebAcl(
-            f"{name}-waf", scope="CLOUDFRONT", region=EDGE_REGION, default_action={"allow": {}}, rules=rules,
-            visibility_config=visibility("waf"), tags=args.tags, opts=child)
-
-    def _waf_logs(self, name: str, args: CdnArgs, acl: aws.wafv2.WebAcl, child: pulumi.ResourceOptions) -> None:
-        """The web ACL's request logs, in a KMS-encrypted log group in us-east-1, credentials redacted.
-
-        WAF writes only to destinations named aws-waf-logs-*, and a CLOUDFRONT ACL's destination must
-        be in us-east-1 (WAF API LoggingConfiguration; pulumi_aws WebAclLoggingConfigurationArgs).
-        """
-        log_name = f"{WAF_LOG_PREFIX}{name}-{args.stack}"
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        partition = identity.arn.apply(lambda arn: arn.split(":")[1])
-        # CloudWatch Logs encrypts with the key only for this log group (the encryption context it sends).
-        key = kms_key(f"{name}-waf-logs-key", f"{name}: WAF request logs", args.tags, child, region=EDGE_REGION,
-                      policy=key_policy(identity, {
-                          "Sid": "CloudWatchLogsEncryptsWafLogs", "Effect": "Allow", "Resource": "*",
-                          "Principal": {"Service": f"logs.{EDGE_REGION}.amazonaws.com"},
-                          "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                                     "kms:Describe*"],
-                          "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
-                              "arn:", partition, ":logs:", EDGE_REGION, ":", identity.account_id, ":log-group:",
-                              log_name)}}}))
-        group = aws.cloudwatch.LogGroup(f"{name}-waf-logs", name=log_name, retention_in_days=args.log_retention_days,
-                                        kms_key_id=key.arn, region=EDGE_REGION, tags=args.tags, opts=child)
-        aws.wafv2.WebAclLoggingConfiguration(
-            f"{name}-waf-logging", resource_arn=acl.arn, log_destination_configs=[group.arn], region=EDGE_REGION,
-            redacted_fields=[{"single_header": {"name": header}} for header in waf_redacted_headers(args)],
-            opts=child)
+    def _waf_logs(self, name: str, args: CdnArgs, acl: aws.wafv2.WebAcl) -> None:
+        """The web ACL's request logs, in a KMS-encrypted log group in us-east-1 (a CLOUDFRONT ACL's
+        logs must be there), credentials and the origin-secret header redacted."""
+        waf_logging(name, acl, log_name=f"{WAF_LOG_PREFIX}{name}-{args.stack}", retention_days=args.log_retention_days,
+                    redacted_headers=waf_redacted_headers(args), tags=args.tags, parent=self, region=EDGE_REGION)
 
     def _access_logs(self, name: str, args: CdnArgs, distribution, child) -> None:
         """CloudFront standard logging v2: the distribution's access logs into a CloudWatch log group."""

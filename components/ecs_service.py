@@ -2,7 +2,8 @@
 
 The task runs in private subnets and reads its secrets (data-tier URLs, app secrets) from one
 Secrets Manager secret at start; its image comes from the stack's ECR repository (or a full image
-reference). The ALB takes HTTPS from the internet, or only from CloudFront when a CDN fronts it.
+reference). The ALB takes HTTPS from the internet behind a regional WAF of its own, or only from
+CloudFront (whose WAF then protects it) when a CDN fronts it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from components._common import (
     rotation_exempt,
 )
 from components._dns_zone import DnsZone, SiteTarget, validated_certificate
+from components._validation import Checker
+from components._waf import CREDENTIAL_HEADERS, WAF_LOG_PREFIX, waf_logging, web_acl
 from components.alarm_targets import LoadBalancerTarget, UptimeTarget
 from components.app import (
     NO_IMAGE_TAG,
@@ -35,6 +38,7 @@ from components.app import (
     split_from_app,
     volume_name,
 )
+from components.rate_limits import RateLimitSettings
 
 # The ALB's listener rule compares this header; 40 alphanumerics, as the stacks were created with.
 ORIGIN_SECRET_LENGTH = 40
@@ -68,6 +72,11 @@ class EcsServiceArgs:
     app_security_group_id: pulumi.Input[str]
     #: The zone where the ALB certificate's ACM validation records are written.
     dns: DnsZone
+    #: The seeds' per-IP limits, as rate-based rules of the ALB's own WAF (without a CDN; with
+    #: one, the CDN's WAF enforces them).
+    rate_limits: RateLimitSettings
+    #: The stack's name, e.g. production: in the ALB's WAF log group name, unique per account and region.
+    stack: str
     #: Days the task's CloudWatch logs and the ALB access logs are kept; default 30.
     log_retention_days: int = 30
     #: The header value (`EcsService.cdn_origin_secret`) CloudFront sends as X-Origin-Verify when a
@@ -79,6 +88,11 @@ class EcsServiceArgs:
     @property
     def behind_cdn(self) -> bool:
         return self.origin_secret is not None
+
+    def __post_init__(self) -> None:
+        c = Checker("ecs service args")
+        c.require(bool(self.stack), "stack", self.stack, "must be non-empty: it names the WAF log group")
+        c.raise_if_any()
 
 
 class EcsService(pulumi.ComponentResource):
@@ -125,6 +139,8 @@ class EcsService(pulumi.ComponentResource):
         _, validation, self.validation_record_fqdns = validated_certificate(
             f"{name}-alb", s.domain, args.dns, tags, self._child)
         attaches_target_group = self._listeners(name, args, lb, target_group, validation.certificate_arn)
+        if not args.behind_cdn:
+            self._web_acl(name, args, lb)
         cluster, service = self._service(name, args, task, target_group, attaches_target_group)
         self._autoscaling(name, args, cluster, service, lb, target_group)
 
@@ -314,6 +330,15 @@ class EcsService(pulumi.ComponentResource):
                           "timeout": 5, "healthy_threshold": 2, "unhealthy_threshold": 3},
             tags=tags, opts=self._child)
         return lb, target_group
+
+    def _web_acl(self, name: str, args: EcsServiceArgs, lb: aws.lb.LoadBalancer) -> None:
+        """Without a CDN the ALB faces the internet: the CDN's web ACL (managed groups, rate rules),
+        scope REGIONAL in the ALB's region, associated with it, its logs in that region."""
+        acl = web_acl(name, scope="REGIONAL", limits=args.rate_limits, tags=args.tags, opts=self._child)
+        # A regional resource takes only a REGIONAL ACL of its own region (WAF API AssociateWebACL).
+        aws.wafv2.WebAclAssociation(f"{name}-waf-alb", web_acl_arn=acl.arn, resource_arn=lb.arn, opts=self._child)
+        waf_logging(name, acl, log_name=f"{WAF_LOG_PREFIX}{name}-{args.stack}", retention_days=args.log_retention_days,
+                    redacted_headers=list(CREDENTIAL_HEADERS), tags=args.tags, parent=self)
 
     def _listeners(self, name: str, args: EcsServiceArgs, lb: aws.lb.LoadBalancer, target_group: aws.lb.TargetGroup,
                    certificate_arn: pulumi.Output[str]) -> list[pulumi.Resource]:

@@ -1,8 +1,9 @@
 """The seeds' per-client rate limits, which both edges enforce in their own units.
 
-Neither edge owns them: CloudFront's WAF (components/cdn.py, `waf_rules`) and Cloudflare's
-rate limiting rules (components/dns.py, `CloudflareSettings.ratelimits`) each convert these
-numbers to the windows they can count in, so neither component imports the other.
+Neither edge owns them: AWS WAF (components/_waf.py, `waf_rules`: CloudFront's web ACL, or the
+load balancer's without a CDN) and Cloudflare's rate limiting rules (components/dns.py,
+`CloudflareSettings.ratelimits`) each convert these numbers to the windows they can count in,
+so neither component imports the other.
 """
 
 from __future__ import annotations

@@ -285,24 +285,44 @@ def _cloudfront_policy(r: _New) -> Computed:
 
 
 def _web_acl(r: _New) -> Computed:
+    # A CLOUDFRONT ACL is global (its ARN says so, in us-east-1); a REGIONAL one lives in its region.
     wid = r.stable_uuid()
-    return wid, {"arn": f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/{r.inputs['name']}/{wid}",
+    where = "us-east-1:{}:global" if r.inputs.get("scope") == "CLOUDFRONT" else f"{r.region}:{{}}:regional"
+    return wid, {"arn": f"arn:aws:wafv2:{where.format(ACCOUNT)}/webacl/{r.inputs['name']}/{wid}",
                  "capacity": 1400}
+
+
+def _web_acl_association(r: _New) -> Computed:
+    # AssociateWebACL is for regional resources only: a CloudFront distribution takes its ACL in
+    # UpdateDistribution, so a CLOUDFRONT (global) ACL cannot be associated with anything here, and
+    # a REGIONAL one only from its own region (botocore wafv2 AssociateWebACL; WAFInvalidParameterException:
+    # "corresponds to a resource with which a web ACL can't be associated").
+    acl, resource = str(r.inputs["webAclArn"]), str(r.inputs["resourceArn"])
+    if ":global/" in acl:
+        raise ValueError(f"WAFInvalidParameterException: {acl} is a CLOUDFRONT web ACL; only a distribution "
+                         "takes it (web_acl_id), not a regional resource")
+    if acl.split(":")[3] != r.region or resource.split(":")[3] != r.region:
+        raise ValueError(f"WAFNonexistentItemException: {acl} and {resource} must both be in {r.region}, "
+                         "the association's region")
+    return f"{acl},{resource}", {}
 
 
 _WAF_LOG_DESTINATION = re.compile(r"^arn:[\w-]+:(logs|firehose|s3):([\w-]*):\d*:(log-group:|deliverystream/)?aws-waf-logs-")
 
 
 def _web_acl_logging(r: _New) -> Computed:
-    # PutLoggingConfiguration refuses a destination not named aws-waf-logs-*, and a CLOUDFRONT
-    # (global) web ACL's destination outside us-east-1 (WAF API LoggingConfiguration, LogDestinationConfigs).
+    # PutLoggingConfiguration refuses a destination not named aws-waf-logs-*, and a log group or
+    # stream outside the web ACL's region: us-east-1 for a CLOUDFRONT (global) ACL (WAF API
+    # LoggingConfiguration, LogDestinationConfigs; WAF Developer Guide, "Logging web ACL traffic").
     acl = str(r.inputs.get("resourceArn"))
+    acl_region = acl.split(":")[3] if acl.count(":") >= 3 else ""
     for dest in r.inputs.get("logDestinationConfigs") or []:
         found = _WAF_LOG_DESTINATION.match(dest)
         if not found:
             raise ValueError(f"WAFInvalidParameterException: log destination {dest} is not named aws-waf-logs-*")
-        if ":global/" in acl and found[1] != "s3" and found[2] != "us-east-1":
-            raise ValueError(f"WAFInvalidParameterException: {dest} is not in us-east-1, where a CLOUDFRONT "
+        if acl_region and found[1] != "s3" and found[2] != acl_region:
+            where = "a CLOUDFRONT" if ":global/" in acl else "this REGIONAL"
+            raise ValueError(f"WAFInvalidParameterException: {dest} is not in {acl_region}, where {where} "
                              "web ACL's logs must go")
     return acl, {}
 
@@ -462,6 +482,7 @@ COMPUTED: dict[str, Callable[[_New], Computed]] = {
     "aws:cloudfront/distribution:Distribution": _distribution,
     "aws:wafv2/webAcl:WebAcl": _web_acl,
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": _web_acl_logging,
+    "aws:wafv2/webAclAssociation:WebAclAssociation": _web_acl_association,
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:lb/listener:Listener": _listener,

@@ -148,6 +148,7 @@ TF_TYPES: dict[str, str] = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "aws_vpc_security_group_egress_rule",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "aws_vpc_security_group_ingress_rule",
     "aws:wafv2/webAcl:WebAcl": "aws_wafv2_web_acl",
+    "aws:wafv2/webAclAssociation:WebAclAssociation": "aws_wafv2_web_acl_association",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "aws_wafv2_web_acl_logging_configuration",
     "cloudflare:index/dnsRecord:DnsRecord": "cloudflare_dns_record",
     "cloudflare:index/ruleset:Ruleset": "cloudflare_ruleset",
