@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_aws as aws
 
-from components._common import assume_role_policy, key_policy, kms_key
+from components._common import assume_role_policy, key_policy, kms_key, regional_arn
 from components._validation import Checker, bounded
 from components.alarm_targets import CacheTarget, DatabaseTarget, LoadBalancerTarget, UptimeTarget
 
@@ -231,16 +231,18 @@ class Alarms(pulumi.ComponentResource):
                       region=on_region, policy=policy)
         topic = aws.sns.Topic(f"{name}-topic{suffix}", kms_master_key_id=key.arn, region=on_region,
                               tags=tags, opts=child)
+        # topic.arn's value, known in preview (components/_common.py regional_arn).
+        topic_arn = regional_arn(self, "sns", topic.name, on_region)
         aws.sns.TopicPolicy(f"{name}-topic-policy{suffix}", arn=topic.arn, region=on_region,
                             policy=pulumi.Output.json_dumps({
                                 "Version": "2012-10-17",
                                 "Statement": [
                                     {"Sid": "AlarmsAndBudgetsPublish", "Effect": "Allow", "Action": "sns:Publish",
-                                     "Resource": topic.arn,
+                                     "Resource": topic_arn,
                                      "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]},
                                      "Condition": {"StringEquals": {"aws:SourceAccount": self._account}}},
                                     {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Action": "sns:Publish",
-                                     "Resource": topic.arn, "Principal": "*",
+                                     "Resource": topic_arn, "Principal": "*",
                                      "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
                                 ],
                             }), opts=child)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import HardenedBucket, assume_role_policy, kms_key
+from components._common import HardenedBucket, account_key_policy, assume_role_policy, bucket_arn, kms_key
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded
 
 DAILY_PREFIX = "daily/"
@@ -91,7 +91,7 @@ class BackupBucket(pulumi.ComponentResource):
         tags = args.tags
         child = pulumi.ResourceOptions(parent=self)
 
-        key = kms_key(f"{name}-key", f"{name}: backup objects", tags, child)
+        key = kms_key(f"{name}-key", f"{name}: backup objects", tags, child, policy=account_key_policy(self))
         primary = HardenedBucket(f"{name}-bucket", tags=tags, opts=child, key=key, data_class="backup",
                                   lifecycle_rules=s.lifecycle_rules())
 
@@ -158,8 +158,10 @@ class BackupBucket(pulumi.ComponentResource):
 
     def _replicate(self, name, s, tags, key, primary, child, log_retention_days) -> pulumi.Output[str]:
         region = s.replication_region
+        # The replication role reaches both keys through its IAM policy, which the account statement
+        # of account_key_policy lets count.
         replica_key = kms_key(f"{name}-replica-key", f"{name}: replica in {region}", tags, child,
-                              region=region)
+                              region=region, policy=account_key_policy(self))
         replica = HardenedBucket(f"{name}-replica", tags=tags, opts=child, key=replica_key,
                                   data_class="backup-replica", region=region,
                                   lifecycle_rules=s.lifecycle_rules())
@@ -205,11 +207,12 @@ def _access_logs(name: str, source: aws.s3.Bucket, tags, opts, retention_days: i
                  region: str | None = None) -> HardenedBucket:
     """An SSE-S3 log bucket (server access log targets cannot use SSE-KMS) and the source's logging."""
     def allow_log_delivery(log_bucket):
+        # ARNs from the buckets' names (components/_common.py bucket_arn): known in preview.
         return [{
             "Sid": "AllowS3ServerAccessLogs", "Effect": "Allow",
             "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
-            "Resource": pulumi.Output.concat(log_bucket.arn, "/*"),
-            "Condition": {"ArnLike": {"aws:SourceArn": source.arn}},
+            "Resource": pulumi.Output.concat(bucket_arn(opts.parent, log_bucket), "/*"),
+            "Condition": {"ArnLike": {"aws:SourceArn": bucket_arn(opts.parent, source)}},
         }]
 
     logs = HardenedBucket(

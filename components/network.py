@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import assume_role_policy, encrypted_log_group
+from components._common import assume_role_policy, encrypted_log_group, regional_arn
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
 
 NAT_MODES = ("none", "single", "perAz")
@@ -205,6 +205,8 @@ class Network(pulumi.ComponentResource):
             f"{name}-flow-logs-role",
             assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
             tags=tags, opts=child)
+        # log_group.arn's value, known in preview (components/_common.py regional_arn).
+        group_arn = regional_arn(self, "logs", pulumi.Output.concat("log-group:", log_group.name), region)
         aws.iam.RolePolicy(
             f"{name}-flow-logs-policy",
             role=role.id,
@@ -214,7 +216,7 @@ class Network(pulumi.ComponentResource):
                     "Effect": "Allow",
                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents",
                                "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
-                    "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+                    "Resource": [group_arn, pulumi.Output.concat(group_arn, ":*")],
                 }],
             }),
             opts=child)

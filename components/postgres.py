@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components._common import assume_role_policy, kms_key, rotation_exempt
+from components._common import account_key_policy, assume_role_policy, kms_key, rotation_exempt
 from components._validation import Checker, bounded, choice
 from components.alarm_targets import DatabaseTarget
 
@@ -232,7 +232,7 @@ class Postgres(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         key = kms_key(f"{name}-key", f"{name}: storage, Performance Insights and credentials",
-                      tags, child)
+                      tags, child, policy=account_key_policy(self))
         password = random.RandomPassword(
             f"{name}-password", length=40, special=True,
             # RDS refuses / @ " and space in master passwords.
@@ -432,7 +432,7 @@ class Postgres(pulumi.ComponentResource):
                     common: _InstanceShared, child: pulumi.ResourceOptions,
                     storage_opts: pulumi.ResourceOptions) -> aws.rds.Instance:
         key = kms_key(f"{name}-dr-key", f"{name}: DR replica storage in {dr.region}", tags,
-                      child, region=dr.region)
+                      child, region=dr.region, policy=account_key_policy(self))
         subnets = aws.rds.SubnetGroup(f"{name}-dr-subnets", subnet_ids=dr.subnet_ids,
                                       region=dr.region, description=f"{name} DR subnets",
                                       tags=tags, opts=child)

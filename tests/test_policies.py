@@ -26,6 +26,7 @@ from offline.analyzer import (
     reconcile,
 )
 from offline.evaluate import UNKNOWN, is_secret
+from offline.mocks import ACCOUNT
 
 
 # ---- graph surgery for fixtures ------------------------------------------------------------------
@@ -293,6 +294,68 @@ def test_real_stacks_have_no_mandatory_violations(pack, name, preview):
     assert verdict.mandatory == [], [(d.policy, d.resource, d.message) for d in verdict.mandatory]
     if not preview and name != "staging":
         assert verdict.diagnostics == []  # production and the seeds pass every rule outright
+
+
+# What production's preview cannot judge, and why. The provider hands the pack each policy document
+# as one JSON string, unknown while any value in it is (components/_common.py, "ARNs a preview
+# knows"): the program builds the ARNs it can from names, which a preview knows; what remains names
+# an identifier AWS assigns only when it creates the resource.
+_KEY = "names a KMS key's ARN: KMS assigns the key id at creation"
+_SECRET = "names a Secrets Manager secret's ARN: the service appends a random suffix at creation"
+_IAM = frozenset({"iam-no-admin-policy", "iam-no-wildcard-actions", "iam-passrole-scoped"})
+_BUCKET = frozenset({"s3-tls-only", "s3-policy-no-public-grant"})
+_ECS = frozenset({"ecs-no-plaintext-secrets", "ecs-non-privileged", "ecs-non-root-user", "ecs-read-only-root"})
+UNJUDGED_IN_PRODUCTION_PREVIEW: dict[str, tuple[frozenset[str], str]] = {
+    "backups-bucket-policy": (_BUCKET, _KEY + " (DenyOtherKmsKeys)"),
+    "backups-replica-policy": (_BUCKET, _KEY + " (DenyOtherKmsKeys)"),
+    "cdn-assets-policy": (_BUCKET, _KEY + "; and the distribution's ARN (CloudFront assigns its id)"),
+    "app-alb-logs-policy": (_BUCKET, "the delivery statements use bucket.arn (components/ecs_service.py "
+                                     "_access_logs; bucket_arn() would make them known)"),
+    "backups-writer-policy": (_IAM, _KEY),
+    "backups-operator-policy": (_IAM, _KEY),
+    "backups-replication-policy": (_IAM, _KEY),
+    "app-task-uploads": (_IAM, _KEY),
+    "app-execution-secrets": (_IAM, _SECRET + "; " + _KEY),
+    "postgres-proxy-secret-access": (_IAM, _SECRET + "; " + _KEY),
+    # Not a policy document: container definitions are a string-only input (aws.ecs.TaskDefinition
+    # container_definitions: str) naming the ECR repository URL and the env secret's ARN.
+    "app-task": (_ECS, "the image URL and " + _SECRET),
+}
+
+
+def test_production_preview_judges_every_policy_document_without_an_aws_assigned_id(pack):
+    verdict = pack.analyze(stack_graph("production", preview=True))
+    assert all("during preview" in d.message and d.level == "advisory" for d in verdict.diagnostics), \
+        [(d.policy, d.resource, d.message) for d in verdict.diagnostics if "during preview" not in d.message]
+    unjudged: dict[str, set[str]] = {}
+    for d in verdict.diagnostics:
+        unjudged.setdefault(d.resource, set()).add(d.policy)
+    assert unjudged == {name: set(rules) for name, (rules, _) in UNJUDGED_IN_PRODUCTION_PREVIEW.items()}
+    # Judged in preview since their ARNs are built from names: the flow-log roles' policies, the
+    # alarm topics' policies and the S3 access-log buckets' policies.
+    for judged in ("network-flow-logs-policy", "dr-network-flow-logs-policy", "alarms-topic-policy",
+                   "alarms-topic-policy-us-west-2", "backups-logs-policy", "backups-replica-logs-policy"):
+        assert judged in {r.name for r in stack_graph("production", preview=True).resources}
+        assert judged not in unjudged
+
+
+@pytest.mark.parametrize("name", [*STACKS, *EXAMPLES])
+def test_every_kms_key_has_an_explicit_policy_the_account_administers(name):
+    """Checkov CKV2_AWS_64: no key on the default policy. Each policy starts with the account root's
+    kms:* (what the default policy grants); the keys that services use through IAM have only that."""
+    graph = stack_graph(name) if name in STACKS else example_graph(name)
+    keys = graph.of_type("aws:kms/key:Key")
+    assert keys
+    account_only = {"backups-key", "backups-replica-key", "postgres-key", "postgres-dr-key"}
+    for key in keys:
+        doc = json.loads(key.input("policy") or "{}")
+        first, *others = doc.get("Statement") or [{}]
+        assert first == {"Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
+                         "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}, (key.name, doc)
+        if key.name in account_only:
+            assert others == [], (key.name, others)
+    if name == "production":  # the one graph with backup replication and a DR replica
+        assert account_only <= {k.name for k in keys}
 
 
 def test_staging_relaxes_named_rules_to_advisory_through_pack_config(pack):
