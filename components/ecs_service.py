@@ -18,6 +18,7 @@ import pulumi_aws as aws
 from components._common import (
     HardenedBucket,
     assume_role_policy,
+    bucket_arn,
     encrypted_log_group,
     kms_key,
     logs_key_policy,
@@ -295,10 +296,10 @@ class EcsService(pulumi.ComponentResource):
                 "Sid": "AllowAlbAccessLogs", "Effect": "Allow", "Action": "s3:PutObject",
                 "Principal": {"AWS": aws.elb.get_service_account_output(
                     opts=pulumi.InvokeOutputOptions(parent=self)).arn},
-                "Resource": pulumi.Output.concat(b.arn, "/alb/*")}, {
+                "Resource": pulumi.Output.concat(bucket_arn(self, b), "/alb/*")}, {
                 "Sid": "AllowAlbLogDelivery", "Effect": "Allow", "Action": "s3:PutObject",
                 "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-                "Resource": pulumi.Output.concat(b.arn, "/alb/*")}]
+                "Resource": pulumi.Output.concat(bucket_arn(self, b), "/alb/*")}]
 
         return HardenedBucket(
             f"{name}-alb-logs", tags=args.tags, opts=self._child, key=None, data_class="logs",

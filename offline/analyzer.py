@@ -28,6 +28,7 @@ from pulumi.runtime.proto import analyzer_pb2 as pb
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
 from offline.evaluate import PROJECT, ROOT, UNKNOWN, Graph, Resource
+from offline.json_documents import as_checked
 
 PACK_DIR = ROOT / "policies"
 CONFIG_DIR = PACK_DIR / "config"
@@ -348,7 +349,7 @@ class Analysis:
         if self._failure is not None:
             return
         try:
-            request = pb.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn, name=r.name,
+            request = pb.AnalyzeRequest(type=r.type, properties=_struct(as_checked(r.type, r.inputs)), urn=r.urn, name=r.name,
                                         options=_options(r), provider=_provider(r, self.known))
         except Exception as err:  # noqa: BLE001 - the pack's failure, not the program's: kept for finish()
             self._failure = err
@@ -401,7 +402,7 @@ def _struct(props: dict) -> struct_pb2.Struct:
 def _state(r: Resource, preview: bool) -> dict:
     """What AnalyzeStack sees: the resource's outputs. Providers echo inputs (secrets stay secret)
     and add computed values, unknown during preview."""
-    state = dict(r.inputs)
+    state = as_checked(r.type, r.inputs)  # the provider's Check output, as the engine keeps it
     for key, value in r.outputs.items():
         if key != "id" and key not in state:
             state[key] = UNKNOWN if preview else value

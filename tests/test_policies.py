@@ -309,8 +309,6 @@ UNJUDGED_IN_PRODUCTION_PREVIEW: dict[str, tuple[frozenset[str], str]] = {
     "backups-bucket-policy": (_BUCKET, _KEY + " (DenyOtherKmsKeys)"),
     "backups-replica-policy": (_BUCKET, _KEY + " (DenyOtherKmsKeys)"),
     "cdn-assets-policy": (_BUCKET, _KEY + "; and the distribution's ARN (CloudFront assigns its id)"),
-    "app-alb-logs-policy": (_BUCKET, "the delivery statements use bucket.arn (components/ecs_service.py "
-                                     "_access_logs; bucket_arn() would make them known)"),
     "backups-writer-policy": (_IAM, _KEY),
     "backups-operator-policy": (_IAM, _KEY),
     "backups-replication-policy": (_IAM, _KEY),
@@ -332,9 +330,10 @@ def test_production_preview_judges_every_policy_document_without_an_aws_assigned
         unjudged.setdefault(d.resource, set()).add(d.policy)
     assert unjudged == {name: set(rules) for name, (rules, _) in UNJUDGED_IN_PRODUCTION_PREVIEW.items()}
     # Judged in preview since their ARNs are built from names: the flow-log roles' policies, the
-    # alarm topics' policies and the S3 access-log buckets' policies.
+    # alarm topics' policies, the S3 access-log buckets' policies and the ALB log bucket's policy.
     for judged in ("network-flow-logs-policy", "dr-network-flow-logs-policy", "alarms-topic-policy",
-                   "alarms-topic-policy-us-west-2", "backups-logs-policy", "backups-replica-logs-policy"):
+                   "alarms-topic-policy-us-west-2", "backups-logs-policy", "backups-replica-logs-policy",
+                   "app-alb-logs-policy"):
         assert judged in {r.name for r in stack_graph("production", preview=True).resources}
         assert judged not in unjudged
 
@@ -555,3 +554,18 @@ def test_pack_files_follow_the_cli_layout():
     assert "PolicyPack(" in main and "def " not in main  # __main__ only builds the pack
     for path in Path(CONFIG_DIR).glob("*.json"):
         load_pack_config(path)
+
+
+def test_policy_documents_reach_the_pack_as_the_providers_check_returns_them():
+    """pulumi-aws JSON-encodes its PolicyDocument inputs in Check (TransformJSONDocument), and makes an
+    object holding an unknown one unknown string: the harness sends the same, not the SDK's object."""
+    from offline.json_documents import as_checked, document_fields
+
+    fields = document_fields()
+    assert fields["aws:iam/role:Role"] == {"assumeRolePolicy"} and fields["aws:s3/bucketPolicy:BucketPolicy"] == {"policy"}
+    assert "aws:sns/topic:Topic" not in fields  # a string-only input: nothing to transform
+    known = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    assert json.loads(as_checked("aws:iam/policy:Policy", {"policy": known, "name": "p"})["policy"]) == known
+    partly = {"Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": UNKNOWN}]}
+    assert as_checked("aws:iam/rolePolicy:RolePolicy", {"policy": partly}) == {"policy": UNKNOWN}
+    assert as_checked("aws:lambda/function:Function", {"environment": partly}) == {"environment": partly}
