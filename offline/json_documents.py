@@ -52,13 +52,11 @@ def document_fields() -> dict[str, frozenset[str]]:
 
 
 def as_checked(resource_type: str, inputs: dict) -> dict:
-    """`inputs` as the provider's Check returns them: each JSON-document input that the program gave
-    as an object becomes its JSON string, or UNKNOWN when anything in it is unknown."""
-    fields = document_fields().get(resource_type)
-    if not fields:
-        return inputs
+    """A copy of `inputs` as the provider's Check returns them: each JSON-document input that the
+    program gave as an object becomes its JSON string, or UNKNOWN when anything in it is unknown.
+    Always a new dict: callers add the outputs to it, and the recorded graph is shared."""
     out = dict(inputs)
-    for key in fields & out.keys():
+    for key in document_fields().get(resource_type, frozenset()) & out.keys():
         value: Any = out[key]
         if isinstance(value, (dict, list)):
             out[key] = UNKNOWN if contains_unknown(value) else json.dumps(value, separators=(",", ":"))

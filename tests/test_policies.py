@@ -568,4 +568,15 @@ def test_policy_documents_reach_the_pack_as_the_providers_check_returns_them():
     assert json.loads(as_checked("aws:iam/policy:Policy", {"policy": known, "name": "p"})["policy"]) == known
     partly = {"Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": UNKNOWN}]}
     assert as_checked("aws:iam/rolePolicy:RolePolicy", {"policy": partly}) == {"policy": UNKNOWN}
-    assert as_checked("aws:lambda/function:Function", {"environment": partly}) == {"environment": partly}
+    plain = {"environment": partly}
+    assert as_checked("aws:lambda/function:Function", plain) == plain and as_checked(
+        "aws:lambda/function:Function", plain) is not plain  # a copy: the caller adds outputs to it
+
+
+def test_an_analysis_leaves_the_shared_graph_as_it_was(pack):
+    """The graphs are cached and shared by every test (conftest.cached_run): AnalyzeStack's state is
+    built from a resource's inputs plus its outputs, on a copy, never in the recorded inputs."""
+    graph = stack_graph("staging")
+    before = copy.deepcopy([(r.inputs, r.outputs) for r in graph.resources])
+    pack.analyze(graph)
+    assert [(r.inputs, r.outputs) for r in graph.resources] == before
