@@ -11,13 +11,13 @@ to its key through stack_config.SECTIONS, and stack_config.STACK_WIDE_CHOICES fo
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 from pathlib import Path
 
 import stack_config
 from components._validation import declared_rule
+from offline import generated
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 COMMAND = ".venv/bin/python -m offline.configdoc"
@@ -75,19 +75,8 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.configdoc", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/configuration.md is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if not DOC.exists() or DOC.read_text() != text:
-            print(f"{DOC} is stale: run {COMMAND}", file=sys.stderr)
-            return 1
-        return 0
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text)
-    print(f"wrote {DOC}")
-    return 0
+    return generated.main(argv, prog="offline.configdoc", description=__doc__.splitlines()[0], path=DOC,
+                          render=render)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,12 @@ policies/config/staging.json.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 from pathlib import Path
 
+from offline import generated
 from offline.analyzer import CONFIG_DIR, PACK_DIR, PolicyInfo, PolicyPackProcess
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "policies.md"
@@ -84,19 +84,12 @@ def render(policies: dict[str, PolicyInfo]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="offline.policydoc", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when docs/policies.md is stale")
-    args = parser.parse_args(argv)
-    with PolicyPackProcess() as pack:
-        text = render(pack.policies())
-    if args.check:
-        if not DOC.exists() or DOC.read_text() != text:
-            print(f"docs/policies.md is stale: run {COMMAND} and commit the result", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(text)
-    print(f"wrote {DOC.relative_to(DOC.parent.parent)} ({len(text.splitlines())} lines)")
-    return 0
+    def from_the_pack() -> str:
+        with PolicyPackProcess() as pack:
+            return render(pack.policies())
+
+    return generated.main(argv, prog="offline.policydoc", description=__doc__.splitlines()[0], path=DOC,
+                          render=from_the_pack)
 
 
 if __name__ == "__main__":

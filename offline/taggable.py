@@ -13,12 +13,13 @@ of pulumi_aws's ~250 modules takes a minute. The shape of `tags` decides how a r
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
 import importlib.util
 import re
 import sys
 from pathlib import Path
+
+from offline import generated
 
 OUT = Path(__file__).resolve().parent.parent / "policies" / "_taggable.py"
 COMMAND = ".venv/bin/python -m offline.taggable"
@@ -65,17 +66,8 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="fail when the committed file is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if not OUT.exists() or OUT.read_text() != text:
-            print(f"{OUT} is stale: run {COMMAND}", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text)
-    return 0
+    return generated.main(argv, prog="offline.taggable", description=__doc__.splitlines()[0], path=OUT,
+                          render=render)
 
 
 if __name__ == "__main__":
