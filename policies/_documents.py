@@ -123,9 +123,20 @@ def narrowed(st: Mapping, keys: Iterable[str]) -> bool:
             continue
         for key, given in block.items():
             pinned = [str(v) for v in as_list(given)]
-            if str(key).lower() in wanted and pinned and not any(v.strip("*?") == "" for v in pinned):
+            if str(key).lower() in wanted and pinned and all(pins(v) for v in pinned):
                 return True
     return False
+
+
+def pins(value: str) -> bool:
+    """Whether a condition value names one caller or source. A pattern does not ("arn:aws:*",
+    "arn:aws:iam::*:role/*" and "*0*" match other customers' accounts too), except an ARN whose
+    account field is a literal account id: "arn:aws:cloudfront::111122223333:distribution/*" pins
+    the account. (StringLike/ArnLike treat * and ? as wildcards: IAM User Guide, condition operators.)"""
+    if "*" not in value and "?" not in value:
+        return True
+    parts = value.split(":")
+    return len(parts) > 5 and parts[0] == "arn" and bool(ACCOUNT.match(parts[4])) and "*" not in ":".join(parts[:5])
 
 
 def listing(items: Sequence[str], limit: int = 3) -> str:

@@ -65,7 +65,7 @@ def settings(args, config: dict[str, dict] | None) -> dict[str, Any]:
 # reading code raise one of these. The rule that read it reports it on the resource, as a violation
 # of its own: a crash would fail the whole Analyze call (pulumi_policy policy.py, Analyze only
 # catches UnknownValueError), and with it every other rule's verdict on that resource.
-SHAPE_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError)
+SHAPE_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError)  # int(float('1e999'))
 
 
 def _shape_message(err: Exception) -> str:

@@ -25,10 +25,26 @@ from vercel import why_secret
 TASK_DEFINITIONS = (ECS_TASK_DEFINITION, ECS_DAEMON_TASK_DEFINITION)
 
 
+# The provider decodes container definitions with Go's encoding/json into the SDK's types, which
+# have no json tags (terraform-provider-aws internal/service/ecs/container_definitions.go), so a key
+# matches its field whatever its case: "Privileged", "readOnlyRootFilesystem" and "Environment"
+# take effect as the documented camelCase does. Read them the same way.
+_FIELDS = {k.lower(): k for k in ("name", "value", "valueFrom", "privileged", "readonlyRootFilesystem", "user",
+                                  "environment", "environments", "secrets", "image", "essential")}
+
+
+def _canonical(value):
+    if isinstance(value, dict):
+        return {_FIELDS.get(str(k).lower(), k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def containers(props) -> list:
     raw = props.get("containerDefinitions")
     if isinstance(raw, str):
-        raw = json.loads(raw)  # not JSON: ValueError, reported as a value of the wrong shape
+        raw = _canonical(json.loads(raw))  # not JSON: ValueError, reported as a value of the wrong shape
     return as_list(raw)
 
 

@@ -72,9 +72,24 @@ def _public_instances_checked(stack: Stack, db, report) -> None:
                "or ranges that add up to more than a /8 of public addresses).")
 
 
+def _publicly_accessible(db) -> bool:
+    props = db.props
+    if db.resource_type != RDS_CLUSTER:
+        return bool(props.get("publiclyAccessible"))
+    # A Multi-AZ DB cluster (dbClusterInstanceClass set) has no ClusterInstance resources: the
+    # setting is the cluster's, and "defaults to true when db_subnet_group_name is not set or is
+    # default" (pulumi_aws/rds/cluster.py publicly_accessible). Aurora decides per ClusterInstance.
+    if not is_set(props, "dbClusterInstanceClass"):
+        return False
+    if "publiclyAccessible" in list(props):
+        return bool(props.get("publiclyAccessible"))
+    return (props.get("dbSubnetGroupName") or "default") == "default"
+
+
 @stack_rule(
     "rds-not-public", "RDS and Aurora instances are not publicly accessible; the opt-in needs TLS and a CIDR allow-list.",
-    types=[RDS_INSTANCE, RDS_CLUSTER_INSTANCE], severity="critical", checkov=["CKV_AWS_17"], securityhub="RDS.2",
+    types=[RDS_INSTANCE, RDS_CLUSTER_INSTANCE, RDS_CLUSTER], severity="critical", checkov=["CKV_AWS_17"],
+    securityhub="RDS.2",
     config={"allowPublic": {"type": "boolean", "default": False,
                             "description": "Permit publiclyAccessible instances (Vercel without Secure "
                                            "Compute) when TLS is forced and ingress is an allow-list."}},
@@ -82,13 +97,14 @@ def _public_instances_checked(stack: Stack, db, report) -> None:
         "Compute). If the environment must allow it, set allowPublic in the pack config, force "
         "rds.force_ssl=1 and list client CIDRs in databaseAllowedCidrs.")
 def _not_public(stack: Stack, db, report, cfg):
-    if not db.props.get("publiclyAccessible"):
+    if not _publicly_accessible(db):
         return
     if not cfg["allowPublic"]:
-        report("has publiclyAccessible=true and this environment's pack config does not set allowPublic.")
-    elif db.resource_type == RDS_CLUSTER_INSTANCE:
-        report("is a public Aurora instance: the allow-list check reads instance security groups, so "
-               "allowPublic covers rds.Instance only.")
+        report("is publicly accessible (publiclyAccessible=true, or a Multi-AZ DB cluster in the default "
+               "subnet group) and this environment's pack config does not set allowPublic.")
+    elif db.resource_type != RDS_INSTANCE:
+        report("is a public Aurora instance or DB cluster: the allow-list check reads instance security "
+               "groups, so allowPublic covers rds.Instance only.")
     else:
         _public_instances_checked(stack, db, report)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from _documents import NARROWING_OPERATORS, pins
 from _rules import (
     Stack,
     as_list,
@@ -28,6 +29,7 @@ from _rules import (
     tags_of,
 )
 from _types import (
+    ALB_LOAD_BALANCER,
     BUCKET,
     BUCKET_ACL,
     BUCKET_ACL_V2,
@@ -147,7 +149,7 @@ def logs_into(source, bucket) -> bool:
 
 def is_log_destination(stack: Stack, bucket) -> bool:
     """ALB access logs and S3 server access logs can only be written with SSE-S3 (AES256)."""
-    return bool(linked(stack, bucket, [LOAD_BALANCER], "accessLogs", "bucket")
+    return bool(linked(stack, bucket, [LOAD_BALANCER, ALB_LOAD_BALANCER], "accessLogs", "bucket")
                 or linked(stack, bucket, LOGGINGS, "targetBucket")
                 or any(logs_into(b, bucket) for b in stack.of_type(*BUCKETS) if b.urn != bucket.urn))
 
@@ -362,14 +364,15 @@ def _has_tls_policy(stack: Stack, bucket, report, cfg):
 
 
 def is_narrowing(conditions: Any) -> bool:
-    """A positive match (StringEquals, ArnLike, ... or ForAnyValue: of them; not Not*, not
-    *IfExists, which pass when the key is absent) of a NARROWING_KEYS key to values other than "*"."""
+    """A positive match (_documents.NARROWING_OPERATORS: StringEquals, ArnLike, ... not Not*, not
+    *IfExists, which pass when the key is absent, not Null, which only asks that the key exist) of
+    a NARROWING_KEYS key to values that each pin one caller (_documents.pins: no pattern)."""
     for operator, block in (conditions or {}).items():
-        op = operator.split(":", 1)[-1]
-        if "Not" in op or op.endswith("IfExists") or operator.startswith("ForAllValues:"):
+        if str(operator).lower() not in NARROWING_OPERATORS:
             continue
         for key, values in (block or {}).items():
-            if key.lower() in NARROWING_KEYS and "*" not in as_list(values):
+            given = [str(v) for v in as_list(values)]
+            if key.lower() in NARROWING_KEYS and given and all(pins(v) for v in given):
                 return True
     return False
 

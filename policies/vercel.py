@@ -34,7 +34,9 @@ WEAK_LAST_WORDS = {"TOKEN", "KEY", "APIKEY", "PASS", "CREDENTIALS", "CREDENTIAL"
 DATA_STORES = {"DATABASE", "DB", "POSTGRES", "POSTGRESQL", "PG", "MYSQL", "MARIADB", "MONGO", "MONGODB",
                "REDIS", "KV", "RABBITMQ", "AMQP", "TURSO", "LIBSQL", "CONNECTION"}
 STORE_LAST_WORDS = {"URL", "URI", "DSN", "STRING"}
-CREDENTIAL_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s@:]*:[^/\s@]+@", re.IGNORECASE)
+# The lookbehind lets a scheme start only where a run of scheme characters starts: without it a
+# 64 KB value of letters and digits is tried from every position (quadratic; Vercel allows 64 KB).
+CREDENTIAL_URL = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^/\s@:]*:[^/\s@]+@", re.IGNORECASE)
 QUERY_SECRET = re.compile(
     r"[?&;](password|passwd|pwd|pass|sslpassword|secret|client_secret|api[_-]?key|apikey|token|"
     r"access_token|auth_token)=[^&\s#]+", re.IGNORECASE)
