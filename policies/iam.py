@@ -121,14 +121,41 @@ def trust_statements(props: Mapping) -> list[Mapping]:
     return [st for st in statements(props.get("assumeRolePolicy")) if allows(st)]
 
 
+GITHUB_OIDC = "token.actions.githubusercontent.com"
+
+
+def _github_subject_pinned(st) -> bool:
+    """GitHub's OIDC token is issued to every workflow of every repository: only the `sub` claim
+    ("repo:<owner>/<repo>:...") says whose. AWS's guide for GitHub OIDC requires a condition on it;
+    a pattern counts when its owner is literal ("repo:my-org/*"), not when it is "*" or "repo:*"."""
+    for operator, block in (st.get("Condition") or {}).items():
+        if str(operator).lower() not in ("stringequals", "stringlike"):
+            continue
+        for key, given in (block or {}).items():
+            if str(key).lower() == f"{GITHUB_OIDC}:sub":
+                values = [str(v) for v in as_list(given)]
+                return bool(values) and all(re.match(r"^repo:[^*?/:]+/", v) for v in values)
+    return False
+
+
+def _federated(st) -> list[str]:
+    principal = st.get("Principal")
+    return [str(p) for p in as_list(principal.get("Federated"))] if isinstance(principal, Mapping) else []
+
+
 @resource_rule(
     "iam-trust-not-public", 'Role trust policies do not let anyone ("*") assume the role.',
     types=[IAM_ROLE], severity="critical", checkov=["CKV_AWS_60"],
     fix='Name the principals in assumeRolePolicy (a service such as "ecs-tasks.amazonaws.com", or role '
         'ARNs) instead of "*", or pin them with a Condition on aws:PrincipalOrgID, aws:PrincipalAccount '
-        "or sts:ExternalId.")
+        "or sts:ExternalId; a GitHub OIDC trust needs token.actions.githubusercontent.com:sub naming "
+        'your repositories ("repo:<owner>/<repo>:...").')
 def _trust_public(props, report, cfg, args):
     for st in trust_statements(props):
+        if st.get("Effect") == "Allow" and any(p.endswith(GITHUB_OIDC) for p in _federated(st)) \
+                and not _github_subject_pinned(st):
+            report(f"assumeRolePolicy: {_sid(st)} trusts GitHub's OIDC provider without a condition on "
+                   f"{GITHUB_OIDC}:sub naming your repositories: any workflow of any repository can assume it.")
         if anyone(st) and not narrowed(st, TRUST_NARROWING):
             who = "NotPrincipal (everyone else)" if "NotPrincipal" in st else '"*"'
             report(f"assumeRolePolicy: {_sid(st)} lets {who} assume the role with no condition on "

@@ -131,7 +131,25 @@ TYPED_PUBLIC = aws.iam.PolicyDocumentArgs(version="2012-10-17", statement=[aws.i
     effect="Allow", action="sts:AssumeRole", principal=aws.iam.AWSPrincipalArgs(aws="*"))])
 TYPED_SERVICE = aws.iam.PolicyDocumentArgs(version="2012-10-17", statement=[aws.iam.PolicyStatementArgs(
     effect="Allow", action="sts:AssumeRole", principal=aws.iam.ServicePrincipalArgs(service="ecs-tasks.amazonaws.com"))])
+GITHUB = {"Federated": "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"}
+AUDIENCE = {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}
+
+
+def github(**sub) -> dict:
+    return {"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity", "Principal": GITHUB,
+            "Condition": {"StringEquals": AUDIENCE, **sub}}
+
+
 TRUST = [
+    # AWS's guide for GitHub OIDC: without a condition on `sub`, every repository's workflows can assume it.
+    Case("iam-trust-not-public", _trust(github()),
+         _trust(github(StringLike={"token.actions.githubusercontent.com:sub": "repo:my-org/platform:*"})),
+         "token.actions.githubusercontent.com:sub", "github-oidc-no-sub"),
+    Case("iam-trust-not-public",
+         _trust(github(StringLike={"token.actions.githubusercontent.com:sub": "repo:*"})),
+         _trust(github(StringEquals={**AUDIENCE, "token.actions.githubusercontent.com:sub":
+                                     "repo:my-org/platform:ref:refs/heads/main"})),
+         "any workflow of any repository", "github-oidc-any-owner"),
     Case("iam-trust-not-public", _trust(assume({"AWS": "*"})), _trust(assume({"AWS": "*"}, Condition=ORG)),
          'lets "*" assume the role', "aws-star"),
     Case("iam-trust-not-public", _trust(assume("*")), _trust(assume({"Service": "ecs-tasks.amazonaws.com"})),

@@ -8,8 +8,8 @@ show the repro differs from a covered case only in the spelling.
 
 Fixed in the same session (markers removed): the Multi-AZ DB cluster, ECS keys in any case, the
 aws.alb load balancer in graph rules, conditions that narrow nothing (Null, patterns), the port
-overflow crash, the quadratic credential-URL search. Still open (xfail): GitHub OIDC trust without
-`sub`, a TLS deny on a prefix only, CloudFront VPC origins, IMDSv2 from a launch template,
+overflow crash, the quadratic credential-URL search. Also fixed: a GitHub OIDC trust without `sub`. Still open
+(xfail): a TLS deny on a prefix only, CloudFront VPC origins, IMDSv2 from a launch template,
 Cloudflare page/config rules lowering SSL, Vercel names with a suffix, a listener rule forwarding
 HTTP.
 
@@ -220,7 +220,6 @@ def test_trust_anyone_control(pack):
 # assume the role (AWS IAM User Guide, "Configuring a role for GitHub OIDC identity provider": "always
 # include a condition on token.actions.githubusercontent.com:sub"; Checkov CKV_AWS_358). Named
 # Federated principal, so iam-trust-not-public never looks at it.
-@bug
 def test_trust_github_oidc_any_repository(pack):
     def program() -> None:
         aws.iam.Role("deploy", tags=TAGS, assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
