@@ -85,7 +85,7 @@ def test_a_public_database_fails_the_plan_with_exit_3(tmp_path):
     assert result.returncode == 3, result.stdout[-2000:] + result.stderr
     out = result.stdout
     assert ("  [mandatory] rds-not-public\n      postgres-primary, postgres-replica-0, postgres-replica-1: "
-            "has publiclyAccessible=true") in out
+            "is publicly accessible (publiclyAccessible=true") in out
     assert "fix: Keep postgresPubliclyAccessible=false" in out
     assert "FAIL: 3 mandatory, 0 advisory violation(s)" in out
     # the one run of the real script: no SDK warning or traceback reaches the user
