@@ -114,8 +114,10 @@ def _security_headers(stack: Stack, d, report, cfg):
 
 
 def _is_s3_origin(origin) -> bool:
-    # CloudFront treats every origin without customOriginConfig as an S3 origin.
-    return not is_set(origin, "customOriginConfig")
+    # CloudFront treats an origin with neither customOriginConfig nor vpcOriginConfig (a private ALB,
+    # NLB or instance reached through a VPC origin: botocore cloudfront Origin.VpcOriginConfig) as an
+    # S3 origin.
+    return not is_set(origin, "customOriginConfig") and not is_set(origin, "vpcOriginConfig")
 
 
 @resource_rule(

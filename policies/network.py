@@ -265,6 +265,10 @@ def _no_public_ip(props, report, cfg, args):
 def _imdsv2(props, report, cfg, args):
     # HttpTokensState: optional | required; InstanceMetadataEndpointState: disabled | enabled (botocore ec2).
     options = props.get("metadataOptions") or {}
+    if not options and args.resource_type != LAUNCH_TEMPLATE and is_set(props, "launchTemplate"):
+        # The instance takes the launch template's metadata options (RunInstances: parameters not
+        # given come from the template), and the template is judged on its own by this rule.
+        return
     if options.get("httpEndpoint") == "disabled":
         return
     tokens = options.get("httpTokens")

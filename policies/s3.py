@@ -14,6 +14,7 @@ spells the name out, by the literal name (`BucketVersioning("v", bucket="my-buck
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -337,9 +338,20 @@ def _denies_plain_http(doc: dict) -> bool:
         flags = {k.lower(): v for op in ("Bool", "BoolIfExists") for k, v in (conditions.get(op) or {}).items()}
         if (s.get("Effect") == "Deny" and principal_is_everyone(s.get("Principal"))
                 and ("s3:*" in actions or "*" in actions)
-                and str(flags.get("aws:securetransport")).lower() == "false"):
+                and str(flags.get("aws:securetransport")).lower() == "false"
+                and _covers_bucket_and_objects([str(r) for r in as_list(s.get("Resource"))])):
             return True
     return False
+
+
+def _covers_bucket_and_objects(resources: list[str]) -> bool:
+    """The denial reaches the bucket (ListBucket, GetBucketPolicy ...) and every object, not a prefix:
+    "*", or the bucket's ARN and "<bucket ARN>/*" (the fix this rule gives)."""
+    if "*" in resources:
+        return True
+    bucket = any(re.fullmatch(r"arn:[^:]+:s3:::[^/*?]+", r) for r in resources)
+    objects = any(re.fullmatch(r"arn:[^:]+:s3:::[^/*?]+/\*", r) for r in resources)
+    return bucket and objects
 
 
 @resource_rule(

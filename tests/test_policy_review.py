@@ -8,9 +8,9 @@ show the repro differs from a covered case only in the spelling.
 
 Fixed in the same session (markers removed): the Multi-AZ DB cluster, ECS keys in any case, the
 aws.alb load balancer in graph rules, conditions that narrow nothing (Null, patterns), the port
-overflow crash, the quadratic credential-URL search. Also fixed: a GitHub OIDC trust without `sub`. Still open
-(xfail): a TLS deny on a prefix only, CloudFront VPC origins, IMDSv2 from a launch template,
-Cloudflare page/config rules lowering SSL, Vercel names with a suffix, a listener rule forwarding
+overflow crash, the quadratic credential-URL search. Also fixed: a GitHub OIDC trust without `sub`, a TLS deny on a prefix only, CloudFront VPC
+origins taken for S3, IMDSv2 inherited from a launch template. Still open (xfail): Cloudflare
+page/config rules lowering SSL, Vercel names with a suffix, a listener rule forwarding
 HTTP.
 
 Run: .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_policy_review.py
@@ -231,7 +231,6 @@ def test_trust_github_oidc_any_repository(pack):
 
 
 # ---- 5. s3-tls-only: the TLS denial is accepted whatever Resource it covers ------------------------
-@bug
 def test_s3_tls_deny_only_on_a_prefix(pack):
     def program() -> None:
         b = aws.s3.Bucket("data", tags=TAGS)
@@ -245,7 +244,6 @@ def test_s3_tls_deny_only_on_a_prefix(pack):
 # pulumi_aws cloudfront DistributionOriginArgs.vpc_origin_config (an internal ALB/NLB/instance reached
 # through aws.cloudfront.VpcOrigin): no customOriginConfig, so _is_s3_origin is true and the rule asks
 # for an S3 Origin Access Control, which a VPC origin cannot take.
-@bug
 def test_cloudfront_vpc_origin_is_not_s3(pack):
     def program() -> None:
         aws.cloudfront.Distribution(
@@ -266,7 +264,6 @@ def test_cloudfront_vpc_origin_is_not_s3(pack):
 # ---- 7. ec2-imdsv2: an instance launched from a launch template that requires IMDSv2 ---------------
 # The Instance inherits metadata_options from its launch_template (EC2 RunInstances with a
 # LaunchTemplate); the launch template itself is judged and passes, the instance is reported.
-@bug
 def test_instance_from_imdsv2_launch_template(pack):
     def program() -> None:
         lt = aws.ec2.LaunchTemplate("lt", image_id="ami-12345678", instance_type="t4g.micro",
