@@ -149,3 +149,5 @@ RDS_CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGro
 CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
 CACHE_SERVERLESS = "aws:elasticache/serverlessCache:ServerlessCache"
 SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+CLOUDFLARE_PAGE_RULE = "cloudflare:index/pageRule:PageRule"
+CLOUDFLARE_RULESET = "cloudflare:index/ruleset:Ruleset"

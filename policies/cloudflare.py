@@ -10,8 +10,8 @@ ZoneSetting (the table of setting_id values in its docstring) and Cloudflare's z
 
 from __future__ import annotations
 
-from _rules import Stack, resource_rule, stack_rule
-from _types import CLOUDFLARE_ZONE, CLOUDFLARE_ZONE_SETTING
+from _rules import Stack, as_list, resource_rule, stack_rule
+from _types import CLOUDFLARE_PAGE_RULE, CLOUDFLARE_RULESET, CLOUDFLARE_ZONE, CLOUDFLARE_ZONE_SETTING
 from pulumi_policy import PolicyResource
 
 MIN_TLS = ("1.2", "1.3")  # min_tls_version: "1.0" | "1.1" | "1.2" | "1.3"
@@ -20,12 +20,37 @@ TLS_1_3 = ("on", "zrt")  # tls_1_3: "on" | "off" | "zrt" (on, with 0-RTT)
 REQUIRED = {"ssl": ("strict",), "min_tls_version": MIN_TLS, "tls_1_3": TLS_1_3, "always_use_https": ("on",)}
 
 
+# SSL levels that validate the origin certificate: "strict" (Full (strict)) and "origin_pull"
+# (Strict (SSL-Only Origin Pull)). pulumi_cloudflare 6 RulesetRuleActionParameters.ssl: "off",
+# "flexible", "full", "strict", "origin_pull"; PageRuleActions.ssl takes the same levels.
+STRICT_SSL = {"strict", "origin_pull"}
+
+
+def _lowered_ssl(args, props) -> list[str]:
+    """Where a page rule or a configuration rule sets an SSL level below strict for the URLs it matches."""
+    if args.resource_type == CLOUDFLARE_PAGE_RULE:
+        ssl = (props.get("actions") or {}).get("ssl")
+        return [f'page rule {props.get("target")!r} sets ssl "{ssl}"'] if ssl and ssl not in STRICT_SSL else []
+    out = []
+    for rule in as_list(props.get("rules")):
+        ssl = (rule.get("actionParameters") or {}).get("ssl")
+        if ssl and ssl not in STRICT_SSL:
+            out.append(f'configuration rule {rule.get("description") or rule.get("expression")!r} sets ssl "{ssl}"')
+    return out
+
+
 @resource_rule(
-    "cloudflare-tls", "Zone SSL mode is strict, the minimum TLS version is 1.2 and TLS 1.3 is on.",
-    types=[CLOUDFLARE_ZONE_SETTING], severity="high",
+    "cloudflare-tls", "Zone SSL mode is strict, the minimum TLS version is 1.2 and TLS 1.3 is on; no page "
+    "or configuration rule lowers the SSL mode.",
+    types=[CLOUDFLARE_ZONE_SETTING, CLOUDFLARE_PAGE_RULE, CLOUDFLARE_RULESET], severity="high",
     fix='Keep the ssl zone setting "strict" (Full (strict): Cloudflare validates the origin certificate), '
-        'min_tls_version "1.2" and tls_1_3 "on" (components/dns.py sets all three).')
+        'min_tls_version "1.2" and tls_1_3 "on" (components/dns.py sets all three); remove the ssl override '
+        'from page rules and configuration rules (or set it "strict").')
 def _tls(props, report, cfg, args):
+    if args.resource_type != CLOUDFLARE_ZONE_SETTING:
+        for where in _lowered_ssl(args, props):
+            report(f"{where}: the matched URLs reach the origin without certificate validation (needs \"strict\").")
+        return
     setting, value = props.get("settingId"), props.get("value")
     if setting == "ssl" and value != "strict":
         report(f'ssl is "{value}": Cloudflare would not validate the origin certificate (needs "strict").')

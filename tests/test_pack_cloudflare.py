@@ -36,7 +36,25 @@ def _bare_zone(with_settings: bool):
 
 PRESENT = "cloudflare-zone-settings-present"
 
+def _page_rule(ssl: str):
+    def program() -> None:
+        cloudflare.PageRule("legacy", zone_id=ZONE_ID, target="example.com/legacy/*", priority=1,
+                            actions={"ssl": ssl})
+    return program
+
+
+def _config_rule(ssl: str):
+    def program() -> None:
+        cloudflare.Ruleset("config", zone_id=ZONE_ID, name="config", kind="zone", phase="http_config_settings",
+                           rules=[{"expression": 'http.request.uri.path wildcard "/legacy/*"', "action": "set_config",
+                                   "action_parameters": {"ssl": ssl}, "description": "legacy"}])
+    return program
+
+
 CASES = [
+    # A page rule or a configuration rule overrides the zone's SSL mode for the URLs it matches.
+    Case("cloudflare-tls", _page_rule("flexible"), _page_rule("strict"), 'page rule', id="page-rule"),
+    Case("cloudflare-tls", _config_rule("off"), _config_rule("origin_pull"), 'configuration rule', id="config-rule"),
     Case("cloudflare-tls", _settings(ssl="flexible"), _settings(), 'ssl is "flexible"', id="ssl-flexible"),
     Case("cloudflare-tls", _settings(ssl="full"), _settings(), 'ssl is "full"', id="ssl-full"),
     Case("cloudflare-tls", _settings(min_tls_version="1.0"), _settings(min_tls_version="1.3"),

@@ -9,8 +9,8 @@ show the repro differs from a covered case only in the spelling.
 Fixed in the same session (markers removed): the Multi-AZ DB cluster, ECS keys in any case, the
 aws.alb load balancer in graph rules, conditions that narrow nothing (Null, patterns), the port
 overflow crash, the quadratic credential-URL search. Also fixed: a GitHub OIDC trust without `sub`, a TLS deny on a prefix only, CloudFront VPC
-origins taken for S3, IMDSv2 inherited from a launch template. Still open (xfail): Cloudflare
-page/config rules lowering SSL, Vercel names with a suffix, a listener rule forwarding
+origins taken for S3, IMDSv2 inherited from a launch template. Also: Cloudflare page/config rules lowering
+SSL. Still open (xfail): Vercel names with a suffix, a listener rule forwarding
 HTTP.
 
 Run: .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_policy_review.py
@@ -279,7 +279,6 @@ def test_instance_from_imdsv2_launch_template(pack):
 # pulumi_cloudflare 6 PageRuleActionsArgs.ssl / always_use_https and RulesetRuleActionParametersArgs.ssl
 # (phase http_config_settings, action set_config) override the zone settings cloudflare-tls and
 # cloudflare-always-https judge; "flexible" means Cloudflare talks plain HTTP to the origin.
-@bug
 def test_cloudflare_page_rule_flexible_ssl(pack):
     def program() -> None:
         cloudflare.PageRule("legacy", zone_id="0123456789abcdef0123456789abcdef", target="example.com/*",
@@ -287,7 +286,6 @@ def test_cloudflare_page_rule_flexible_ssl(pack):
     assert "cloudflare-tls" in fired(pack, program)
 
 
-@bug
 def test_cloudflare_config_rule_ssl_off(pack):
     def program() -> None:
         cloudflare.Ruleset("config", zone_id="0123456789abcdef0123456789abcdef", name="config",
