@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from _rules import as_list, is_set, resource_rule
-from _types import ALB_LISTENER, ALB_LOAD_BALANCER, LISTENER, LOAD_BALANCER
+from _rules import Stack, as_list, is_set, resource_rule, stack_rule
+from _types import ALB_LISTENER, ALB_LISTENER_RULE, ALB_LOAD_BALANCER, LISTENER, LISTENER_RULE, LOAD_BALANCER
 
 LISTENERS = (LISTENER, ALB_LISTENER)
 LOAD_BALANCERS = (LOAD_BALANCER, ALB_LOAD_BALANCER)
@@ -45,6 +45,23 @@ def _http_redirect(props, report, cfg, args):
         kinds = ", ".join(str(a.get("type")) for a in actions) or "none"
         report(f"plain HTTP listener on port {props.get('port')} answers with {kinds} instead of a redirect "
                "to HTTPS.")
+
+
+@stack_rule(
+    "alb-http-rules-redirect", "Listener rules on an HTTP listener only redirect to HTTPS.",
+    types=[LISTENER_RULE, ALB_LISTENER_RULE], severity="high", checkov=["CKV2_AWS_20"], securityhub="ELB.1",
+    fix='Attach the forwarding rule to the HTTPS listener; on the HTTP listener a rule may only redirect '
+        '({"type": "redirect", "redirect": {"protocol": "HTTPS"}}).')
+def _http_rules_redirect(stack: Stack, rule, report, cfg):
+    # Rules are evaluated before the listener's default action (ALB guide, "Listener rules"), so a
+    # forwarding rule on the HTTP listener serves its paths over plain HTTP although the default
+    # action redirects. The listener is the one listenerArn references in this stack.
+    http = [lst for lst in stack.referenced(rule, "listenerArn") if _protocol(lst.props) == "HTTP"]
+    actions = as_list(rule.props.get("actions"))
+    if http and not all(_redirects_to_https(a) for a in actions):
+        kinds = ", ".join(str(a.get("type")) for a in actions) or "none"
+        report(f"sits on the plain HTTP listener {http[0].name} and answers with {kinds}: the paths it "
+               "matches are served over HTTP.")
 
 
 @resource_rule(

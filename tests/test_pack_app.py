@@ -35,10 +35,24 @@ def _https_listener(ssl_policy: str | None, protocol: str = "HTTPS", port: int =
     return program
 
 
+def _rule_on_http_listener(action: dict, module=aws.lb):
+    """A rule on the HTTP listener: evaluated before the listener's redirect (ALB guide, listener rules)."""
+    def program() -> None:
+        http = module.Listener("http", load_balancer_arn=LB_ARN, port=80, protocol="HTTP",
+                               default_actions=[REDIRECT], tags=TAGS)
+        module.ListenerRule("api", listener_arn=http.arn, priority=10, actions=[action],
+                            conditions=[{"path_pattern": {"values": ["/api/*"]}}], tags=TAGS)
+    return program
+
+
 KEEP_PROTOCOL = {"type": "redirect", "redirect": {"port": "443", "protocol": "#{protocol}", "status_code": "HTTP_301"}}
 FIXED = {"type": "fixed-response", "fixed_response": {"content_type": "text/plain", "status_code": "403"}}
 
 LISTENER_CASES = [
+    Case("alb-http-rules-redirect", _rule_on_http_listener(FORWARD), _rule_on_http_listener(REDIRECT),
+         "answers with forward: the paths it matches are served over HTTP"),
+    Case("alb-http-rules-redirect", _rule_on_http_listener(FORWARD, aws.alb), _rule_on_http_listener(REDIRECT, aws.alb),
+         "sits on the plain HTTP listener", id="alb-module"),
     Case("alb-http-redirect", _http_listener(FORWARD, protocol="HTTP"), _http_listener(REDIRECT, protocol="HTTP"),
          "answers with forward instead of a redirect to HTTPS"),
     Case("alb-http-redirect", _http_listener(FIXED), _http_listener(REDIRECT), "answers with fixed-response",

@@ -9,9 +9,9 @@ show the repro differs from a covered case only in the spelling.
 Fixed in the same session (markers removed): the Multi-AZ DB cluster, ECS keys in any case, the
 aws.alb load balancer in graph rules, conditions that narrow nothing (Null, patterns), the port
 overflow crash, the quadratic credential-URL search. Also fixed: a GitHub OIDC trust without `sub`, a TLS deny on a prefix only, CloudFront VPC
-origins taken for S3, IMDSv2 inherited from a launch template. Also: Cloudflare page/config rules lowering
-SSL. Still open (xfail): Vercel names with a suffix, a listener rule forwarding
-HTTP.
+origins taken for S3, IMDSv2 inherited from a launch template, Cloudflare page/config rules lowering
+SSL, a listener rule forwarding on the HTTP listener (alb-http-rules-redirect). Still open (xfail):
+Vercel names with a suffix.
 
 Run: .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_policy_review.py
 """
@@ -331,7 +331,6 @@ def test_vercel_not_secret_names(pack, key, value):
 # ---- 10. alb-http-redirect: a listener rule forwards plain HTTP ------------------------------------
 # The HTTP listener's default action redirects, so alb-http-redirect passes, but an aws.lb.ListenerRule
 # on that listener serves /api/* over plain HTTP (rules are evaluated before the default action).
-@bug
 def test_http_listener_rule_forwards(pack):
     def program() -> None:
         lb = aws.lb.LoadBalancer("alb", load_balancer_type="application", subnets=["subnet-1"],
@@ -344,7 +343,7 @@ def test_http_listener_rule_forwards(pack):
         aws.lb.ListenerRule("api-plain", listener_arn=http.arn, priority=10,
                             actions=[{"type": "forward", "target_group_arn": tg.arn}],
                             conditions=[{"path_pattern": {"values": ["/api/*"]}}], tags=TAGS)
-    assert "alb-http-redirect" in fired(pack, program)
+    assert "alb-http-rules-redirect" in fired(pack, program)
 
 
 # ---- 11. Crash: a port Python reads as infinity ----------------------------------------------------
