@@ -43,16 +43,38 @@ QUERY_SECRET = re.compile(
 PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 
+# A name that ends in one of these refers to a secret or describes it, but does not hold it:
+# DATABASE_SECRET_ARN, PASSWORD_MIN_LENGTH, API_TOKEN_TTL.
+REFERENCE_LAST_WORDS = {"ARN", "ID", "IDS", "NAME", "LENGTH", "LEN", "PATH", "REGION", "VERSION", "TTL",
+                        "ENABLED", "EXPIRY", "HEADER"}
+# Words after the secret word that only say which one: STRIPE_API_KEY_LIVE, SLACK_BOT_TOKEN_V2.
+VARIANT_WORD = re.compile(r"^(LIVE|PROD|PRODUCTION|TEST|DEV|STAGING|PREVIEW|OLD|NEW|PRIMARY|SECONDARY|V\d+|\d+)$")
+# A key that is public by design: JWT_PUBLIC_KEY, STRIPE_PUBLISHABLE_KEY.
+PUBLIC_WORDS = {"PUBLIC", "PUBLISHABLE", "PUB"}
+
+
+def _words(key: str) -> list[str]:
+    words = [w for w in key.upper().split("_") if w]
+    while len(words) > 1 and VARIANT_WORD.match(words[-1]):
+        words.pop()
+    return words
+
+
 def strong_name(key: str) -> bool:
-    words = key.upper().split("_")
-    return "PRIVATE_KEY" in key.upper() or any(w.endswith(STRONG_WORDS) for w in words if w)
+    words = _words(key)
+    if not words or words[-1] in REFERENCE_LAST_WORDS:
+        return False
+    return "PRIVATE_KEY" in "_".join(words) or any(w.endswith(STRONG_WORDS) for w in words)
 
 
 def weak_name(key: str) -> bool:
-    words = [w for w in key.upper().split("_") if w]
+    words = _words(key)
     if not words:
         return False
-    return words[-1] in WEAK_LAST_WORDS or (words[-1] in STORE_LAST_WORDS and bool(DATA_STORES & set(words)))
+    last = words[-1][:-1] if words[-1].endswith("S") and words[-1][:-1] in WEAK_LAST_WORDS else words[-1]
+    if last in WEAK_LAST_WORDS:
+        return not (len(words) > 1 and words[-2] in PUBLIC_WORDS)
+    return last in STORE_LAST_WORDS and bool(DATA_STORES & set(words))
 
 
 def secret_value(value: Any) -> str | None:

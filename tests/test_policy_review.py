@@ -1,17 +1,17 @@
 """Adversarial review of the policy pack (issue 15 review): programs a user may write with the installed
 SDKs (pulumi_aws 7, pulumi_cloudflare 6, pulumiverse_vercel 5) that the pack judges wrongly.
 
-Each test asserts what the pack SHOULD do and is marked xfail(strict=True) while the pack gets it
-wrong: a fix turns it into an XPASS, which fails, so the marker is removed with the fix. The
+Each test asserts what the pack should do. They were written as strict xfails while the pack got
+them wrong; every finding is fixed now and the markers are gone. The
 `*_control` tests are the same shape in the spelling the pack already handles (they pass today) and
 show the repro differs from a covered case only in the spelling.
 
-Fixed in the same session (markers removed): the Multi-AZ DB cluster, ECS keys in any case, the
+Fixed in the same session: the Multi-AZ DB cluster, ECS keys in any case, the
 aws.alb load balancer in graph rules, conditions that narrow nothing (Null, patterns), the port
 overflow crash, the quadratic credential-URL search. Also fixed: a GitHub OIDC trust without `sub`, a TLS deny on a prefix only, CloudFront VPC
 origins taken for S3, IMDSv2 inherited from a launch template, Cloudflare page/config rules lowering
-SSL, a listener rule forwarding on the HTTP listener (alb-http-rules-redirect). Still open (xfail):
-Vercel names with a suffix.
+SSL, a listener rule forwarding on the HTTP listener (alb-http-rules-redirect), secret names with a
+variant suffix (STRIPE_API_KEY_LIVE) and names that only refer to a secret (DATABASE_SECRET_ARN).
 
 Run: .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_policy_review.py
 """
@@ -32,7 +32,6 @@ CASES: list = []
 TAGS = {"Project": "platform", "Environment": "production", "Owner": "platform-team", "ManagedBy": "pulumi",
         "Stack": "production", "CostCenter": "web"}
 KEY = "arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111"
-bug = pytest.mark.xfail(strict=True, raises=AssertionError, reason="pack review finding (tests/test_policy_review.py)")
 
 
 def judge(pack, program, **kwargs):
@@ -297,7 +296,6 @@ def test_cloudflare_config_rule_ssl_off(pack):
 
 # ---- 9. Vercel / ECS secret names with a suffix after the secret word ------------------------------
 # vercel.weak_name only looks at the LAST word: STRIPE_API_KEY is caught, STRIPE_API_KEY_LIVE is not.
-@bug
 @pytest.mark.parametrize("key", ["STRIPE_API_KEY_LIVE", "GITHUB_TOKEN_PROD", "OPENAI_API_KEYS",
                                  "SLACK_BOT_TOKEN_V2"])
 def test_vercel_secret_name_with_suffix(pack, key):
@@ -315,7 +313,6 @@ def test_vercel_secret_name_control(pack):
 
 
 # False positives of the same name heuristics: an ARN, a public key, a policy knob.
-@bug
 @pytest.mark.parametrize("key,value", [
     ("DATABASE_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:111111111111:secret:db-AbCdEf"),
     ("JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----"),
