@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from _documents import NARROWING_OPERATORS, pins
+from _documents import narrowed
 from _rules import (
     Stack,
     as_list,
@@ -375,20 +375,6 @@ def _has_tls_policy(stack: Stack, bucket, report, cfg):
         report("has no bucket policy: nothing denies requests made without TLS (aws:SecureTransport=false).")
 
 
-def is_narrowing(conditions: Any) -> bool:
-    """A positive match (_documents.NARROWING_OPERATORS: StringEquals, ArnLike, ... not Not*, not
-    *IfExists, which pass when the key is absent, not Null, which only asks that the key exist) of
-    a NARROWING_KEYS key to values that each pin one caller (_documents.pins: no pattern)."""
-    for operator, block in (conditions or {}).items():
-        if str(operator).lower() not in NARROWING_OPERATORS:
-            continue
-        for key, values in (block or {}).items():
-            given = [str(v) for v in as_list(values)]
-            if key.lower() in NARROWING_KEYS and given and all(pins(v) for v in given):
-                return True
-    return False
-
-
 def account_of(principal: str) -> str | None:
     """The account an AWS principal (an id or an IAM/STS ARN) belongs to; None for AWS-owned
     principals such as a CloudFront origin access identity (arn:aws:iam::cloudfront:user/...)."""
@@ -434,7 +420,8 @@ def _no_public_grant(props, report, cfg, args):
     doc = policy_of(props, args.resource_type)
     trusted = set(cfg["trustedAccounts"])
     for i, s in enumerate(statements(doc or {})):
-        if s.get("Effect") != "Allow" or is_narrowing(s.get("Condition")):
+        # The IAM/KMS/SNS rules' test of a condition that names one caller (_documents.narrowed).
+        if s.get("Effect") != "Allow" or narrowed(s, NARROWING_KEYS):
             continue
         who = foreign_grants(s, trusted)
         if who:

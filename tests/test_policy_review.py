@@ -171,7 +171,7 @@ def _bucket_policy(statement: dict):
     return program
 
 
-# s3.py is_narrowing skips only Not*/IfExists/ForAllValues operators, so the Null operator counts:
+# s3.py once skipped only Not*/IfExists/ForAllValues operators, so the Null operator counted:
 # {"Null": {"aws:PrincipalOrgID": "false"}} only requires the caller to be in SOME organization
 # (any AWS customer's), {"Null": {"aws:SourceArn": "false"}} any resource of any account.
 @pytest.mark.parametrize("condition", [
