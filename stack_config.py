@@ -111,7 +111,7 @@ class _Problems:
             raise ConfigError(
                 f"invalid configuration for stack '{self.stack}' ({n} problem{'s' * (n != 1)}):\n"
                 + "\n".join(self.lines)
-                + "\n(keys, types and defaults: Pulumi.yaml `config:`; README 'Configuration reference')")
+                + "\n(keys, types and defaults: Pulumi.yaml `config:`; docs/configuration.md)")
 
 
 # What a config value is once parsed: Pulumi.yaml's string, integer, boolean and array (of strings).

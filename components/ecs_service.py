@@ -45,8 +45,8 @@ from components.rate_limits import RateLimitSettings
 ORIGIN_SECRET_LENGTH = 40
 CONTAINER = "app"  # the container's name in the task definition
 # The env secret's values are read once, at task start, and the database and cache URLs in it
-# follow their own secrets: rotation is a redeploy (README, Operations), not a Secrets Manager Lambda.
-ENV_SECRET_ROTATION = "Read at task start - rotate the values with pulumi up --replace and a new deployment - README Operations"
+# follow their own secrets: rotation is a redeploy (docs/operations.md), not a Secrets Manager Lambda.
+ENV_SECRET_ROTATION = "Read at task start - rotate the values with pulumi up --replace and a new deployment - docs/operations.md"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 PredefinedMetric = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgsDict
 

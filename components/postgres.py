@@ -327,7 +327,7 @@ class Postgres(pulumi.ComponentResource):
             f"{name}-credentials", description=f"{name} master credentials (RDS secret format)",
             kms_key_id=key.arn, recovery_window_in_days=7, opts=child,
             tags=rotation_exempt(tags, "DATABASE_URL embeds this password - rotate it with pulumi up --replace "
-                                       "on the password - README Operations"))
+                                       "on the password - docs/operations.md"))
         aws.secretsmanager.SecretVersion(
             f"{name}-credentials-version", secret_id=secret.id,
             secret_string=pulumi.Output.json_dumps({

@@ -118,7 +118,7 @@ class Redis(pulumi.ComponentResource):
         secret = aws.secretsmanager.Secret(f"{name}-auth-token", description=f"{name} AUTH token",
                                            kms_key_id=key.arn, recovery_window_in_days=7, opts=child,
                                            tags=rotation_exempt(tags, "REDIS_URL embeds this token - rotate it with "
-                                                                "pulumi up --replace on the token - README Operations"))
+                                                                "pulumi up --replace on the token - docs/operations.md"))
         aws.secretsmanager.SecretVersion(f"{name}-auth-token-version", secret_id=secret.id,
                                          secret_string=token.result, opts=child)
 

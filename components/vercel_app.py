@@ -41,8 +41,8 @@ class VercelAppArgs:
     project: str
     #: The data tier's URLs; Vercel reads `external_database_read_url` as DATABASE_READ_URL.
     data: DataUrls
-    #: The uploads bucket, named in UPLOADS_BUCKET/UPLOADS_PREFIX (Vercel gets no AWS role: see the
-    #: README); None (default): no uploads bucket.
+    #: The uploads bucket, named in UPLOADS_BUCKET/UPLOADS_PREFIX (Vercel gets no AWS role: see
+    #: docs/architecture.md); None (default): no uploads bucket.
     uploads: UploadsBucket | None = None
     #: The protection bypass CloudFront sends (32 alphanumerics, `VercelApp.cdn_origin_secret`) when a
     #: CDN fronts the app; None (default): no CDN.

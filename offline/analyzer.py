@@ -165,7 +165,7 @@ def reconcile(policies: dict[str, PolicyInfo], given: dict[str, tuple[str | None
             close = difflib.get_close_matches(name, policies, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             problems.append(f"{name!r} is not a policy in the pack; {hint}the CLI would ignore it silently "
-                            f"(every name: README.md, 'The rules')\n    fix: correct or remove it in {source}")
+                            f"(every name: docs/policies.md)\n    fix: correct or remove it in {source}")
             continue
         old_level, old_props = result[name]
         result[name] = (level or old_level, {**old_props, **props})

@@ -1,4 +1,4 @@
-"""python -m ops backup|verify|smoke|preflight — operator tooling for a stack (README, Operations).
+"""python -m ops backup|verify|smoke|preflight — operator tooling for a stack (docs/operations.md).
 
 Exit codes: 0 success (preflight: every check passed, warnings allowed); 1 a backup failed or a
 check failed (each failure is one line, preflight adds its fix); 2 bad usage or inputs (missing

@@ -169,7 +169,7 @@ def service(outputs: dict, cfg, wait: float = 0) -> list[Check]:
 
 def health(outputs: dict, cfg, timeout: float = 10) -> list[Check]:
     url = outputs["appUrl"].rstrip("/") + cfg.app.health_check_path
-    if no_image(cfg):  # its own outcome, not a failure: the first `up` runs no task (README, First `up`)
+    if no_image(cfg):  # its own outcome, not a failure: the first `up` runs no task (docs/deploy.md)
         return [Check("app health", True, f"no image deployed yet (ecsImage and ecsImageTag empty): "
                                           f"GET {url} not requested")]
     try:

@@ -68,7 +68,7 @@ def _rotated(stack: Stack, secret) -> bool:
                        "instead of a SecretRotation."}},
     fix=f"Add an aws.secretsmanager.SecretRotation with secretId=secret.id (a rotation Lambda, or "
         f"let RDS manage the master password), or, where the consumer cannot follow a rotation, tag "
-        f"the secret {EXEMPT_TAG}=<why and how it is rotated instead> (README, Operations).")
+        f"the secret {EXEMPT_TAG}=<why and how it is rotated instead> (docs/operations.md).")
 def _secret_rotation(stack: Stack, secret, report, cfg):
     if _rotated(stack, secret):
         return

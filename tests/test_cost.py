@@ -160,6 +160,6 @@ def test_diff_of_a_stack_with_itself_is_empty_and_secrets_stay_hidden():
     assert "staging.example.com" not in text and SECRET_PLACEHOLDER not in text
 
 
-def test_readme_cost_table_matches_the_price_table_date():
-    readme = (ROOT / "README.md").read_text()
-    assert f"on-demand list prices as of {PRICES['asOf']}" in readme
+def test_the_plan_transcript_matches_the_price_table_date():
+    doc = (ROOT / "docs" / "plan.md").read_text()
+    assert f"on-demand list prices as of {PRICES['asOf']}" in doc

@@ -1,5 +1,5 @@
-"""Every command the README shows must run as written: the fenced bash (and cron) blocks are read
-line by line and each command is checked as far as this machine can check it offline.
+"""Every command the README and the docs/ pages show must run as written: the fenced bash (and
+cron) blocks are read line by line and each command is checked as far as this machine can check it offline.
 
 - `./plan …` and `python -m offline.plan …` run (exit 0); `$ ./plan …` in transcripts and every
   `python -m ops …` are parsed by the argparse of the command they call.
@@ -30,13 +30,15 @@ from offline.plan import build_parser as plan_parser
 from ops.__main__ import _parser as ops_parser
 
 README = ROOT / "README.md"
+# The README and the reference pages it links (the generated ones hold no commands, but are read too).
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 SEPARATORS = {"&&", "||", ";", "|", "(", ")"}
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>\w*)\s*$")
 
 
 @dataclass
 class Command:
-    block: int
+    block: str
     line: str
     argv: list[str]
     cwd: Path
@@ -44,23 +46,26 @@ class Command:
 
 @dataclass
 class Block:
-    index: int
+    index: str
     lang: str
     lines: list[str] = field(default_factory=list)
 
 
 def blocks() -> list[Block]:
     out: list[Block] = []
-    current: Block | None = None
-    for line in README.read_text().splitlines():
-        fence = FENCE.match(line)
-        if fence and current is None:
-            current = Block(len(out), fence["lang"])
-        elif fence:
-            out.append(current)
-            current = None
-        elif current is not None:
-            current.lines.append(line.strip())
+    for doc in DOCS:
+        current: Block | None = None
+        count = 0
+        for line in doc.read_text().splitlines():
+            fence = FENCE.match(line)
+            if fence and current is None:
+                current = Block(f"{doc.relative_to(ROOT)} block {count}", fence["lang"])
+                count += 1
+            elif fence:
+                out.append(current)
+                current = None
+            elif current is not None:
+                current.lines.append(line.strip())
     return out
 
 
@@ -102,7 +107,7 @@ def _lines(block: Block) -> list[str]:
             continue
         out.append(pending)
         pending = ""
-    assert not pending, f"README block {block.index} ends inside a command: {pending!r}"
+    assert not pending, f"{block.index} ends inside a command: {pending!r}"
     return out
 
 
@@ -167,12 +172,12 @@ def test_every_plan_and_ops_command_parses():
             try:
                 plan_parser().parse_args(args)
             except SystemExit:
-                pytest.fail(f"README block {c.block}: `{c.line}` is not a valid ./plan command line")
+                pytest.fail(f"{c.block}: `{c.line}` is not a valid ./plan command line")
         elif module and module[0] == "ops":
             try:
                 ops_parser().parse_args(module[1])
             except SystemExit:
-                pytest.fail(f"README block {c.block}: `{c.line}` is not a valid python -m ops command line")
+                pytest.fail(f"{c.block}: `{c.line}` is not a valid python -m ops command line")
         elif c.argv[0] in ("./run-tests", "scripts/bench-plan"):
             assert os.access(ROOT / c.argv[0], os.X_OK), c.line
         else:
@@ -215,7 +220,7 @@ def test_every_config_set_names_a_declared_key():
     assert CONFIG_SETS, "the README shows no `pulumi config set`"
     for c, s in CONFIG_SETS:
         assert s.namespace == "platform", f"`{c.line}`: only platform: keys are read (see 'Using it with the CLI')"
-        assert s.key in declared, f"README block {c.block}: `{c.line}` sets {s.key!r}, which Pulumi.yaml does not declare"
+        assert s.key in declared, f"{c.block}: `{c.line}` sets {s.key!r}, which Pulumi.yaml does not declare"
         if s.index is not None:
             assert declared[s.key]["type"] == "array", c.line
 
@@ -241,7 +246,7 @@ def test_each_blocks_config_sets_give_a_valid_stack():
         try:
             stack_config.load(raw, secret_keys, stack)
         except stack_config.ConfigError as err:
-            pytest.fail(f"README block {block}: its `pulumi config set` lines for {stack} give:\n{err}")
+            pytest.fail(f"{block}: its `pulumi config set` lines for {stack} give:\n{err}")
 
 
 def _option(argv: list[str], name: str) -> str | None:
@@ -256,7 +261,7 @@ def test_pulumi_commands_name_what_exists():
         if c.argv[0] != "pulumi" or len(c.argv) < 2:
             continue
         verb = c.argv[1]
-        where = f"README block {c.block}: `{c.line}`"
+        where = f"{c.block}: `{c.line}`"
         if stack := _option(c.argv, "--stack"):
             assert stack_file(stack).is_file(), f"{where}: no Pulumi.{stack}.yaml"
         if verb in ("preview", "up"):
