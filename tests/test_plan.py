@@ -9,7 +9,7 @@ import subprocess
 
 from conftest import ROOT, evaluate, stack_graph
 
-from offline.plan import fact_of
+from offline.facts import fact_of
 
 
 def script(*args, cwd=ROOT):
