@@ -363,6 +363,18 @@ def estimate(graph, prices: dict | None = None) -> Estimate:
                                   if n.get("notificationType") == "ACTUAL"}) if budget else [])
 
 
+def headline(est: Estimate) -> str:
+    """The cost in one line, as the plan's first screen shows it: the total never without the count
+    of resources it leaves out (unpriced), nor the budget share without that count."""
+    unpriced = len(est.of_kind("unpriced"))
+    text = (f"{est.total:,.2f} {est.currency}/month fixed charges of {len(est.of_kind('priced'))} resources"
+            f" (usage on top); {unpriced} unpriced" + (" — NOT in the total" if unpriced else ""))
+    if est.budget:
+        text += f"; {est.total / est.budget * 100:.0f} % of the {est.budget:,.2f} budget"
+        text += " (a lower bound: unpriced resources left out)" if unpriced else ""
+    return text
+
+
 def _rows(est: Estimate) -> list[tuple[str, str, float, str]]:
     """Priced lines, most expensive first; four or more alike (type, region, basis) share one row."""
     groups: dict[tuple, list[Line]] = {}
