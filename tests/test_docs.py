@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT
 
 README = ROOT / "README.md"
@@ -77,3 +78,13 @@ def test_the_readme_fits():
 def test_the_anchor_rule_matches_github():
     page = ROOT / "docs" / "policy-pack.md"
     assert {"independent-scan-checkov", "how-the-pack-is-tested"} <= anchors(page)
+
+
+def test_the_stack_table_states_each_stacks_log_retention():
+    """The README's staging/production table against the stack files (it said 90 days after
+    production moved to 365)."""
+    row = next(line for line in README.read_text().splitlines() if line.startswith("| logs"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    for stack, cell in zip(("staging", "production"), cells[1:], strict=True):
+        days = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]["platform:logRetentionDays"]
+        assert cell == f"{days} days", (stack, cell, days)
