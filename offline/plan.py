@@ -326,8 +326,23 @@ def verdict_line(verdict) -> list[str]:
     return lines
 
 
+def hostnames_line(graph) -> list[str]:
+    """The site's public names the stack creates (the Dns component's records), and what www. does."""
+    dns = [r for r in graph.resources if r.type == "platform:edge:Dns"]
+    if not dns:
+        return []
+    names = list(dict.fromkeys(str(r.input("name")) for r in graph.children(dns[0].urn)
+                               if r.type in ("aws:route53/record:Record", "cloudflare:index/dnsRecord:DnsRecord")))
+    redirected = any(r.input("redirect") for r in graph.of_type("vercel:index/projectDomain:ProjectDomain"))
+    www = "www. redirects to the apex" if redirected else "www. serves the site as is, no redirect"
+    api = "; api. is created for every app, asked or not: components/_dns_zone.py HOSTS" if any(
+        n.startswith("api.") for n in names) else ""
+    return [f"Hostnames: {', '.join(names)} ({www}{api})"]
+
+
 def first_screen(target: Target, graphs: dict[bool, Graph], verdict: Verdict, cost: Estimate) -> list[str]:
-    """What a review asks first, before the tree: which file, how much by tier, the verdict, the cost."""
+    """What a review asks first, before the tree: which file, the verdict, the cost, the names the
+    site gets, how much by tier."""
     from offline.cost import headline
 
     graph = graphs[False]
@@ -338,6 +353,7 @@ def first_screen(target: Target, graphs: dict[bool, Graph], verdict: Verdict, co
             f"Evaluated in update and preview mode: {total} and {sum(graphs[True].counts().values())} resources.",
             *verdict_line(verdict),
             f"Cost:      {headline(cost)}",
+            *hostnames_line(graph),
             f"Resources by tier ({total}):",
             *(f"  {name.ljust(width)}  {n:>4}  {what}" for name, n, what in rows)]
 

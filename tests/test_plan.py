@@ -10,6 +10,7 @@ import subprocess
 from conftest import ROOT, evaluate, example_graph, stack_graph
 
 from offline.facts import fact_of
+from offline.plan import hostnames_line
 
 
 def script(*args, cwd=ROOT):
@@ -210,8 +211,10 @@ def test_the_first_screen_answers_the_review_before_the_tree(run_plan):
     assert head[3].startswith("Cost:      ") and "0 unpriced" in head[3] and "% of the 1,500.00 budget" in head[3]
     graph = stack_graph("production")
     total = sum(graph.counts().values())
-    assert head[4] == f"Resources by tier ({total}):"
-    rows = {m[1]: int(m[2]) for m in (re.match(r"  (\S.*?) +(\d+)  ", line) for line in head[5:])}
+    assert head[4] == ("Hostnames: example.com, www.example.com, api.example.com (www. serves the site as is, "
+                       "no redirect; api. is created for every app, asked or not: components/_dns_zone.py HOSTS)")
+    assert head[5] == f"Resources by tier ({total}):"
+    rows = {m[1]: int(m[2]) for m in (re.match(r"  (\S.*?) +(\d+)  ", line) for line in head[6:])}
     assert sum(rows.values()) == total  # the tiers add up to every resource
     stack = next(r for r in graph.resources if r.type == "pulumi:pulumi:Stack")
     tiers = {r.name for r in graph.children(stack.urn) if not r.custom}
@@ -305,3 +308,4 @@ def test_the_tree_shows_cloudflare_rate_limits_and_the_www_redirect():
     assert '; rate_auth: 10/10s block when (' in rules and 'starts_with(http.request.uri.path, "/api/auth/"))' in rules
     assert fact_of(g.named("app-domain-www")) == ("www.studysphere.example.com → 308 redirect to "
                                                   "studysphere.example.com")
+    assert "www. redirects to the apex" in hostnames_line(g)[0]
