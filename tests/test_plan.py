@@ -309,3 +309,16 @@ def test_the_tree_shows_cloudflare_rate_limits_and_the_www_redirect():
     assert fact_of(g.named("app-domain-www")) == ("www.studysphere.example.com → 308 redirect to "
                                                   "studysphere.example.com")
     assert "www. redirects to the apex" in hostnames_line(g)[0]
+
+
+def test_the_vercel_json_snippet_carries_the_headers_cloudfront_sends():
+    """docs/architecture.md's `vercel.json` for a Vercel app without CloudFront: the same headers."""
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    block = re.search(r"```json\n(\{\n  \"headers\".*?)```", doc, re.S)
+    assert block, "the vercel.json snippet is missing"
+    sent = {h["key"]: h["value"] for h in json.loads(block[1])["headers"][0]["headers"]}
+    fact = fact_of(stack_graph("production").named("cdn-security-headers"))
+    assert fact == (f"HSTS {sent['Strict-Transport-Security']} | "
+                    f"X-Frame-Options {sent['X-Frame-Options']} | X-Content-Type-Options {sent['X-Content-Type-Options']} | "
+                    f"Referrer-Policy {sent['Referrer-Policy']} | X-XSS-Protection {sent['X-XSS-Protection']} | "
+                    f"CSP: {sent['Content-Security-Policy']}")
