@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, TypeVar
 import pulumi
 import yaml
 
-from components._validation import CLOUDWATCH_RETENTION_DAYS, REGION, InvalidArgs
+from components._aws_catalog import region_problem
+from components._validation import CLOUDWATCH_RETENTION_DAYS, InvalidArgs
 from components.alarms import ObservabilitySettings
 from components.app import AppSettings, EcsSettings, VercelSettings
 from components.backup_bucket import BackupSettings
@@ -274,8 +275,10 @@ def _check_choice(key: str, values: Values, problems: _Problems) -> None:
 
 def _check_stack_wide(values: Values, problems: _Problems) -> None:
     _check_choice("environment", values, problems)
-    if not REGION.match(values.text("awsRegion")):
-        problems.bad("awsRegion", values["awsRegion"], "must be an AWS region name such as us-east-1")
+    if region := region_problem(values.text("awsRegion")):
+        allowed, closest = region
+        problems.bad("awsRegion", values["awsRegion"], allowed,
+                     f"pulumi config set awsRegion {closest} --stack {problems.stack}" if closest else None)
     for key in ("owner", "costCenter"):
         if not _TAG_VALUE.match(values.text(key)):
             problems.bad(key, values[key], "must be 1-256 characters allowed in AWS tags")
@@ -329,7 +332,9 @@ def _build_section(cls: type[DataclassInstance], keys: dict[str, str], values: V
     except InvalidArgs as err:
         for p in err.problems:
             key = keys[p.field]
-            problems.bad(key, values[key], p.allowed, _way_out(key, values, problems.stack))
+            way_out = _way_out(key, values, problems.stack) or (
+                f"pulumi config set {key} {p.suggestion} --stack {problems.stack}" if p.suggestion else None)
+            problems.bad(key, values[key], p.allowed, way_out)
         return None
 
 

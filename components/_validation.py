@@ -14,6 +14,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from components._aws_catalog import region_problem, unknown
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
@@ -25,7 +27,6 @@ _WEEKLY = re.compile(
     r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-"
     r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$"
 )
-REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 WEEK_MINUTES = 7 * 24 * 60
 # The retention values CloudWatch Logs accepts (also used for S3 access-log expiry).
 CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
@@ -64,6 +65,8 @@ class Problem:
     field: str
     value: object
     allowed: str
+    # The closest allowed value, for the fixing command (keyword-only: subclasses add fields).
+    suggestion: str | None = dataclasses.field(default=None, kw_only=True)
 
 
 class InvalidArgs(ValueError):
@@ -81,9 +84,9 @@ class Checker:
         self.owner = owner
         self.problems: list[Problem] = []
 
-    def require(self, ok: bool, field: str, value: object, allowed: str) -> bool:
+    def require(self, ok: bool, field: str, value: object, allowed: str, suggestion: str | None = None) -> bool:
         if not ok:
-            self.problems.append(Problem(field, value, allowed))
+            self.problems.append(Problem(field, value, allowed, suggestion=suggestion))
         return ok
 
     def in_range(self, field: str, value: int, lo: int, hi: int) -> bool:
@@ -121,9 +124,15 @@ class Checker:
         return ok
 
     def region(self, field: str, value: str, optional: bool = False) -> bool:
+        """A region of botocore's endpoint data, in the aws partition (components/_aws_catalog.py)."""
         if optional and value == "":
             return True
-        return self.matches(field, value, REGION, "must be an AWS region name such as us-east-1")
+        problem = region_problem(value)
+        return self.require(problem is None, field, value, *(problem or ("", None)))
+
+    def known(self, field: str, value: str, options: frozenset[str], what: str) -> bool:
+        """`value` is one of `options` (a catalog of what exists in AWS), else a did-you-mean."""
+        return self.require(value in options, field, value, *unknown(value, options, what))
 
     def cidrs(self, field: str, values: Iterable[str], min_prefix: int = 8) -> None:
         """Client CIDRs for a security group rule: valid networks, never the whole internet."""

@@ -13,13 +13,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components._aws_catalog import rds_instance_classes
 from components._common import account_key_policy, assume_role_policy, kms_key, rotation_exempt
 from components._validation import Checker, bounded, choice
 from components.alarm_targets import DatabaseTarget
 
 PORT = 5432
 _VERSION = re.compile(r"^(\d+)(\.\d+)?$")
-_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
 _PARAM = re.compile(r"^([a-z_][a-z0-9_.]*)=(.+)$")
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAJORS = range(13, 18)
@@ -80,12 +80,12 @@ class PostgresSettings:
         if m is not None:
             c.require(int(m[1]) in MAJORS, "engine_version", self.engine_version,
                       f"major version must be {MAJORS.start} to {MAJORS.stop - 1}")
-        class_rule = "must be an RDS instance class such as db.t4g.micro or db.r6g.large"
-        c.matches("instance_class", self.instance_class, _CLASS, class_rule)
+        classes, what = rds_instance_classes(), "an RDS DB instance class (pulumi_aws.rds.InstanceType and the RDS User Guide)"
+        c.known("instance_class", self.instance_class, classes, what)
         for fld in ("replica_instance_class", "dr_instance_class"):
             value = getattr(self, fld)
             if value:
-                c.matches(fld, value, _CLASS, class_rule + " (or empty for the primary's class)")
+                c.known(fld, value, classes, what + "; empty means the primary's class")
         c.declared(self, "allocated_storage_gb")
         if self.max_allocated_storage_gb != 0:
             c.require(self.allocated_storage_gb <= self.max_allocated_storage_gb <= 65536,

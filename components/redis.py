@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypedDict
@@ -11,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components._aws_catalog import cache_node_types
 from components._common import encrypted_log_group, kms_key, logs_key_policy, rotation_exempt
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
 from components.alarm_targets import CacheTarget
@@ -19,7 +19,6 @@ PORT = 6379
 ENGINE_VERSIONS = {"redis": ("6.2", "7.0", "7.1"), "valkey": ("7.2", "8.0", "8.1")}
 MAXMEMORY_POLICIES = ("volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random",
                       "allkeys-random", "volatile-ttl", "noeviction")
-_NODE = re.compile(r"^cache\.[a-z0-9-]+\.[a-z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,8 @@ class RedisSettings:
         c = Checker("redis settings")
         if c.declared(self, "engine"):
             c.one_of("engine_version", self.engine_version, ENGINE_VERSIONS[self.engine])
-        c.matches("node_type", self.node_type, _NODE,
-                  "must be an ElastiCache node type such as cache.t4g.micro")
+        c.known("node_type", self.node_type, cache_node_types(),
+                "a current-generation ElastiCache node type (botocore's elasticache model)")
         c.declared(self, "nodes", "shards", "replicas_per_shard", "snapshot_retention_days")
         snap = c.daily_window("snapshot_window", self.snapshot_window, 60)
         maint = c.weekly_window("maintenance_window", self.maintenance_window, 60)

@@ -7,9 +7,10 @@ import os
 import re
 import subprocess
 
-from conftest import ROOT, evaluate, stack_graph
+from conftest import ROOT, evaluate, example_graph, stack_graph
 
 from offline.facts import fact_of
+from offline.plan import hostnames_line
 
 
 def script(*args, cwd=ROOT):
@@ -164,7 +165,16 @@ def test_diff_between_stacks(run_plan, tmp_path):
     result = run_plan("staging", "--diff", "production", "--json", str(out))
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    assert text.startswith("Diff of stack 'staging' → 'production'")
+    head = text.split("\n\n", 1)[0].splitlines()
+    assert head == [
+        "Offline diff of stack 'staging' (Pulumi.staging.yaml) → 'production' (Pulumi.production.yaml)",
+        head[1], head[2], head[3], "Cost delta: " + head[4].removeprefix("Cost delta: ")]
+    assert re.fullmatch(r"Resources: 95 only in production, 0 only in staging, \d+ changed, \d+ the same", head[1]), head
+    assert head[2].startswith("Cost staging     ") and "0 unpriced" in head[2]
+    assert head[3].startswith("Cost production  ") and "0 unpriced" in head[3]
+    assert re.fullmatch(r"Cost delta: \+[\d,.]+ USD/month fixed charges; every resource of both sides priced or free",
+                        head[4]), head[4]
+    assert "\n\nDiff of stack 'staging' → 'production'" in text  # the details follow the first screen
     assert re.search(r"monthly estimate: [\d,.]+ → [\d,.]+ USD \(\+[\d,.]+\); budget: 200.00 → 1,500.00", text)
     assert "  + postgres-replica-1  (aws:rds/instance:Instance)" in text
     assert "  ~ postgres-primary  (aws:rds/instance:Instance)\n      allocatedStorage: 20 → 50" in text
@@ -183,3 +193,132 @@ def test_the_service_fact_says_when_no_image_is_deployed():
     assert fact_of(stack_graph("staging").named("app-service")) == "0 tasks: no image deployed yet (set ecsImageTag)"
     running = evaluate("staging", ecsImageTag="v1").named("app-service")
     assert fact_of(running) == "1 Fargate task(s), circuit breaker with rollback"
+
+
+# ---- the first screen (issue 17) ------------------------------------------------------------------
+def first_screen(out: str) -> list[str]:
+    return out.split("\n\n", 1)[0].splitlines()
+
+
+def test_the_first_screen_answers_the_review_before_the_tree(run_plan):
+    result = run_plan("production")
+    assert result.returncode == 0, result.stderr
+    head = first_screen(result.stdout)
+    assert len(head) <= 18, head
+    assert head[0] == "Offline plan of stack 'production' from Pulumi.production.yaml (mocks; no cloud calls, no credentials)"
+    assert head[2] == ("Policy:    PASS: 0 mandatory, 0 advisory violation(s) (platform-guardrails 1.0.0, "
+                       "config: pack defaults (production))")
+    assert head[3].startswith("Cost:      ") and "0 unpriced" in head[3] and "% of the 1,500.00 budget" in head[3]
+    graph = stack_graph("production")
+    total = sum(graph.counts().values())
+    assert head[4] == ("Hostnames: example.com, www.example.com, api.example.com (www. serves the site as is, "
+                       "no redirect; api. is created for every app, asked or not: components/_dns_zone.py HOSTS)")
+    assert head[5] == f"Resources by tier ({total}):"
+    rows = {m[1]: int(m[2]) for m in (re.match(r"  (\S.*?) +(\d+)  ", line) for line in head[6:])}
+    assert sum(rows.values()) == total  # the tiers add up to every resource
+    stack = next(r for r in graph.resources if r.type == "pulumi:pulumi:Stack")
+    tiers = {r.name for r in graph.children(stack.urn) if not r.custom}
+    assert {"network", "postgres", "redis", "backups", "app", "dns", "alarms"} <= tiers
+    assert {name.split(" (")[0] for name in rows} == tiers | {"stack level"}
+    assert rows["postgres"] == 1 + len([r for r in graph.resources if r.urn.split("::")[2].startswith(
+        "platform:data:Postgres$")])
+    assert "providers and shared values: aws" in result.stdout
+    # the tree, the counts, the cost lines and the verdict's details follow, in that order
+    out = result.stdout
+    order = [out.index(s) for s in ("platform-production  (pulumi:pulumi:Stack)", "Resources by type (",
+                                    "Monthly cost estimate", "Policy verdict:")]
+    assert order == sorted(order)
+
+
+def test_a_failing_verdict_is_on_the_first_screen_with_the_first_violations(run_plan, tmp_path):
+    cfg = tmp_path / "Pulumi.production.yaml"  # judged by production's rules
+    cfg.write_text((ROOT / "Pulumi.staging.yaml").read_text().replace("environment: staging", "environment: production"))
+    result = run_plan("--config", str(cfg), "--summary")
+    assert result.returncode == 3, result.stderr
+    head = result.stdout.splitlines()
+    assert re.fullmatch(r"Policy:    FAIL: (\d+) mandatory, 0 advisory violation\(s\) \(.*", head[2]), head[2]
+    named = [line for line in head if line.startswith("           [mandatory] ")]
+    assert len(named) == 3 and "           [mandatory] alb-deletion-protection: app-alb" in head
+    assert re.fullmatch(r"           and \d+ more mandatory policies: details at the end", head[head.index(named[-1]) + 1])
+
+
+def test_summary_prints_only_the_first_screen_with_the_same_exit_code(run_plan):
+    full, summary = run_plan("staging"), run_plan("staging", "--summary")
+    assert full.returncode == summary.returncode == 0
+    assert summary.stdout == "\n".join(first_screen(full.stdout)) + "\n"
+    assert "(pulumi:pulumi:Stack)" not in summary.stdout and "Policy verdict:" not in summary.stdout
+    diff = run_plan("staging", "--diff", "production", "--summary")
+    assert diff.returncode == 0 and diff.stdout.count("\n") == 5 and "Cost delta:" in diff.stdout
+
+
+def test_the_header_names_the_file_as_the_user_gave_it(run_plan):
+    given = "../examples/contribux/Pulumi.production.yaml"
+    result = run_plan("--config", given, "--summary", caller_cwd=ROOT / "docs")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Offline plan of stack 'production' from {given} (mocks;")
+
+
+def test_help_is_complete():
+    from offline.plan import EXIT_CODES, build_parser
+
+    parser = build_parser()
+    text = parser.format_help()
+    assert parser.description and parser.description.rstrip().endswith(".")
+    assert "policy verdict" in parser.description and "verdict's details." in parser.description
+    for action in parser._actions:
+        assert action.help and action.help.rstrip().endswith((".", "exit")), action.option_strings
+    for code, what in EXIT_CODES.items():
+        assert f"  {code}  {what}." in text
+    # no paragraph of the help stops mid-sentence: each block of text ends with a full stop
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if not p.startswith(("usage:", "positional", "options:"))]
+    assert all(p.rstrip().endswith(".") for p in paragraphs), paragraphs
+
+
+def test_the_tree_shows_the_security_headers_and_the_hostnames():
+    g = stack_graph("production")
+    headers = fact_of(g.named("cdn-security-headers"))
+    assert headers.startswith("HSTS max-age=31536000; includeSubDomains | X-Frame-Options DENY | "
+                              "X-Content-Type-Options nosniff | Referrer-Policy origin-when-cross-origin | ")
+    assert headers.endswith("| CSP: " + g.named("cdn-security-headers").input("securityHeadersConfig")[
+        "contentSecurityPolicy"]["contentSecurityPolicy"])
+    assert fact_of(g.named("cdn-edge-cert")) == ("example.com, www.example.com, api.example.com "
+                                                 "(DNS-validated, us-east-1)")
+    assert fact_of(g.named("dns-www-a")).startswith("www.example.com A alias → d")
+    assert "(www served as is, not redirected)" in fact_of(g.named("cdn-distribution"))
+    assert fact_of(g.named("app-http")) == "port 80 → HTTP_301 redirect to HTTPS:443"
+
+
+def test_the_tree_shows_who_is_paged_masked():
+    g = example_graph("contribux")
+    email = g.named("alarms-email-0")
+    assert email.input("endpoint").endswith("@example.com")
+    local = email.input("endpoint").split("@")[0]
+    assert fact_of(email) == f"email → {local[0]}***{local[-1]}@example.com (stack region)"
+    assert fact_of(g.named("alarms-slack")) == ("AWS Chatbot 'platform-production-alarms' → Slack team T00000000 "
+                                               "channel C00000000, 2 topic(s)")
+    hook = evaluate("staging", alarmWebhookUrls=["https://hooks.example.com/services/T0/B0/secret-token"])
+    fact = fact_of(hook.named("alarms-webhook-0"))
+    assert fact == "https → https://hooks.example.com/… (stack region)" and "secret-token" not in fact
+
+
+def test_the_tree_shows_cloudflare_rate_limits_and_the_www_redirect():
+    g = example_graph("study-sphere")
+    rules = fact_of(g.named("dns-ratelimit"))
+    assert rules.startswith('rate_api: 100/10s block when (http.host in {"studysphere.example.com" ')
+    assert '; rate_auth: 10/10s block when (' in rules and 'starts_with(http.request.uri.path, "/api/auth/"))' in rules
+    assert fact_of(g.named("app-domain-www")) == ("www.studysphere.example.com → 308 redirect to "
+                                                  "studysphere.example.com")
+    assert "www. redirects to the apex" in hostnames_line(g)[0]
+
+
+def test_the_vercel_json_snippet_carries_the_headers_cloudfront_sends():
+    """docs/architecture.md's `vercel.json` for a Vercel app without CloudFront: the same headers."""
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    block = re.search(r"```json\n(\{\n  \"headers\".*?)```", doc, re.S)
+    assert block, "the vercel.json snippet is missing"
+    sent = {h["key"]: h["value"] for h in json.loads(block[1])["headers"][0]["headers"]}
+    fact = fact_of(stack_graph("production").named("cdn-security-headers"))
+    assert fact == (f"HSTS {sent['Strict-Transport-Security']} | "
+                    f"X-Frame-Options {sent['X-Frame-Options']} | X-Content-Type-Options {sent['X-Content-Type-Options']} | "
+                    f"Referrer-Policy {sent['Referrer-Policy']} | X-XSS-Protection {sent['X-XSS-Protection']} | "
+                    f"CSP: {sent['Content-Security-Policy']}")

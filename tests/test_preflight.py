@@ -348,6 +348,6 @@ def test_bad_config_or_arguments_exit_2(aws, tmp_path, capsys):
     assert main(["preflight"]) == 2
     assert "give --stack NAME or --config FILE" in capsys.readouterr().err
     code, out = preflight(capsys, stack_file(tmp_path, awsRegion="moon-1"))
-    assert code == 2 and "awsRegion = 'moon-1': must be an AWS region name" in out
+    assert code == 2 and "awsRegion = 'moon-1': is not an AWS region botocore" in out
     assert main(["preflight", "--config", str(stack_file(tmp_path)), "--outputs", str(tmp_path / "none.json")]) == 2
     assert "cannot read stack outputs" in capsys.readouterr().err

@@ -1,10 +1,12 @@
 """Bad input gets one clear error naming the key, the value and the fix; nothing is registered."""
 
 import dataclasses
+import re
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import config_error
+from conftest import ROOT, config_error
 
 import stack_config
 from components._validation import InvalidArgs
@@ -17,7 +19,7 @@ from offline.cliconfig import StackFileError, read_stack_config
     ({"postgresEngineVersion": "sixteen"}, "postgresEngineVersion = 'sixteen': must be a major"),
     ({"postgresEngineVersion": "12"}, "major version must be 13 to 17"),
     ({"environment": "prod"}, "environment = 'prod': must be one of development, staging, production"),
-    ({"awsRegion": "us-east"}, "awsRegion = 'us-east': must be an AWS region name"),
+    ({"awsRegion": "us-east"}, "awsRegion = 'us-east': is not an AWS region botocore"),
     ({"logRetentionDays": "10"}, "logRetentionDays = 10: must be one of"),
     ({"natGateways": "many"}, "natGateways = 'many': must be one of none, single, perAz"),
     ({"databaseAllowedCidrs": ["10.0.0.0/8", "0.0.0.0/1"]}, "0.0.0.0/1 opens the port to the internet"),
@@ -186,3 +188,72 @@ def test_the_readme_points_at_the_configuration_doc():
     readme = (stack_config.PROJECT_FILE.parent / "README.md").read_text()
     section = readme.split("## Configuration reference", 1)[1].split("\n## ", 1)[0]
     assert "(docs/configuration.md)" in section and configdoc.COMMAND in section
+
+
+# ---- what exists in AWS (components/_aws_catalog.py) ------------------------------------------------
+def test_a_region_that_does_not_exist_is_one_error_with_a_suggestion_and_the_fix():
+    message = config_error(awsRegion="eu-centrl-1")  # nothing registered: config_error checks it
+    assert "(1 problem)" in message
+    assert "awsRegion = 'eu-centrl-1': is not an AWS region botocore" in message
+    assert "did you mean 'eu-central-1'?" in message
+    assert "fix: pulumi config set awsRegion eu-central-1 --stack staging" in message
+
+
+@pytest.mark.parametrize("key", ["postgresDrRegion", "backupReplicationRegion"])
+def test_every_region_key_is_checked_against_botocore(key):
+    message = config_error("production", **{key: "us-wst-2"})
+    assert "(1 problem)" in message
+    assert f"{key} = 'us-wst-2': is not an AWS region" in message and "did you mean 'us-west-2'?" in message
+    assert f"fix: pulumi config set {key} us-west-2 --stack production" in message
+
+
+def test_a_region_of_another_partition_is_refused_with_the_reason():
+    message = config_error(awsRegion="cn-north-1")
+    assert "awsRegion = 'cn-north-1': is a region of the aws-cn partition; this program builds ARNs" in message
+    message = config_error("production", postgresDrRegion="us-gov-west-1")
+    assert "postgresDrRegion = 'us-gov-west-1': is a region of the aws-us-gov partition" in message
+
+
+def test_regions_come_from_botocores_endpoint_data():
+    import json
+
+    import botocore
+
+    from components._aws_catalog import regions
+    data = json.loads((Path(botocore.__file__).parent / "data" / "endpoints.json").read_text())
+    assert set(regions()) == {r for p in data["partitions"] for r in p["regions"]}
+    assert regions()["eu-central-1"] == "aws" and "eu-centrl-1" not in regions()
+
+
+def test_an_instance_class_that_does_not_exist_is_a_config_error_naming_the_key():
+    message = config_error("production", postgresInstanceClass="db.t3.mega")
+    assert "(1 problem)" in message
+    assert "postgresInstanceClass = 'db.t3.mega': is not an RDS DB instance class" in message
+    assert "did you mean 'db.t3.small' or " in message
+    assert "fix: pulumi config set postgresInstanceClass db.t3.small --stack production" in message
+    message = config_error("production", postgresReplicaInstanceClass="db.r7g.lrage", postgresDrInstanceClass="db.x9.large")
+    assert "(2 problems)" in message and "postgresReplicaInstanceClass = 'db.r7g.lrage'" in message
+    assert "postgresDrInstanceClass = 'db.x9.large'" in message
+
+
+def test_a_node_type_that_does_not_exist_or_is_previous_generation_is_refused():
+    message = config_error(redisNodeType="cache.t4g.mega")
+    assert "redisNodeType = 'cache.t4g.mega': is not a current-generation ElastiCache node type" in message
+    assert "fix: pulumi config set redisNodeType cache.t4g.small --stack staging" in message
+    # "creation of new clusters is not supported for these types" (botocore's elasticache model)
+    assert "redisNodeType = 'cache.m3.large'" in config_error(redisNodeType="cache.m3.large")
+
+
+def test_the_catalogs_hold_well_formed_names_and_the_classes_the_stacks_use():
+    from components._aws_catalog import RDS_FAMILIES_NOT_IN_THE_ENUM, cache_node_types, rds_instance_classes
+    nodes, classes = cache_node_types(), rds_instance_classes()
+    assert len(nodes) > 40 and all(re.fullmatch(r"cache\.[a-z][a-z0-9]*\.(micro|small|medium|\d*x?large)", n)
+                                   for n in nodes), sorted(nodes)
+    assert {"cache.t4g.micro", "cache.r7g.large"} <= nodes and not {"cache.t1.micro", "cache.m1.small"} & nodes
+    assert all(re.fullmatch(r"db\.[a-z][a-z0-9]*\.(micro|small|medium|\d*x?large)", c) for c in classes)
+    from pulumi_aws.rds import InstanceType
+    # the table adds only families the provider's enum lacks
+    assert not {c.value.rsplit(".", 1)[0] for c in InstanceType} & set(RDS_FAMILIES_NOT_IN_THE_ENUM)
+    used = {v for f in [*Path(ROOT).glob("Pulumi.*.yaml"), *Path(ROOT).glob("examples/*/Pulumi.*.yaml")]
+            for k, v in (yaml.safe_load(f.read_text())["config"] or {}).items() if k.endswith("InstanceClass")}
+    assert used and used <= classes
