@@ -307,7 +307,7 @@ def _plan(target: Target, pack_config: Path | None, json_path: Path | None, engi
 def _diff(stack: str, path: Path, args: argparse.Namespace, engine: Engine) -> int:
     """`--diff OTHER`: both stacks in both modes; settings from preview mode, costs from update mode."""
     from offline.cost import estimate
-    from offline.diff import diff, render
+    from offline.diff import cost_comparison, diff, render
     from offline.evaluate import read_stack_config
 
     sides: list[dict[bool, Graph]] = []
@@ -321,8 +321,9 @@ def _diff(stack: str, path: Path, args: argparse.Namespace, engine: Engine) -> i
     costs = (estimate(sides[0][False]), estimate(sides[1][False]))
     print("\n".join(render(result, costs)))
     if args.json:
-        args.json.write_text(json.dumps({"diff": result.to_dict(), "cost": {
-            result.left: costs[0].to_dict(), result.right: costs[1].to_dict()}}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"diff": result.to_dict(), "costComparison": cost_comparison(result, *costs),
+                                         "cost": {result.left: costs[0].to_dict(), result.right: costs[1].to_dict()}},
+                                        indent=2) + "\n")
     return EXIT_OK
 
 

@@ -8,14 +8,17 @@ import re
 import pytest
 from conftest import EXAMPLES, ROOT, STACKS, evaluate, example_graph, stack_graph
 
-from offline.cost import FREE, PLAN, PRICERS, USAGE, estimate, load_prices, render
-from offline.diff import diff
+from offline.cost import FREE, PLAN, PRICERS, USAGE, estimate, headline, load_prices, price_of, render
+from offline.diff import cost_comparison, cost_line, diff
 from offline.diff import render as render_diff
 from offline.evaluate import SECRET_PLACEHOLDER, Resource
 
 PRICES = load_prices()
-US = PRICES["regions"]["us-east-1"]
 HOURS = PRICES["hoursPerMonth"]
+
+
+def us(item: str) -> float:
+    return price_of(PRICES, "us-east-1", item)
 
 
 def line(est, name):
@@ -24,29 +27,28 @@ def line(est, name):
 
 def test_price_table_names_its_source_and_date():
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", PRICES["asOf"]) and PRICES["currency"] == "USD"
-    assert all(url.startswith("https://aws.amazon.com/") for url in PRICES["sources"].values())
+    assert all(url.startswith("https://") for url in PRICES["sources"].values())
     assert HOURS == 730
 
 
 def test_production_lines_follow_the_table():
     est = estimate(stack_graph("production"))
-    rds, fargate = US["rds"], US["fargate"]["X86_64"]
-    primary = 2 * (HOURS * rds["postgresHour"]["db.t3.medium"] + 50 * rds["gp3GbMonth"])  # multi-AZ: two copies
-    replica = HOURS * rds["postgresHour"]["db.t3.medium"] + 50 * rds["gp3GbMonth"]  # storage of the source
+    primary = 2 * (HOURS * us("rds/postgresHour/db.t3.medium") + 50 * us("rds/gp3GbMonth"))  # multi-AZ: two copies
+    replica = HOURS * us("rds/postgresHour/db.t3.medium") + 50 * us("rds/gp3GbMonth")  # storage of the source
     assert line(est, "postgres-primary").monthly == pytest.approx(primary, abs=0.01)
     for name in ("postgres-replica-0", "postgres-replica-1", "postgres-dr-replica"):
         assert line(est, name).monthly == pytest.approx(replica, abs=0.01)
     assert line(est, "postgres-dr-replica").region == "us-west-2"
-    task = HOURS * (1 * fargate["vcpuHour"] + 2 * fargate["gbHour"])
+    task = HOURS * (1 * us("fargate/X86_64/vcpuHour") + 2 * us("fargate/X86_64/gbHour"))
     assert line(est, "app-service").monthly == 0  # no image deployed yet: 0 tasks
     assert line(est, "app-service").basis == "0 tasks: no image deployed yet (set ecsImageTag)"
     assert line(est, "app-service").note == f"once an image runs, each task: 1 vCPU/2 GB X86_64 ${task:,.2f}/month"
     running = line(estimate(evaluate("production", ecsImageTag="v1")), "app-service")
     assert running.monthly == pytest.approx(3 * task, abs=0.01)
     assert running.basis.startswith("3 task(s) × 1 vCPU/2 GB X86_64") and "autoscaling up to 12 tasks" in running.note
-    assert line(est, "redis-group").monthly == pytest.approx(2 * HOURS * US["elasticache"]["nodeHour"]["cache.t4g.small"],
+    assert line(est, "redis-group").monthly == pytest.approx(2 * HOURS * us("elasticache/nodeHour/cache.t4g.small"),
                                                               abs=0.01)
-    assert line(est, "postgres-proxy").monthly == pytest.approx(2 * HOURS * rds["proxyVcpuHour"], abs=0.01)
+    assert line(est, "postgres-proxy").monthly == pytest.approx(2 * HOURS * us("rds/proxyVcpuHour"), abs=0.01)
     assert line(est, "cdn-waf").monthly == 5 + 7 * 1  # web ACL + 7 rules
     assert line(est, "alarms-uptime-check").monthly == 0.75 + 2 * 2.00  # HTTPS and latency features
     nat = [x for x in est.lines if x.type == "aws:ec2/natGateway:NatGateway"]
@@ -55,7 +57,7 @@ def test_production_lines_follow_the_table():
     alarms = [x for x in est.lines if x.type == "aws:cloudwatch/metricAlarm:MetricAlarm"]
     in_graph = stack_graph("production").of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     assert alarms and sorted(x.name for x in alarms) == sorted(r.name for r in in_graph)
-    assert all(x.monthly == pytest.approx(US["cloudwatch"]["alarmMetricMonth"]) for x in alarms)
+    assert all(x.monthly == pytest.approx(us("cloudwatch/alarmMetricMonth")) for x in alarms)
     # 9 keys, plus (issue 15) one per log group without a key of its tier to share: the flow logs of
     # the VPC and of the DR VPC, the CDN's access logs and its WAF logs in us-east-1.
     keys = [x for x in est.lines if x.type == "aws:kms/key:Key" and x.monthly == 1.0]
@@ -100,11 +102,12 @@ def test_a_resource_missing_from_the_table_is_listed_never_zero():
 def test_a_region_or_class_missing_from_the_table_is_unpriced():
     prices = copy.deepcopy(PRICES)
     del prices["regions"]["us-west-2"]
-    del prices["regions"]["us-east-1"]["rds"]["postgresHour"]["db.t3.medium"]
+    del prices["regions"]["us-east-1"]["rds/postgresHour/db.t3.medium"]
     est = estimate(stack_graph("production"), prices)
     assert line(est, "postgres-dr-replica").kind == "unpriced"
     assert "no rds prices for region us-west-2" in line(est, "postgres-dr-replica").basis
-    assert line(est, "postgres-primary").basis == "no price for db.t3.medium in us-east-1"
+    assert line(est, "postgres-primary").basis == ("no price for rds/postgresHour/db.t3.medium in us-east-1 "
+                                                   "(prices.yaml has no source for it)")
     assert line(est, "postgres-proxy").kind == "priced"  # priced by the class's vCPUs, still in the table
     assert line(est, "redis-group").kind == "priced"
 
@@ -118,7 +121,7 @@ def test_generic_guide_in_eu_west_1_is_unpriced_not_cheap():
 
 def test_budget_comparison():
     staging = "\n".join(render(estimate(stack_graph("staging"))))
-    assert re.search(r"budget 200\.00 \(alarms-budget\): the estimate is \d+ % of it; below the first alert at 80 %",
+    assert re.search(r"budget 200\.00 \(alarms-budget\): the estimate is \d+ % of it \(0 unpriced\); below the first alert at 80 %",
                      staging)
     tight = "\n".join(render(estimate(evaluate("staging", budgetMonthlyUsd="100"))))
     assert "OVER BUDGET on fixed charges alone" in tight
