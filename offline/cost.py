@@ -192,6 +192,13 @@ class _Context:
         region = self.region_of(r)
         return price_of(self.prices, region, item)
 
+    def usage(self, r, item: str) -> str:
+        """The rates charged by use: text shown beside the line, so a missing one is said, not fatal."""
+        try:
+            return str(self.price(r, item))
+        except Unpriced:
+            return f"usage rates for {self.region_of(r) or '(none)'} not in {PRICES_FILE.name}"
+
     def find(self, typ: str, **outputs):
         for r in self.graph.of_type(typ):
             if all(r.outputs.get(k) == v or r.input(k) == v for k, v in outputs.items()):
@@ -199,7 +206,7 @@ class _Context:
         return None
 
 
-def price_of(prices: dict, region: str, item: str):
+def price_of(prices: dict, region: str | None, item: str):
     """One value of the table: `region` None for the global block (Route 53)."""
     block = prices["global"] if region is None else (prices["regions"].get(region) or {})
     entry = block.get(item)
@@ -230,7 +237,7 @@ def _rds_instance(r, c: _Context):
     what = f"{cls} {'multi-AZ' if copies == 2 else 'replica' if source else 'single-AZ'}"
     basis = (f"{what}: {copies} × {c.hours} h × {_usd(hourly)} + {copies} × {storage} GB gp3 × {_usd(gb)}"
              if copies == 2 else f"{what}: {c.hours} h × {_usd(hourly)} + {storage} GB gp3 × {_usd(gb)}")
-    return monthly, basis, c.price(r, "rds/usage")
+    return monthly, basis, c.usage(r, "rds/usage")
 
 
 def _rds_proxy(r, c: _Context):
@@ -254,12 +261,12 @@ def _cache(r, c: _Context):
     if r.input("engine") == "valkey":
         hourly *= c.price(r, "elasticache/valkeyFactor")
     return (nodes * c.hours * hourly,
-            f"{nodes} × {node} ({r.input('engine')}) × {c.hours} h × {_usd(hourly)}", c.price(r, "elasticache/usage"))
+            f"{nodes} × {node} ({r.input('engine')}) × {c.hours} h × {_usd(hourly)}", c.usage(r, "elasticache/usage"))
 
 
 def _nat(r, c: _Context):
     rate = c.price(r, "ec2/natGatewayHour")
-    return c.hours * rate, f"{c.hours} h × {_usd(rate)}", c.price(r, "ec2/usage/natGateway")
+    return c.hours * rate, f"{c.hours} h × {_usd(rate)}", c.usage(r, "ec2/usage/natGateway")
 
 
 def _eip(r, c: _Context):
@@ -271,7 +278,7 @@ def _alb(r, c: _Context):
     if (r.input("loadBalancerType") or "application") != "application":
         raise Unpriced(f"only application load balancers are in the table, not {r.input('loadBalancerType')}")
     rate = c.price(r, "elb/albHour")
-    return c.hours * rate, f"{c.hours} h × {_usd(rate)}", c.price(r, "elb/usage")
+    return c.hours * rate, f"{c.hours} h × {_usd(rate)}", c.usage(r, "elb/usage")
 
 
 def _fargate(r, c: _Context):
@@ -313,7 +320,7 @@ def _dashboard(r, c: _Context):
 def _web_acl(r, c: _Context):
     acl, rule = c.price(r, "wafv2/webAclMonth"), c.price(r, "wafv2/ruleMonth")
     rules = len(r.input("rules") or [])
-    return acl + rules * rule, f"web ACL {_usd(acl)} + {rules} rules × {_usd(rule)}", c.price(r, "wafv2/usage")
+    return acl + rules * rule, f"web ACL {_usd(acl)} + {rules} rules × {_usd(rule)}", c.usage(r, "wafv2/usage")
 
 
 def _kms(r, c: _Context):
@@ -325,7 +332,7 @@ def _kms(r, c: _Context):
 def _secret(r, c: _Context):
     rate = c.price(r, "secretsmanager/secretMonth")
     copies = 1 + len(r.input("replicas") or [])
-    return copies * rate, f"{copies} secret(s) × {_usd(rate)}", c.price(r, "secretsmanager/usage")
+    return copies * rate, f"{copies} secret(s) × {_usd(rate)}", c.usage(r, "secretsmanager/usage")
 
 
 def _zone(r, c: _Context):

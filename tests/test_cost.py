@@ -8,8 +8,8 @@ import re
 import pytest
 from conftest import EXAMPLES, ROOT, STACKS, evaluate, example_graph, stack_graph
 
-from offline.cost import FREE, PLAN, PRICERS, USAGE, estimate, headline, load_prices, price_of, render
-from offline.diff import cost_comparison, cost_line, diff
+from offline.cost import FREE, PLAN, PRICERS, USAGE, estimate, load_prices, price_of, render
+from offline.diff import diff
 from offline.diff import render as render_diff
 from offline.evaluate import SECRET_PLACEHOLDER, Resource
 
