@@ -8,8 +8,8 @@ import re
 import pytest
 from conftest import EXAMPLES, ROOT, STACKS, evaluate, example_graph, stack_graph
 
-from offline.cost import FREE, PLAN, PRICERS, USAGE, estimate, load_prices, price_of, render
-from offline.diff import diff
+from offline.cost import FREE, PLAN, PRICERS, USAGE, estimate, headline, load_prices, price_of, render
+from offline.diff import cost_comparison, cost_line, diff
 from offline.diff import render as render_diff
 from offline.evaluate import SECRET_PLACEHOLDER, Resource
 
@@ -27,7 +27,8 @@ def line(est, name):
 
 def test_price_table_names_its_source_and_date():
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", PRICES["asOf"]) and PRICES["currency"] == "USD"
-    assert all(url.startswith("https://") for url in PRICES["sources"].values())
+    # A page (https) or, where AWS's pages render prices in the browser, the document quoting them.
+    assert all(str(src).startswith(("https://", "AWS Price List ", "a public ")) for src in PRICES["sources"].values())
     assert HOURS == 730
 
 
@@ -75,7 +76,8 @@ def test_every_resource_has_one_line_and_nothing_falls_through(name):
     custom = [r for r in graph.resources if r.custom]
     assert len(est.lines) == len(custom)
     for x in est.of_kind("unpriced"):  # only what a vendor plan prices, or a region the table lacks
-        assert x.type in PLAN or "no " in x.basis and "prices for region" in x.basis, (x.name, x.basis)
+        assert x.type in PLAN or x.basis.startswith("no ") and x.region in x.basis and "prices.yaml" in x.basis, \
+            (x.name, x.basis)
     # Priced at 0 only with the reason shown: a service with no image yet runs no task.
     assert all(x.monthly > 0 or x.basis.startswith("0 tasks: no image deployed yet") for x in est.of_kind("priced"))
     assert all(x.monthly == 0 and x.usage for x in est.of_kind("usage"))
@@ -114,9 +116,83 @@ def test_a_region_or_class_missing_from_the_table_is_unpriced():
 
 def test_generic_guide_in_eu_west_1_is_unpriced_not_cheap():
     est = estimate(example_graph("generic-guide"))
-    assert line(est, "postgres-primary").kind == "unpriced"
-    assert "no rds prices for region eu-west-1" in line(est, "postgres-primary").basis
-    assert "unpriced (" in "\n".join(render(est))
+    assert line(est, "postgres-primary").kind == "unpriced"  # eu-west-1 has no source for db.m6g.large yet
+    assert line(est, "postgres-primary").basis == ("no price for rds/postgresHour/db.m6g.large in eu-west-1 "
+                                                   "(prices.yaml has no source for it)")
+    assert line(est, "app-alb").kind == "priced" and line(est, "app-alb").basis == "730 h × $0.0252"
+    assert f"unpriced ({est.unpriced}):" in "\n".join(render(est)) and est.unpriced > 0
+
+
+# ---- the unpriced count beside every figure ----------------------------------------------------------
+def test_a_region_the_table_lacks_shows_its_unpriced_count_beside_total_and_budget():
+    est = estimate(evaluate("staging", awsRegion="af-south-1"))  # Cape Town: not in the table
+    n = est.unpriced
+    assert n >= 40 and est.unpriced_breakdown() == {"missingFromTable": n, "vendorPlans": 0}
+    assert all("af-south-1" in x.basis for x in est.of_kind("unpriced"))
+    text = "\n".join(render(est))
+    assert re.search(rf"\n  total +[\d.]+  fixed charges of \d+ resources; {n} unpriced \({n} missing from the "
+                     r"price table\), NOT in the total: a lower bound; usage comes on top", text)
+    # A lower bound cannot say the stack stays below an alert.
+    assert re.search(rf"budget 200\.00 \(alarms-budget\): the estimate is at least \d+ % of it \({n} resources "
+                     r"unpriced\); cannot tell whether it stays below the first alert at 80 %", text)
+    assert "below the first alert" not in text.replace("stays below the first alert", "")
+    assert headline(est).endswith(f"{n} unpriced ({n} missing from the price table) — NOT in the total; at least "
+                                  f"{est.total / 200 * 100:.0f} % of the 200.00 budget (a lower bound: unpriced "
+                                  "resources left out)")
+    doc = est.to_dict()
+    assert doc["unpriced"] == {"count": n, "missingFromTable": n, "vendorPlans": 0} and doc["totalIsLowerBound"]
+    # Crossing an alert stays certain when resources are unpriced: said, with the count.
+    tight = "\n".join(render(estimate(evaluate("staging", awsRegion="af-south-1", budgetMonthlyUsd="10"))))
+    assert f"OVER BUDGET on fixed charges alone, even without the {n} unpriced resources" in tight
+
+
+def test_a_fully_priced_stack_says_zero_unpriced_everywhere():
+    est = estimate(stack_graph("staging"))
+    assert est.unpriced == 0 and not est.to_dict()["totalIsLowerBound"]
+    assert headline(est) == (f"{est.total:,.2f} USD/month fixed charges of {len(est.of_kind('priced'))} resources "
+                             f"(usage on top); 0 unpriced; {est.total / 2:.0f} % of the 200.00 budget")
+    vercel = estimate(example_graph("group-spaces"))  # a Vercel plan is unpriced by design, and counted
+    assert vercel.unpriced_breakdown() == {"missingFromTable": 0, "vendorPlans": 1}
+    assert "1 unpriced (1 billed by a vendor plan) — NOT in the total" in headline(vercel)
+
+
+def test_the_diff_never_calls_a_stack_cheaper_when_either_side_has_unpriced_resources():
+    left = estimate(evaluate("staging", awsRegion="af-south-1"))
+    right = estimate(stack_graph("production"))
+    d = diff(stack_graph("staging", preview=True), stack_graph("production", preview=True))
+    text = cost_line(d, left, right)
+    assert f"difference not comparable: {left.unpriced} unpriced in staging, each total a lower bound" in text
+    assert f"unpriced: {left.unpriced} → 0" in text and not re.search(r"\([+-][\d,.]+\)", text)
+    doc = cost_comparison(d, left, right)
+    assert doc["comparable"] is False and doc["difference"] is None
+    assert doc["staging"]["unpriced"] == left.unpriced and doc["production"]["unpriced"] == 0
+    both = cost_line(d, estimate(stack_graph("staging")), right)
+    assert re.search(r"\(\+[\d,.]+\); budget: 200\.00 → 1,500\.00; unpriced: 0 → 0$", both)
+    assert cost_comparison(d, estimate(stack_graph("staging")), right)["difference"] == round(
+        right.total - estimate(stack_graph("staging")).total, 2)
+
+
+# ---- the table itself ------------------------------------------------------------------------------------
+def test_every_price_has_a_value_a_source_and_a_date():
+    for block in [PRICES["global"], *PRICES["regions"].values()]:
+        for item, entry in block.items():
+            assert set(entry) == {"value", "source", "date"}, item
+            assert isinstance(entry["value"], (int, float, str)) and entry["value"] != "", item
+            assert entry["source"] in PRICES["sources"] or str(entry["source"]).startswith(
+                ("https://", "AWS Price List ")), item
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", entry["date"]) and entry["date"] <= PRICES["asOf"], item
+    assert PRICES["asOf"] == max(e["date"] for b in PRICES["regions"].values() for e in b.values())
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_an_example_in_fully_priced_regions_has_no_aws_resource_unpriced(name):
+    est = estimate(example_graph(name))
+    aws = [x for x in est.of_kind("unpriced") if x.type not in PLAN]
+    regions = {x.region for x in est.lines if x.region}
+    if regions <= {"us-east-1", "us-west-2"}:
+        assert aws == [], [(x.name, x.basis) for x in aws]
+    else:  # generic-guide (eu-west-1, eu-central-1): priced where a source exists, the rest said
+        assert aws and all(x.region in x.basis for x in aws)
 
 
 def test_budget_comparison():
