@@ -72,18 +72,18 @@ FREE = {
     "cloudflare:index/dnsRecord:DnsRecord": "DNS records are free on every Cloudflare plan",
 }
 
-# Usage-only types: (service block in the region's prices, key under its `usage`, or None for the block's).
+# Usage-only types: the table item holding the rates charged by use (region's, or global for Route 53).
 USAGE = {
-    "aws:s3/bucket:Bucket": ("s3", None),
-    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": ("s3", None),
-    "aws:cloudwatch/logGroup:LogGroup": ("cloudwatch", "logGroup"),
-    "aws:cloudwatch/logDelivery:LogDelivery": ("cloudwatch", "logDelivery"),
-    "aws:ec2/flowLog:FlowLog": ("ec2", "flowLog"),
-    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": ("ec2", "vpcPeering"),
-    "aws:cloudfront/distribution:Distribution": ("cloudfront", None),
-    "aws:ecr/repository:Repository": ("ecr", None),
-    "aws:sns/topic:Topic": ("sns", None),
-    "aws:route53/record:Record": ("route53", None),
+    "aws:s3/bucket:Bucket": "s3/usage",
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "s3/usage",
+    "aws:cloudwatch/logGroup:LogGroup": "cloudwatch/usage/logGroup",
+    "aws:cloudwatch/logDelivery:LogDelivery": "cloudwatch/usage/logDelivery",
+    "aws:ec2/flowLog:FlowLog": "ec2/usage/flowLog",
+    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": "ec2/usage/vpcPeering",
+    "aws:cloudfront/distribution:Distribution": "cloudfront/usage",
+    "aws:ecr/repository:Repository": "ecr/usage",
+    "aws:sns/topic:Topic": "sns/usage",
+    "aws:route53/record:Record": "route53/usage",
 }
 
 # Priced by a vendor plan this table does not hold.
@@ -127,11 +127,40 @@ class Estimate:
     def of_kind(self, kind: str) -> list[Line]:
         return [line for line in self.lines if line.kind == kind]
 
+    @property
+    def unpriced(self) -> int:
+        """Resources the total leaves out: every figure built on the total is a lower bound when > 0."""
+        return len(self.of_kind("unpriced"))
+
+    def unpriced_breakdown(self) -> dict[str, int]:
+        plans = sum(1 for line in self.of_kind("unpriced") if line.type in PLAN)
+        return {"missingFromTable": self.unpriced - plans, "vendorPlans": plans}
+
+    @property
+    def budget_share(self) -> float | None:
+        """The total as a percentage of the budget (a lower bound while anything is unpriced)."""
+        if self.budget is None:
+            return None
+        return self.total / self.budget * 100 if self.budget else float("inf")
+
     def to_dict(self) -> dict:
         return {"asOf": self.as_of, "currency": self.currency, "priceTable": PRICES_FILE.name,
-                "monthlyTotal": self.total, "budget": self.budget, "budgetThresholdsPercent": self.budget_thresholds,
+                "monthlyTotal": self.total, "unpriced": {"count": self.unpriced, **self.unpriced_breakdown()},
+                "totalIsLowerBound": self.unpriced > 0,
+                "budget": self.budget, "budgetThresholdsPercent": self.budget_thresholds,
+                "budgetPercent": None if self.budget_share is None else round(self.budget_share, 1),
                 "counts": {k: len(self.of_kind(k)) for k in ("priced", "usage", "free", "unpriced")},
                 "lines": [asdict(line) for line in self.lines]}
+
+
+def unpriced_text(est: Estimate) -> str:
+    """'0 unpriced', or the count with what it is made of: resources the table lacks, vendor plans."""
+    if not est.unpriced:
+        return "0 unpriced"
+    parts = est.unpriced_breakdown()
+    what = [f"{parts['missingFromTable']} missing from the price table"] if parts["missingFromTable"] else []
+    what += [f"{parts['vendorPlans']} billed by a vendor plan"] if parts["vendorPlans"] else []
+    return f"{est.unpriced} unpriced ({', '.join(what)})"
 
 
 def load_prices(path: Path = PRICES_FILE) -> dict:
@@ -157,12 +186,18 @@ class _Context:
         provider_urn = (r.provider or "").rsplit("::", 1)[0]
         return self._provider_region.get(provider_urn) or ""
 
-    def regional(self, r, service: str) -> dict:
+    def price(self, r, item: str):
+        """The value of `item` (`service/name[/class]`) in the resource's region, or Unpriced saying
+        whether the region lacks the whole service or only this item."""
         region = self.region_of(r)
-        block = (self.prices["regions"].get(region) or {}).get(service)
-        if block is None:
-            raise Unpriced(f"no {service} prices for region {region or '(none)'} in {PRICES_FILE.name}")
-        return block
+        return price_of(self.prices, region, item)
+
+    def usage(self, r, item: str) -> str:
+        """The rates charged by use: text shown beside the line, so a missing one is said, not fatal."""
+        try:
+            return str(self.price(r, item))
+        except Unpriced:
+            return f"usage rates for {self.region_of(r) or '(none)'} not in {PRICES_FILE.name}"
 
     def find(self, typ: str, **outputs):
         for r in self.graph.of_type(typ):
@@ -171,13 +206,24 @@ class _Context:
         return None
 
 
+def price_of(prices: dict, region: str | None, item: str):
+    """One value of the table: `region` None for the global block (Route 53)."""
+    block = prices["global"] if region is None else (prices["regions"].get(region) or {})
+    entry = block.get(item)
+    if entry is not None:
+        return entry["value"]
+    service = item.split("/", 1)[0]
+    if not any(key.startswith(service + "/") for key in block):
+        raise Unpriced(f"no {service} prices for region {region or '(none)'} in {PRICES_FILE.name}")
+    raise Unpriced(f"no price for {item} in {region} ({PRICES_FILE.name} has no source for it)")
+
+
 def _rds_instance(r, c: _Context):
-    p = c.regional(r, "rds")
     cls = r.input("instanceClass")
-    if cls not in p["postgresHour"]:
-        raise Unpriced(f"no price for {cls} in {c.region_of(r)}")
+    hourly = c.price(r, f"rds/postgresHour/{cls}")
     if (r.input("storageType") or "gp3") != "gp3":
         raise Unpriced(f"only gp3 storage is in the table, not {r.input('storageType')}")
+    gb = c.price(r, "rds/gp3GbMonth")
     storage = r.input("allocatedStorage")
     source = r.input("replicateSourceDb")
     if storage is None and source:  # a replica has the source's storage
@@ -187,65 +233,62 @@ def _rds_instance(r, c: _Context):
     if storage is None:
         raise Unpriced("allocated storage unknown")
     copies = 2 if r.input("multiAz") else 1
-    hourly, gb = p["postgresHour"][cls], p["gp3GbMonth"]
     monthly = copies * (c.hours * hourly + storage * gb)
     what = f"{cls} {'multi-AZ' if copies == 2 else 'replica' if source else 'single-AZ'}"
     basis = (f"{what}: {copies} × {c.hours} h × {_usd(hourly)} + {copies} × {storage} GB gp3 × {_usd(gb)}"
              if copies == 2 else f"{what}: {c.hours} h × {_usd(hourly)} + {storage} GB gp3 × {_usd(gb)}")
-    return monthly, basis, p["usage"]
+    return monthly, basis, c.usage(r, "rds/usage")
 
 
 def _rds_proxy(r, c: _Context):
-    p = c.regional(r, "rds")
+    rate = c.price(r, "rds/proxyVcpuHour")
     target = c.find("aws:rds/proxyTarget:ProxyTarget", dbProxyName=r.outputs.get("name") or r.outputs.get("id"))
     instance = target and c.find("aws:rds/instance:Instance", identifier=target.input("dbInstanceIdentifier"))
-    if not instance or instance.input("instanceClass") not in p["vcpus"]:
+    if not instance or instance.input("instanceClass") not in c.prices["vcpus"]:
         raise Unpriced("the proxy's target instance class is not in the table")
-    vcpus = max(2, p["vcpus"][instance.input("instanceClass")])
-    return (vcpus * c.hours * p["proxyVcpuHour"],
-            f"{vcpus} vCPU of {instance.input('instanceClass')} × {c.hours} h × {_usd(p['proxyVcpuHour'])}", "")
+    vcpus = max(2, c.prices["vcpus"][instance.input("instanceClass")])
+    return (vcpus * c.hours * rate,
+            f"{vcpus} vCPU of {instance.input('instanceClass')} × {c.hours} h × {_usd(rate)}", "")
 
 
 def _cache(r, c: _Context):
-    p = c.regional(r, "elasticache")
     node = r.input("nodeType")
-    if node not in p["nodeHour"]:
-        raise Unpriced(f"no price for {node} in {c.region_of(r)}")
+    hourly = c.price(r, f"elasticache/nodeHour/{node}")
     if r.input("clusterMode") == "enabled" or r.input("numNodeGroups"):
         nodes = int(r.input("numNodeGroups") or 1) * (1 + int(r.input("replicasPerNodeGroup") or 0))
     else:
         nodes = int(r.input("numCacheClusters") or 1)
-    hourly = p["nodeHour"][node] * (p["valkeyFactor"] if r.input("engine") == "valkey" else 1)
+    if r.input("engine") == "valkey":
+        hourly *= c.price(r, "elasticache/valkeyFactor")
     return (nodes * c.hours * hourly,
-            f"{nodes} × {node} ({r.input('engine')}) × {c.hours} h × {_usd(hourly)}", p["usage"])
+            f"{nodes} × {node} ({r.input('engine')}) × {c.hours} h × {_usd(hourly)}", c.usage(r, "elasticache/usage"))
 
 
 def _nat(r, c: _Context):
-    p = c.regional(r, "ec2")
-    return c.hours * p["natGatewayHour"], f"{c.hours} h × {_usd(p['natGatewayHour'])}", p["usage"]["natGateway"]
+    rate = c.price(r, "ec2/natGatewayHour")
+    return c.hours * rate, f"{c.hours} h × {_usd(rate)}", c.usage(r, "ec2/usage/natGateway")
 
 
 def _eip(r, c: _Context):
-    p = c.regional(r, "ec2")
-    return c.hours * p["publicIpv4Hour"], f"public IPv4: {c.hours} h × {_usd(p['publicIpv4Hour'])}", ""
+    rate = c.price(r, "ec2/publicIpv4Hour")
+    return c.hours * rate, f"public IPv4: {c.hours} h × {_usd(rate)}", ""
 
 
 def _alb(r, c: _Context):
-    p = c.regional(r, "elb")
     if (r.input("loadBalancerType") or "application") != "application":
         raise Unpriced(f"only application load balancers are in the table, not {r.input('loadBalancerType')}")
-    return c.hours * p["albHour"], f"{c.hours} h × {_usd(p['albHour'])}", p["usage"]
+    rate = c.price(r, "elb/albHour")
+    return c.hours * rate, f"{c.hours} h × {_usd(rate)}", c.usage(r, "elb/usage")
 
 
 def _fargate(r, c: _Context):
-    p = c.regional(r, "fargate")
     if (r.input("launchType") or "FARGATE") != "FARGATE":
         raise Unpriced("only Fargate services are in the table")
     task = c.find("aws:ecs/taskDefinition:TaskDefinition", arn=r.input("taskDefinition"))
     if task is None:
         raise Unpriced("its task definition is not in this stack")
     arch = (task.input("runtimePlatform") or {}).get("cpuArchitecture") or "X86_64"
-    rate = p[arch]
+    rate = {"vcpuHour": c.price(r, f"fargate/{arch}/vcpuHour"), "gbHour": c.price(r, f"fargate/{arch}/gbHour")}
     vcpu, gb = int(task.input("cpu")) / 1024, int(task.input("memory")) / 1024
     per_task = c.hours * (vcpu * rate["vcpuHour"] + gb * rate["gbHour"])
     count = int(r.input("desiredCount") or 0)
@@ -263,51 +306,50 @@ def _fargate(r, c: _Context):
 
 
 def _alarm(r, c: _Context):
-    p = c.regional(r, "cloudwatch")
     metrics = sum(1 for q in r.input("metricQueries") or [] if q.get("metric")) or 1
     high_res = int(r.input("period") or 60) < 60
-    rate = p["alarmHighResMetricMonth" if high_res else "alarmMetricMonth"]
+    rate = c.price(r, "cloudwatch/alarmHighResMetricMonth" if high_res else "cloudwatch/alarmMetricMonth")
     return metrics * rate, f"{metrics} {'high-resolution ' if high_res else ''}metric(s) × {_usd(rate)}", ""
 
 
 def _dashboard(r, c: _Context):
-    p = c.regional(r, "cloudwatch")
-    return p["dashboardMonth"], f"{_usd(p['dashboardMonth'])} (the account's first 3 are free)", ""
+    rate = c.price(r, "cloudwatch/dashboardMonth")
+    return rate, f"{_usd(rate)} (the account's first 3 are free)", ""
 
 
 def _web_acl(r, c: _Context):
-    p = c.regional(r, "wafv2")
+    acl, rule = c.price(r, "wafv2/webAclMonth"), c.price(r, "wafv2/ruleMonth")
     rules = len(r.input("rules") or [])
-    return (p["webAclMonth"] + rules * p["ruleMonth"],
-            f"web ACL {_usd(p['webAclMonth'])} + {rules} rules × {_usd(p['ruleMonth'])}", p["usage"])
+    return acl + rules * rule, f"web ACL {_usd(acl)} + {rules} rules × {_usd(rule)}", c.usage(r, "wafv2/usage")
 
 
 def _kms(r, c: _Context):
-    p = c.regional(r, "kms")
+    rate = c.price(r, "kms/keyMonth")
     usage = "each yearly rotation adds $1/month, for the first two" if r.input("enableKeyRotation") else ""
-    return p["keyMonth"], f"1 key × {_usd(p['keyMonth'])}", usage
+    return rate, f"1 key × {_usd(rate)}", usage
 
 
 def _secret(r, c: _Context):
-    p = c.regional(r, "secretsmanager")
+    rate = c.price(r, "secretsmanager/secretMonth")
     copies = 1 + len(r.input("replicas") or [])
-    return copies * p["secretMonth"], f"{copies} secret(s) × {_usd(p['secretMonth'])}", p["usage"]
+    return copies * rate, f"{copies} secret(s) × {_usd(rate)}", c.usage(r, "secretsmanager/usage")
 
 
 def _zone(r, c: _Context):
-    p = c.prices["route53"]
-    return p["hostedZoneMonth"], f"hosted zone {_usd(p['hostedZoneMonth'])}", ""
+    rate = price_of(c.prices, None, "route53/hostedZoneMonth")
+    return rate, f"hosted zone {_usd(rate)}", ""
 
 
 def _health_check(r, c: _Context):
-    p = c.prices["route53"]
     kind = str(r.input("type") or "")
     if kind in ("CALCULATED", "CLOUDWATCH_METRIC"):
-        return p["healthCheckAwsMonth"], f"{kind.lower()} check {_usd(p['healthCheckAwsMonth'])}", ""
+        rate = price_of(c.prices, None, "route53/healthCheckAwsMonth")
+        return rate, f"{kind.lower()} check {_usd(rate)}", ""
     features = [name for name, on in (("HTTPS", kind.startswith("HTTPS")), ("string matching", "STR_MATCH" in kind),
                                       ("fast interval", int(r.input("requestInterval") or 30) == 10),
                                       ("latency", bool(r.input("measureLatency")))) if on]
-    base, extra = p["healthCheckOtherMonth"], p["featureOtherMonth"]
+    base = price_of(c.prices, None, "route53/healthCheckOtherMonth")
+    extra = price_of(c.prices, None, "route53/featureOtherMonth")
     basis = f"non-AWS endpoint (a domain name) {_usd(base)}"
     if features:
         basis += f" + {len(features)} feature(s) ({', '.join(features)}) × {_usd(extra)}"
@@ -339,9 +381,9 @@ def _line(r, c: _Context) -> Line:
             monthly, basis, usage, *note = PRICERS[r.type](r, c)
             return Line(r.name, r.type, region, "priced", round(monthly, 2), basis, usage, "".join(note))
         if r.type in USAGE:
-            service, key = USAGE[r.type]
-            text = c.prices["route53"].get("usage") if service == "route53" else c.regional(r, service)["usage"]
-            return Line(r.name, r.type, region, "usage", 0.0, "usage only", text[key] if key else text)
+            item = USAGE[r.type]
+            text = price_of(c.prices, None, item) if item.startswith("route53/") else c.price(r, item)
+            return Line(r.name, r.type, region, "usage", 0.0, "usage only", text)
         if r.type in FREE or r.type.startswith("pulumi:providers:"):
             return Line(r.name, r.type, region, "free", 0.0, FREE.get(r.type, "a provider, not a cloud resource"))
         raise Unpriced(PLAN.get(r.type, f"{r.type} is not in the price table"))
@@ -366,12 +408,12 @@ def estimate(graph, prices: dict | None = None) -> Estimate:
 def headline(est: Estimate) -> str:
     """The cost in one line, as the plan's first screen shows it: the total never without the count
     of resources it leaves out (unpriced), nor the budget share without that count."""
-    unpriced = len(est.of_kind("unpriced"))
     text = (f"{est.total:,.2f} {est.currency}/month fixed charges of {len(est.of_kind('priced'))} resources"
-            f" (usage on top); {unpriced} unpriced" + (" — NOT in the total" if unpriced else ""))
+            f" (usage on top); {unpriced_text(est)}" + (" — NOT in the total" if est.unpriced else ""))
     if est.budget:
-        text += f"; {est.total / est.budget * 100:.0f} % of the {est.budget:,.2f} budget"
-        text += " (a lower bound: unpriced resources left out)" if unpriced else ""
+        share = est.budget_share or 0.0
+        text += (f"; at least {share:.0f} % of the {est.budget:,.2f} budget (a lower bound: unpriced resources "
+                 "left out)" if est.unpriced else f"; {share:.0f} % of the {est.budget:,.2f} budget")
     return text
 
 
@@ -390,6 +432,29 @@ def _rows(est: Estimate) -> list[tuple[str, str, float, str]]:
     return sorted(rows, key=lambda row: (-row[2], natural_key(row[0])))
 
 
+def budget_line(est: Estimate) -> str:
+    """The budget verdict. With resources unpriced the share is a lower bound: crossing an alert is
+    still certain, staying below one is not."""
+    if est.budget is None:
+        return "  no budget in this stack to compare with"
+    share, n = est.budget_share or 0.0, est.unpriced
+    crossed = [t for t in est.budget_thresholds if share >= t]
+    head = f"  budget {est.budget:,.2f} ({est.budget_name}): the estimate is "
+    head += f"at least {share:.0f} % of it ({n} resources unpriced)" if n else f"{share:.0f} % of it (0 unpriced)"
+    even = f", even without the {n} unpriced resources" if n else ""
+    if share >= 100:
+        verdict = f"OVER BUDGET on fixed charges alone{even}"
+    elif crossed:
+        verdict = f"WARNING: fixed charges alone pass the {crossed[-1]:g} % alert{even}"
+    elif not est.budget_thresholds:
+        verdict = "no alert thresholds"
+    elif n:
+        verdict = f"cannot tell whether it stays below the first alert at {est.budget_thresholds[0]:g} %"
+    else:
+        verdict = f"below the first alert at {est.budget_thresholds[0]:g} %"
+    return f"{head}; {verdict}"
+
+
 def render(est: Estimate) -> list[str]:
     rows = _rows(est)
     width = max([len(row[0]) for row in rows] + [8])
@@ -397,17 +462,9 @@ def render(est: Estimate) -> list[str]:
              f"offline/{PRICES_FILE.name}; 730 h/month)"]
     lines += [f"  {name.ljust(width)}  {region:<10} {monthly:>9,.2f}  {basis}" for name, region, monthly, basis in rows]
     lines.append(f"  {'total'.ljust(width)}  {'':<10} {est.total:>9,.2f}  "
-                 f"fixed charges of {len(est.of_kind('priced'))} resources; usage comes on top")
-    if est.budget is not None:
-        share = est.total / est.budget * 100 if est.budget else float("inf")
-        crossed = [t for t in est.budget_thresholds if share >= t]
-        verdict = ("OVER BUDGET on fixed charges alone" if share >= 100
-                   else f"WARNING: fixed charges alone pass the {crossed[-1]:g} % alert" if crossed
-                   else f"below the first alert at {est.budget_thresholds[0]:g} %" if est.budget_thresholds
-                   else "no alert thresholds")
-        lines.append(f"  budget {est.budget:,.2f} ({est.budget_name}): the estimate is {share:.0f} % of it; {verdict}")
-    else:
-        lines.append("  no budget in this stack to compare with")
+                 f"fixed charges of {len(est.of_kind('priced'))} resources; {unpriced_text(est)}"
+                 + (", NOT in the total: a lower bound" if est.unpriced else "") + "; usage comes on top")
+    lines.append(budget_line(est))
     usage: dict[str, list[Line]] = {}
     for line in est.lines:
         if line.usage:

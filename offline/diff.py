@@ -114,12 +114,33 @@ def diff(left, right) -> StackDiff:
     return StackDiff(left.stack, right.stack, only(lefts, rights), only(rights, lefts), changed, same, by_name)
 
 
+def cost_comparison(d: StackDiff, a, b) -> dict:
+    """Both estimates side by side (the diff's JSON): each total with its unpriced count, and the
+    difference only when it compares like with like (nothing unpriced on either side)."""
+    comparable = not a.unpriced and not b.unpriced
+    return {"currency": a.currency,
+            d.left: {"monthlyTotal": a.total, "unpriced": a.unpriced, "budget": a.budget},
+            d.right: {"monthlyTotal": b.total, "unpriced": b.unpriced, "budget": b.budget},
+            "comparable": comparable, "difference": round(b.total - a.total, 2) if comparable else None}
+
+
+def cost_line(d: StackDiff, a, b) -> str:
+    """The monthly estimates of both stacks. A total that leaves resources out is a lower bound, so
+    the difference of two such totals says nothing about which stack costs more: it is not shown."""
+    if a.unpriced or b.unpriced:
+        gaps = " and ".join(f"{n} unpriced in {stack}" for stack, n in ((d.left, a.unpriced), (d.right, b.unpriced))
+                            if n)
+        delta = f"difference not comparable: {gaps}, each total a lower bound"
+    else:
+        delta = f"{b.total - a.total:+,.2f}"
+    return (f"  monthly estimate: {a.total:,.2f} → {b.total:,.2f} {a.currency} ({delta}); "
+            f"budget: {a.budget or 0:,.2f} → {b.budget or 0:,.2f}; unpriced: {a.unpriced} → {b.unpriced}")
+
+
 def render(d: StackDiff, costs: tuple | None = None) -> list[str]:
     lines = [f"Diff of stack '{d.left}' → '{d.right}' (preview-mode inputs; secrets shown as [secret])"]
     if costs:
-        a, b = costs
-        lines.append(f"  monthly estimate: {a.total:,.2f} → {b.total:,.2f} {a.currency} "
-                     f"({b.total - a.total:+,.2f}); budget: {a.budget or 0:,.2f} → {b.budget or 0:,.2f}")
+        lines.append(cost_line(d, *costs))
     lines.append(f"  {len(d.only_right)} only in {d.right}, {len(d.only_left)} only in {d.left}, "
                  f"{len(d.changed)} changed, {d.same} the same"
                  + (f" ({d.stack_name_only} settings differ only by the stack's name: not shown)"

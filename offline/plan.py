@@ -422,7 +422,7 @@ def diff_screen(targets: tuple[Target, Target], result, costs: tuple[Estimate, E
 def _diff(first: tuple[str, Path, str], args: argparse.Namespace, engine: Engine) -> int:
     """`--diff OTHER`: both stacks in both modes; settings from preview mode, costs from update mode."""
     from offline.cost import estimate
-    from offline.diff import diff, render
+    from offline.diff import cost_comparison, diff, render
     from offline.evaluate import read_stack_config
 
     sides: list[dict[bool, Graph]] = []
@@ -439,8 +439,9 @@ def _diff(first: tuple[str, Path, str], args: argparse.Namespace, engine: Engine
     screen = diff_screen((targets[0], targets[1]), result, costs)
     print("\n".join(screen if args.summary else [*screen, "", *render(result, costs)]))
     if args.json:
-        args.json.write_text(json.dumps({"diff": result.to_dict(), "cost": {
-            result.left: costs[0].to_dict(), result.right: costs[1].to_dict()}}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"diff": result.to_dict(), "costComparison": cost_comparison(result, *costs),
+                                         "cost": {result.left: costs[0].to_dict(), result.right: costs[1].to_dict()}},
+                                        indent=2) + "\n")
     return EXIT_OK
 
 

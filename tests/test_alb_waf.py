@@ -122,9 +122,13 @@ def test_cost_prices_the_regional_acl_and_not_its_association():
     assert (acl.kind, acl.monthly) == ("priced", 5 + 7 * 1)  # web ACL + 4 managed groups + 3 rate rules
     assoc = next(x for x in est.lines if x.name == "app-waf-alb")
     assert (assoc.kind, assoc.monthly) == ("free", 0)
-    # generic-guide's eu-west-1 is not in the table: unpriced, never cheap.
+    # eu-west-1 has WAF's rates (AWS: the same in every Region, offline/prices.yaml); a region the
+    # table lacks stays unpriced, never cheap.
     guide_acl = next(x for x in estimate(example_graph("generic-guide")).lines if x.name == "app-waf")
-    assert guide_acl.kind == "unpriced" and "no wafv2 prices for region eu-west-1" in guide_acl.basis
+    assert guide_acl.kind == "priced" and guide_acl.basis.startswith("web ACL $5.00 + ")
+    cape = next(x for x in estimate(evaluate("staging", cdnEnabled="false", awsRegion="af-south-1")).lines
+                if x.name == "app-waf")
+    assert cape.kind == "unpriced" and "no wafv2 prices for region af-south-1" in cape.basis
 
 
 # ---- the mock answers as WAF does -----------------------------------------------------------------
