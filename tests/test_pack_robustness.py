@@ -533,8 +533,14 @@ def servicer(rules, pack) -> Iterator[Any]:
 
     names = [n.names[0].name for n in ast.parse((ROOT / "policies" / "__main__.py").read_text()).body
              if isinstance(n, ast.Import)]
+    pack_dir = ROOT / "policies"
+    # Loaded afresh (another test may have loaded some of them, registering into a `_rules` of its
+    # own), then the pack's top-level names (cost, stack, ...) are put back as they were.
+    saved = {n: m for n, m in sys.modules.items() if Path(getattr(m, "__file__", None) or "/").parent == pack_dir}
+    for name in saved:
+        del sys.modules[name]
     before = set(sys.modules)
-    sys.path.insert(0, str(ROOT / "policies"))
+    sys.path.insert(0, str(pack_dir))
     try:
         modules = [importlib.import_module(n) for n in names]
         registry = sys.modules["_rules"].REGISTRY
@@ -542,9 +548,10 @@ def servicer(rules, pack) -> Iterator[Any]:
         yield _PolicyAnalyzerServicer("platform-guardrails", "0.0.1", registry, EnforcementLevel.MANDATORY,
                                       None, None, None, None, None, None, None)
     finally:
-        sys.path.remove(str(ROOT / "policies"))
-        for name in set(sys.modules) - before:  # the pack's top-level names (cost, stack, ...) go again
+        sys.path.remove(str(pack_dir))
+        for name in set(sys.modules) - before:
             del sys.modules[name]
+        sys.modules.update(saved)
 
 
 def rules_of(servicer: Any) -> list[Any]:
@@ -587,9 +594,11 @@ def test_every_response_is_the_same_with_and_without_the_decode_cache(servicer, 
     graph = Graph(stack="production", preview=True, resources=stack_graph("production", True).resources
                   + mutants(stack_graph("production"), _rotating))
     each, whole = _requests(graph)
+    from google.protobuf import json_format
+
     decoded = []
-    monkeypatch.setattr(sys.modules["_rules"], "_deserialize",
-                        lambda props, *a, _d=sys.modules["_rules"]._deserialize: decoded.append(1) or _d(props, *a))
+    monkeypatch.setattr(json_format, "MessageToDict",
+                        lambda message, *a, _d=json_format.MessageToDict: decoded.append(1) or _d(message, *a))
     handlers = type(servicer)
     resource_rules = sum(p.kind == "resource" for p in rules_of(servicer))
     findings = 0
