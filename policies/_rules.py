@@ -3,12 +3,16 @@ defaults in the schema the CLI validates, and small readers for the raw camelCas
 
 from __future__ import annotations
 
+import functools
 import gc
 import ipaddress
 import json
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import pulumi_policy.policy as _sdk
+from google.protobuf import json_format  # type: ignore[import-untyped]  # protobuf's wheel has no py.typed
 from pulumi_policy import (
     PolicyComplianceFramework,
     PolicyConfigSchema,
@@ -31,6 +35,109 @@ from pulumi_policy.proxy import UnknownValueError
 # the collector off. Reference cycles (an exception and its traceback) are still collected.
 GC_THRESHOLDS = (20_000, 20, 20)
 gc.set_threshold(*GC_THRESHOLDS)
+
+
+class DecodeOncePerRequest:
+    """Decode a resource's properties once per Analyze or AnalyzeStack request, not once per policy.
+
+    pulumi_policy 1.21 decodes them inside its loop over the policies (policy.py: Analyze,
+    `deserialize_properties(json_format.MessageToDict(request.properties))` and the provider's in
+    `_get_provider_resource`, for each ResourceValidationPolicy; AnalyzeStack, every resource's for
+    each StackValidationPolicy): with 79 resource rules that decoding was nine tenths of the pack's
+    time (scripts/bench-pack). While a request is handled, this keeps the decoded value of each
+    properties message the handler has decoded and hands the same one to the next policy.
+
+    Invisible to the rules: what a rule sees is still built afresh for each policy
+    (`unknown_checking_proxy` copies every map and list of the decoded value into new proxies), and
+    the decoded value itself, which no rule reaches, is never changed by the SDK. Outside the two
+    handlers (Configure, Remediate) the SDK's functions run as they are. Installed only on the SDK
+    version read for this (the lock's; tests/test_pack_robustness.py checks both, and that every
+    response is the same with and without it): any other version runs unchanged, only slower.
+    """
+
+    SDK_VERSION = "1.21.0"
+
+    def __init__(self) -> None:
+        self._local = threading.local()  # the gRPC server runs each request on one of its threads
+
+    @staticmethod
+    def installed() -> bool:
+        return isinstance(_sdk.json_format, _JsonFormat)
+
+    def install(self) -> None:
+        """Once per process (a second load of this module finds it installed)."""
+        if _sdk.VERSION != self.SDK_VERSION or self.installed():
+            return
+        servicer = _sdk._PolicyAnalyzerServicer
+        servicer.Analyze = self._scoped(servicer.Analyze)  # type: ignore[method-assign]
+        servicer.AnalyzeStack = self._scoped(servicer.AnalyzeStack)  # type: ignore[method-assign]
+        _sdk.json_format = _JsonFormat(self)
+        _sdk.deserialize_properties = self.deserialize_properties
+
+    def _scoped(self, handler: Callable) -> Callable:
+        @functools.wraps(handler)
+        def handle(servicer: Any, request: Any, context: Any) -> Any:
+            self._local.scope = _Scope()
+            try:
+                return handler(servicer, request, context)
+            finally:
+                self._local.scope = None
+        return handle
+
+    def message_to_dict(self, message: Any, *args: Any, **kwargs: Any) -> dict:
+        scope: _Scope | None = getattr(self._local, "scope", None)
+        if scope is None or args or kwargs:
+            return json_format.MessageToDict(message, *args, **kwargs)
+        # By identity: protobuf hands out one wrapper per submessage, the request does not change
+        # while it is handled, and the entry keeps the message alive so that its id is not reused.
+        entry = scope.by_message.get(id(message))
+        if entry is None:
+            entry = _Decoded(message, json_format.MessageToDict(message))
+            scope.by_message[id(message)] = scope.by_dict[id(entry.as_dict)] = entry
+        return entry.as_dict
+
+    def deserialize_properties(self, props: dict, proxy_secrets: bool = False) -> dict:
+        scope: _Scope | None = getattr(self._local, "scope", None)
+        entry = scope.by_dict.get(id(props)) if scope is not None and not proxy_secrets else None
+        if entry is None:  # not a dict message_to_dict made in this request
+            return _deserialize(props, proxy_secrets)
+        if entry.deserialized is None:
+            entry.deserialized = _deserialize(props)
+        return entry.deserialized
+
+
+class _Decoded:
+    def __init__(self, message: Any, as_dict: dict):
+        self.message, self.as_dict = message, as_dict
+        self.deserialized: dict | None = None
+
+
+class _Scope:
+    """What one request's handler has decoded, by the id of the message and of its dict."""
+
+    def __init__(self) -> None:
+        self.by_message: dict[int, _Decoded] = {}
+        self.by_dict: dict[int, _Decoded] = {}
+
+
+_deserialize = _sdk.deserialize_properties
+
+
+class _JsonFormat:
+    """google.protobuf.json_format as pulumi_policy.policy sees it: MessageToDict through the cache."""
+
+    def __init__(self, cache: DecodeOncePerRequest):
+        self._cache = cache
+
+    def MessageToDict(self, message: Any, *args: Any, **kwargs: Any) -> dict:  # noqa: N802 - the module's name
+        return self._cache.message_to_dict(message, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json_format, name)
+
+
+DECODE_CACHE = DecodeOncePerRequest()
+DECODE_CACHE.install()
 
 REGISTRY: list = []
 FSBP = "AWS Foundational Security Best Practices"

@@ -1,15 +1,19 @@
-"""Shared fixtures: the real program evaluated offline, per stack and mode, cached per session;
-one policy pack process per session; `./plan` in this process on both."""
+"""Shared fixtures: the real program evaluated offline, per stack and mode, cached per session
+(and shared by the session's xdist workers); one policy pack process per session; `./plan` in this
+process on both."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
+import hashlib
 import importlib
 import inspect
 import io
 import json
 import os
+import pickle
 import sys
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -29,11 +33,18 @@ from offline.plan import main as plan_main  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _program_imported() -> None:
+def _program_imported(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Each process that runs tests imports what the program imports once, then freezes those
     objects out of the garbage collector's way (offline/evaluate.py settle_heap): every
     evaluation after that is about twice as fast. A fixture, not an import-time call, so that
-    pytest-xdist's controller, which loads this file but runs no test, does not pay the ~4 s."""
+    pytest-xdist's controller, which loads this file but runs no test, does not pay the ~4 s.
+    Under pytest-xdist it also names the directory where the workers share evaluated graphs."""
+    global _shared_graphs
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # The workers' base temp dirs (…/pytest-N/popen-gwK) share this run's parent, pytest-N;
+        # without xdist that parent holds every run's directory, so nothing is shared then.
+        _shared_graphs = tmp_path_factory.getbasetemp().parent / "graphs"
+        _shared_graphs.mkdir(exist_ok=True)
     import_program_modules()
 
 STACKS = ("staging", "production")
@@ -106,17 +117,38 @@ def config_error(stack: str = "staging", secret: tuple[str, ...] = (), example: 
     return str(info.value)
 
 
-_graphs: dict[tuple[str, tuple[str, ...], str, bool], Graph] = {}
+_graphs: dict[str, Graph] = {}
+_shared_graphs: Path | None = None  # this run's directory of pickled graphs, under pytest-xdist
 
 
 def cached_run(raw: dict[str, str], secret_keys: set[str], stack: str, preview: bool) -> Graph:
-    """`offline.evaluate.run`, once per config, stack and mode in a test process. The graph is
-    shared by every test that asks for the same config (and by `run_plan`): never change it,
-    change a `copy.deepcopy` of it."""
-    key = (json.dumps(raw, sort_keys=True), tuple(sorted(secret_keys)), stack, preview)
+    """`offline.evaluate.run`, once per config, stack and mode in a test run. The graph is shared
+    by every test that asks for the same config (and by `run_plan`): never change it, change a
+    `copy.deepcopy` of it. Under pytest-xdist the first worker to need a graph evaluates it and
+    the others load its pickle (the program's source does not change during a run; the pickle
+    is what ./plan already ships its preview graph in, offline/evaluate.py ForkedRun)."""
+    key = hashlib.sha256(json.dumps([raw, sorted(secret_keys), stack, preview], sort_keys=True).encode()).hexdigest()
     if key not in _graphs:
-        _graphs[key] = run(raw, secret_keys, stack, preview=preview)
+        _graphs[key] = _shared_run(key, raw, secret_keys, stack, preview) if _shared_graphs \
+            else run(raw, secret_keys, stack, preview=preview)
     return _graphs[key]
+
+
+def _shared_run(key: str, raw: dict[str, str], secret_keys: set[str], stack: str, preview: bool) -> Graph:
+    """The graph from this run's shared directory, evaluated and written there by the first worker
+    that asks (the others wait on its lock rather than evaluate it again). A program error is not
+    stored: each worker that asks raises it itself."""
+    assert _shared_graphs is not None
+    path = _shared_graphs / f"{key}.pickle"
+    with open(_shared_graphs / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        graph = run(raw, secret_keys, stack, preview=preview)
+        partial = path.with_suffix(f".{os.getpid()}")
+        partial.write_bytes(pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))
+        partial.replace(path)
+        return graph
 
 
 def inline_graph(program: Callable[[], None], *, preview: bool = False, stack: str = "production",

@@ -15,11 +15,14 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
 import gc
+import importlib
 import importlib.util
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -519,3 +522,102 @@ def test_a_graph_of_two_thousand_resources_is_judged_without_error(pack):
     big = replicate(stack_graph("production"), 2000)
     verdict = pack.analyze(big)
     assert verdict.diagnostics == []
+
+
+# ---- decoding once per request (policies/_rules.py, DecodeOncePerRequest) -----------------------
+@pytest.fixture(scope="module")
+def servicer(rules, pack) -> Iterator[Any]:
+    """The pack's analyzer service in this process, built as PolicyPack builds it, with every rule
+    module that policies/__main__.py imports (policies/ as the root, as in the pack's process)."""
+    from pulumi_policy.policy import EnforcementLevel, _PolicyAnalyzerServicer
+
+    names = [n.names[0].name for n in ast.parse((ROOT / "policies" / "__main__.py").read_text()).body
+             if isinstance(n, ast.Import)]
+    pack_dir = ROOT / "policies"
+    # Loaded afresh (another test may have loaded some of them, registering into a `_rules` of its
+    # own), then the pack's top-level names (cost, stack, ...) are put back as they were.
+    saved = {n: m for n, m in sys.modules.items() if Path(getattr(m, "__file__", None) or "/").parent == pack_dir}
+    for name in saved:
+        del sys.modules[name]
+    before = set(sys.modules)
+    sys.path.insert(0, str(pack_dir))
+    try:
+        modules = [importlib.import_module(n) for n in names]
+        registry = sys.modules["_rules"].REGISTRY
+        assert modules and sorted(p.name for p in registry) == sorted(pack.policies())
+        yield _PolicyAnalyzerServicer("platform-guardrails", "0.0.1", registry, EnforcementLevel.MANDATORY,
+                                      None, None, None, None, None, None, None)
+    finally:
+        sys.path.remove(str(pack_dir))
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def rules_of(servicer: Any) -> list[Any]:
+    from pulumi_policy import ResourceValidationPolicy
+
+    policies = servicer._PolicyAnalyzerServicer__policies
+    return [dataclasses.make_dataclass("P", ["kind"])("resource" if isinstance(p, ResourceValidationPolicy)
+                                                      else "stack") for p in policies]
+
+
+def _requests(graph: Graph) -> tuple[list[Any], Any]:
+    from offline.analyzer import _options, _provider, _state, _struct
+    from offline.json_documents import as_checked
+
+    by_urn = {r.urn: r for r in graph.resources}
+    each = [pb.AnalyzeRequest(type=r.type, properties=_struct(as_checked(r.type, r.inputs)), urn=r.urn, name=r.name,
+                              options=_options(r), provider=_provider(r, by_urn)) for r in graph.resources]
+    whole = pb.AnalyzeStackRequest(resources=[
+        pb.AnalyzerResource(type=r.type, properties=_struct(_state(r, graph.preview)), urn=r.urn, name=r.name,
+                            options=_options(r), provider=_provider(r, by_urn), parent=r.parent,
+                            dependencies=r.dependencies,
+                            propertyDependencies={k: pb.AnalyzerPropertyDependencies(urns=v)
+                                                  for k, v in r.property_dependencies.items() if v})
+        for r in graph.resources])
+    return each, whole
+
+
+def test_the_decode_cache_is_installed_on_the_sdk_the_pack_locks(rules):
+    """Installed on the version it was written against, which the pack's lock pins."""
+    version = rules.DecodeOncePerRequest.SDK_VERSION
+    assert f"pulumi-policy=={version} " in (ROOT / "policies" / "requirements.lock").read_text()
+    assert rules.DecodeOncePerRequest.installed()
+
+
+def test_every_response_is_the_same_with_and_without_the_decode_cache(servicer, rules, monkeypatch):
+    """Every Analyze and the AnalyzeStack of production's preview (unknowns: "can't run during
+    preview") with a wrong-shaped copy of each custom type per input (violations, shape errors),
+    answered byte for byte as the SDK alone answers; and each request decodes its properties
+    once, where the SDK alone decodes them again for every policy."""
+    graph = Graph(stack="production", preview=True, resources=stack_graph("production", True).resources
+                  + mutants(stack_graph("production"), _rotating))
+    each, whole = _requests(graph)
+    from google.protobuf import json_format
+
+    decoded = []
+    monkeypatch.setattr(json_format, "MessageToDict",
+                        lambda message, *a, _d=json_format.MessageToDict: decoded.append(1) or _d(message, *a))
+    handlers = type(servicer)
+    resource_rules = sum(p.kind == "resource" for p in rules_of(servicer))
+    findings = 0
+    for request in each:
+        decoded.clear()
+        cached = handlers.Analyze(servicer, request, None)
+        assert len(decoded) <= 2, request.urn  # its properties and its provider's
+        decoded.clear()
+        sdk = handlers.Analyze.__wrapped__(servicer, request, None)
+        assert len(decoded) >= resource_rules, request.urn  # the SDK alone: once per policy at least
+        assert _answer(cached) == _answer(sdk), request.urn
+        findings += len(cached.diagnostics)
+    assert findings  # the comparison covered violations, not only silence
+    cached = handlers.AnalyzeStack(servicer, whole, None)
+    assert cached.diagnostics
+    assert _answer(cached) == _answer(handlers.AnalyzeStack.__wrapped__(servicer, whole, None))
+
+
+def _answer(response: Any) -> bytes:
+    """The response's bytes, but for an object's address: a rule that prints a wrong-shaped value
+    (policies/cost.py: `{value}` of a map) names its proxy `<... object at 0x...>`, new each call."""
+    return re.sub(rb" object at 0x[0-9a-f]+", b" object", response.SerializeToString(deterministic=True))
