@@ -14,7 +14,7 @@ import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
 DNS_PROVIDERS = ("route53", "cloudflare")
-HOSTS = ("", "www", "api")  # apex, www (redirects to apex) and api, as the seeds publish them
+HOSTS = ("", "www", "api")  # apex, www and api, as the seeds publish them (Vercel redirects www to the apex; CloudFront and the ALB serve it as is)
 CLOUDFLARE_TTL = 300  # seconds; Cloudflare requires a ttl (1 means "automatic", required when proxied)
 
 
