@@ -320,7 +320,13 @@ class ShapeError(ValueError):
     """A reader found a value of the wrong shape; the message names the property."""
 
 
-def _kind(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A value as a message shows it: a string as it is, anything else by its kind (a proxy's repr
+    names an address that changes on every call)."""
+    return value if isinstance(value, str) else kind_of(value)
+
+
+def kind_of(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -343,7 +349,7 @@ def _tag_value(value: Any, where: str) -> str | None:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(num(value))
-    raise ShapeError(f"{where}: expected a string tag value, got {_kind(value)}")
+    raise ShapeError(f"{where}: expected a string tag value, got {kind_of(value)}")
 
 
 def tags_of(props: Mapping, key: str = "tags") -> dict[str, str]:
@@ -360,7 +366,7 @@ def tags_of(props: Mapping, key: str = "tags") -> dict[str, str]:
     elif isinstance(raw, Sequence) and not isinstance(raw, (str, bytes)):
         pairs = [_tag_pair(item, f"{key}[{i}]") for i, item in enumerate(raw)]
     else:
-        raise ShapeError(f"{key}: expected a map of tag names to values, got {_kind(raw)}")
+        raise ShapeError(f"{key}: expected a map of tag names to values, got {kind_of(raw)}")
     out: dict[str, str] = {}
     for name, value, where in pairs:
         text = _tag_value(value, where)
@@ -374,7 +380,7 @@ def _tag_pair(item: Any, where: str) -> tuple[str, Any, str]:
         name = next((item[k] for k in ("key", "Key") if k in item), None)
         if isinstance(name, str):
             return name, next((item[k] for k in ("value", "Value") if k in item), None), f"{where}.value"
-    raise ShapeError(f"{where}: expected a {{key, value}} map, got {_kind(item)}")
+    raise ShapeError(f"{where}: expected a {{key, value}} map, got {kind_of(item)}")
 
 
 def policy_document(raw: Any, name: str = "policy") -> dict:
@@ -393,13 +399,13 @@ def policy_document(raw: Any, name: str = "policy") -> dict:
         doc = raw
     if isinstance(doc, Mapping):
         return dict(doc)
-    raise ShapeError(f"{name}: expected a policy document (a JSON object), got {_kind(doc)}")
+    raise ShapeError(f"{name}: expected a policy document (a JSON object), got {kind_of(doc)}")
 
 
 def statements(doc: Mapping, name: str = "policy") -> list[Mapping]:
     """The document's Statement as a list: one statement object reads as a list of one."""
     if not isinstance(doc, Mapping):
-        raise ShapeError(f"{name}: expected a policy document (a JSON object), got {_kind(doc)}")
+        raise ShapeError(f"{name}: expected a policy document (a JSON object), got {kind_of(doc)}")
     return maps(doc.get("Statement"), f"{name}.Statement")
 
 
@@ -420,7 +426,7 @@ def maps(value: Any, name: str) -> list[Mapping]:
     items = as_list(value)
     for i, item in enumerate(items):
         if not isinstance(item, Mapping):
-            raise ShapeError(f"{name}[{i}]: expected a map, got {_kind(item)}")
+            raise ShapeError(f"{name}[{i}]: expected a map, got {kind_of(item)}")
     return items
 
 
@@ -440,7 +446,7 @@ def number(value: Any, name: str) -> int | float | None:
             return num(float(value.strip()))
         except ValueError:
             pass
-    raise ShapeError(f"{name}: expected a number, got {_kind(value)}")
+    raise ShapeError(f"{name}: expected a number, got {kind_of(value)}")
 
 
 def cidr_open(value: Any, name: str = "cidr") -> bool:
@@ -456,4 +462,4 @@ def cidr_open(value: Any, name: str = "cidr") -> bool:
             raise ShapeError(f"{name}: not a CIDR block: {value[:60]!r}") from None
     if isinstance(value, Sequence) and not isinstance(value, bytes):
         return any(cidr_open(v, f"{name}[{i}]") for i, v in enumerate(value))
-    raise ShapeError(f"{name}: expected a CIDR block, got {_kind(value)}")
+    raise ShapeError(f"{name}: expected a CIDR block, got {kind_of(value)}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from _rules import Stack, as_list, is_set, resource_rule, stack_rule
+from _rules import Stack, as_list, is_set, resource_rule, shown, stack_rule
 from _types import ALB_LISTENER, ALB_LISTENER_RULE, ALB_LOAD_BALANCER, LISTENER, LISTENER_RULE, LOAD_BALANCER
 
 LISTENERS = (LISTENER, ALB_LISTENER)
@@ -75,7 +75,7 @@ def _tls_policy(props, report, cfg, args):
     if not policy:
         report("sslPolicy is not set: ELB uses ELBSecurityPolicy-2016-08, which accepts TLS 1.0 and 1.1.")
     elif not MODERN_SSL_POLICY.match(str(policy)):
-        report(f"sslPolicy {policy} accepts TLS versions older than 1.2.")
+        report(f"sslPolicy {shown(policy)} accepts TLS versions older than 1.2.")
 
 
 def _application(props) -> bool:

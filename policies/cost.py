@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from _rules import resource_rule
+from _rules import kind_of, resource_rule
 from _types import CACHE_CLUSTER, CACHE_REPLICATION_GROUP, RDS_CLUSTER_INSTANCE, RDS_INSTANCE
 
 PRODUCTION_DB = ["db.t4g.micro", "db.t4g.small", "db.t4g.medium", "db.t4g.large", "db.t3.micro", "db.t3.small",
@@ -31,5 +31,7 @@ def _allowed(props, report, cfg, args):
         value, allowed, what = props.get("instanceClass"), cfg["rdsInstanceClasses"], "instanceClass"
     else:
         value, allowed, what = props.get("nodeType"), cfg["cacheNodeTypes"], "nodeType"
-    if value not in allowed:
+    if not isinstance(value, str):  # a wrong shape: named by kind, never by its proxy's repr
+        report(f"{what} is {kind_of(value)}, not a class name; allowed here: {', '.join(allowed)}.")
+    elif value not in allowed:
         report(f"{what} {value} is not in this environment's allow-list ({', '.join(allowed)}).")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from _rules import as_list, is_set, resource_rule
+from _rules import as_list, is_set, resource_rule, shown
 from _types import (
     ECR_REPOSITORY,
     ECS_DAEMON_TASK_DEFINITION,
@@ -141,7 +141,7 @@ def _immutable_tags(props, report, cfg, args):
     # MUTABLE_WITH_EXCLUSION. With exclusions some tags can still be overwritten.
     value = props.get("imageTagMutability") or "MUTABLE"
     if value != "IMMUTABLE":
-        report(f"imageTagMutability is {value}: a pushed tag can be overwritten with another image.")
+        report(f"imageTagMutability is {shown(value)}: a pushed tag can be overwritten with another image.")
 
 
 @resource_rule(

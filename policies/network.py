@@ -15,7 +15,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from _rules import Stack, as_list, is_set, resource_rule, stack_rule
+from _rules import Stack, as_list, is_set, resource_rule, shown, stack_rule
 from _types import (
     ALB_LOAD_BALANCER,
     DEFAULT_NETWORK_ACL,
@@ -232,7 +232,7 @@ def _flow_log_traffic(props, report, cfg, args):
         return
     traffic = props.get("trafficType")
     if traffic != "ALL":
-        report(f'trafficType is {traffic!r}: the flow log records part of the traffic (needs "ALL").')
+        report(f'trafficType is {repr(traffic) if isinstance(traffic, str) else shown(traffic)}: the flow log records part of the traffic (needs "ALL").')
 
 
 INSTANCE_TYPES = [EC2_INSTANCE, SPOT_INSTANCE_REQUEST, LAUNCH_TEMPLATE, LAUNCH_CONFIGURATION]

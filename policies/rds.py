@@ -7,7 +7,7 @@ hold for every engine."""
 
 from __future__ import annotations
 
-from _rules import Stack, as_list, is_set, resource_rule, stack_rule
+from _rules import Stack, as_list, is_set, resource_rule, shown, stack_rule
 from _types import (
     RDS_CLUSTER,
     RDS_CLUSTER_INSTANCE,
@@ -281,7 +281,7 @@ def _ca_certificate(props, report, cfg, args):
     if not ca:
         report("caCertIdentifier is not set: the CA is whatever RDS defaults to when it creates the instance.")
     elif ca not in CURRENT_CAS:
-        report(f"caCertIdentifier is {ca}, not a current CA ({', '.join(CURRENT_CAS)}).")
+        report(f"caCertIdentifier is {shown(ca)}, not a current CA ({', '.join(CURRENT_CAS)}).")
 
 
 @resource_rule(
