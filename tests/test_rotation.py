@@ -248,3 +248,201 @@ def test_steps_refuse_a_version_that_is_not_pending(stack):
     stack.step(stack.app_arn, current, "setSecret")  # AWSCURRENT already: nothing to do
     with pytest.raises(ValueError, match="no stage for rotation"):
         stack.step(stack.app_arn, str(uuid.uuid4()), "createSecret")
+
+
+# ---- the program under mocks ---------------------------------------------------------------------
+def statements(graph, name: str) -> dict[str, dict]:
+    return {s["Sid"]: s for s in json.loads(graph.named(name).input("policy"))["Statement"]}
+
+
+def test_both_secrets_rotate_with_the_function_on_the_configured_schedule(any_stack):
+    g = any_stack
+    fn = g.named("postgres-rotation-fn")
+    master, app = g.named("postgres-credentials"), g.named("postgres-app-credentials")
+    for label, secret in (("master", master), ("app", app)):
+        rotation = g.named(f"postgres-rotation-{label}")
+        assert rotation.input("secretId") == secret.outputs["arn"]
+        assert rotation.input("rotationLambdaArn") == fn.outputs["arn"]
+        assert rotation.input("rotationRules") == {"automaticallyAfterDays": 30}
+        permission = g.named(f"postgres-rotation-invoke-{label}")
+        assert permission.input("principal") == "secretsmanager.amazonaws.com"
+        assert permission.input("sourceArn") == secret.outputs["arn"] and permission.input("function") == fn.outputs["name"]
+        assert permission.urn in rotation.dependencies  # invocable before the first rotation starts
+        assert "RotationExempt" not in (secret.input("tags") or {})
+    assert app.input("kmsKeyId") == g.named("postgres-key").outputs["arn"]
+    first = g.named("postgres-app-credentials-version")
+    assert json.loads(first.input("secretString")) == {"engine": "postgres", "username": "app_user"}
+    assert first.ignore_changes == ["secretString"]  # the rotation owns every later version
+
+
+def test_the_function_runs_in_the_private_subnets_with_encrypted_logs(any_stack):
+    g = any_stack
+    fn = g.named("postgres-rotation-fn")
+    assert fn.input("runtime") == "python3.12" and fn.input("handler") == "handler.lambda_handler"
+    assert fn.input("timeout") == 60 and fn.input("memorySize") == 256
+    private = [g.named(f"network-private-{i}").outputs["id"] for i in range(len(fn.input("vpcConfig")["subnetIds"]))]
+    assert fn.input("vpcConfig") == {"subnetIds": private,
+                                     "securityGroupIds": [g.named("network-rotation-sg").outputs["id"]]}
+    env = fn.input("environment")["variables"]
+    assert env["MASTER_SECRET_ARN"] == g.named("postgres-credentials").outputs["arn"]
+    assert env["ECS_CLUSTER"] == g.named("app-cluster").outputs["name"]
+    assert env["ECS_SERVICE"] == g.named("app-service").outputs["name"]
+    assert env["READER_HOST"] == "reader.postgres.internal" and "DB_SSLMODE" not in env
+    assert fn.input("kmsKeyArn") == g.named("postgres-key").outputs["arn"]
+    logs = g.named("postgres-rotation-logs")
+    assert fn.input("loggingConfig")["logGroup"] == logs.outputs["name"]
+    assert logs.input("kmsKeyId") == g.named("postgres-key").outputs["arn"]
+    policy = json.loads(g.named("postgres-key").input("policy"))  # CloudWatch Logs may use it, for log groups only
+    logs_use = next(s for s in policy["Statement"] if s.get("Sid") == "CloudWatchLogsUseKey")
+    assert logs_use["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert "kms:EncryptionContext:aws:logs:arn" in logs_use["Condition"]["ArnLike"]
+    assert logs.input("retentionInDays") == {"staging": 14, "production": 365}[g.stack]
+    # A VPC function is refused unless its role may create ENIs when it is created.
+    assert {g.named("postgres-rotation-vpc-access").urn, g.named("postgres-rotation-policy").urn} <= set(fn.dependencies)
+
+
+def test_writer_host_is_the_proxy_where_there_is_one(staging, production):
+    assert production.named("postgres-rotation-fn").input("environment")["variables"]["WRITER_HOST"] == \
+        production.named("postgres-proxy").outputs["endpoint"]
+    assert staging.named("postgres-rotation-fn").input("environment")["variables"]["WRITER_HOST"] == \
+        staging.named("postgres-primary").outputs["address"]
+
+
+def test_the_role_holds_only_what_the_steps_call(any_stack):
+    g = any_stack
+    role = g.named("postgres-rotation-role")
+    assert json.loads(role.input("assumeRolePolicy"))["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert g.named("postgres-rotation-vpc-access").input("policyArn") == \
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    s = statements(g, "postgres-rotation-policy")
+    assert set(s) == {"RotateTheSecrets", "SecretsKey", "RedeployTheApp"}
+    assert s["RotateTheSecrets"]["Resource"] == [g.named("postgres-credentials").outputs["arn"],
+                                                 g.named("postgres-app-credentials").outputs["arn"]]
+    assert sorted(s["RotateTheSecrets"]["Action"]) == [
+        "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage"]
+    assert s["SecretsKey"] == {"Sid": "SecretsKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                               "Resource": g.named("postgres-key").outputs["arn"]}
+    cluster, service = g.named("app-cluster").outputs["name"], g.named("app-service").outputs["name"]
+    assert s["RedeployTheApp"]["Action"] == "ecs:UpdateService"
+    assert s["RedeployTheApp"]["Resource"] == f"arn:aws:ecs:us-east-1:123456789012:service/{cluster}/{service}"
+    assert all(st["Effect"] == "Allow" and "*" not in json.dumps(st["Resource"]) for st in s.values())
+
+
+def test_only_the_rotation_group_reaches_the_database_besides_the_app(any_stack):
+    g = any_stack
+    sg, db = g.named("network-rotation-sg").outputs["id"], g.named("network-db-sg").outputs["id"]
+    ingress = g.named("network-db-from-rotation")
+    assert (ingress.input("securityGroupId"), ingress.input("referencedSecurityGroupId")) == (db, sg)
+    assert (ingress.input("fromPort"), ingress.input("toPort"), ingress.input("ipProtocol")) == (5432, 5432, "tcp")
+    out = {r.name: r for r in g.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+           if r.input("securityGroupId") == sg}
+    assert set(out) == {"network-rotation-to-db", "network-rotation-https-out"}
+    assert out["network-rotation-to-db"].input("referencedSecurityGroupId") == db
+    assert out["network-rotation-https-out"].input("fromPort") == 443
+
+
+def test_ecs_reads_the_database_urls_from_the_rotated_secret(any_stack):
+    g = any_stack
+    app_secret = g.named("postgres-app-credentials").outputs["arn"]
+    container = json.loads(g.named("app-task").input("containerDefinitions"))[0]
+    refs = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    assert refs["DATABASE_URL"] == f"{app_secret}:url::" and refs["DATABASE_READ_URL"] == f"{app_secret}:readUrl::"
+    env = json.loads(g.named("app-env-version").input("secretString"))
+    assert "DATABASE_URL" not in env and "DATABASE_READ_URL" not in env and "REDIS_URL" in env
+    s = json.loads(g.named("app-execution-secrets").input("policy"))["Statement"]
+    assert s[0]["Resource"] == [g.named("app-env").outputs["arn"], app_secret]
+    assert s[1]["Resource"] == [g.named("app-key").outputs["arn"], g.named("postgres-key").outputs["arn"]]
+
+
+def test_the_proxy_accepts_the_app_login(production):
+    proxy = production.named("postgres-proxy")
+    arns = [a["secretArn"] for a in proxy.input("auths")]
+    assert arns == [production.named("postgres-credentials").outputs["arn"],
+                    production.named("postgres-app-credentials").outputs["arn"]]
+    access = json.loads(production.named("postgres-proxy-secret-access").input("policy"))["Statement"][0]
+    assert access["Resource"] == arns
+
+
+def test_preview_knows_the_graph(any_stack):
+    from conftest import stack_graph
+
+    preview = stack_graph(any_stack.stack, preview=True)
+    assert {r.name for r in preview.resources if r.name.startswith("postgres-rotation")} == \
+        {r.name for r in any_stack.resources if r.name.startswith("postgres-rotation")}
+
+
+@pytest.mark.parametrize("example", ["generic-guide", "project-spark"])
+def test_ecs_examples_rotate(example):
+    from conftest import example_graph
+
+    g = example_graph(example)
+    assert len(g.of_type("aws:secretsmanager/secretRotation:SecretRotation")) == 2
+
+
+@pytest.mark.parametrize("example", ["study-sphere", "contribux", "group-spaces"])
+def test_vercel_and_external_database_examples_have_no_rotation(example):
+    from conftest import example_graph
+
+    g = example_graph(example)
+    assert not g.of_type("aws:lambda/function:Function")
+    assert not g.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+    assert not [r for r in g.resources if r.name in ("postgres-app-credentials", "network-rotation-sg")]
+    if example != "group-spaces":  # Vercel reads DATABASE_URL at deploy: the master secret says so
+        tags = g.named("postgres-credentials").input("tags")
+        assert "read at deploy" in tags["RotationExempt"]
+
+
+def test_rotation_days_come_from_config():
+    from conftest import evaluate
+
+    g = evaluate(postgresRotationDays="7")
+    assert {r.input("rotationRules")["automaticallyAfterDays"]
+            for r in g.of_type("aws:secretsmanager/secretRotation:SecretRotation")} == {7}
+
+
+@pytest.mark.parametrize("value", ["0", "1001"])
+def test_rotation_days_out_of_range_is_one_config_error(value):
+    from conftest import config_error
+
+    message = config_error(postgresRotationDays=value)
+    assert "postgresRotationDays" in message and "1 to 1000" in message
+
+
+def test_the_master_username_cannot_be_an_app_role():
+    from conftest import config_error
+
+    message = config_error(postgresUsername="app_user_clone")
+    assert "postgresUsername" in message and "app_user_clone" in message
+
+
+def test_a_natless_data_only_stack_keeps_the_exempt_tag():
+    from conftest import evaluate, without_app
+
+    g = evaluate(**without_app(), natGateways="none")
+    assert not g.of_type("aws:lambda/function:Function")
+    assert "RotationExempt" in g.named("postgres-credentials").input("tags")
+
+
+def test_the_function_code_holds_the_handler_and_the_driver(tmp_path):
+    """The archive the program uploads, unpacked: the handler imports pg8000 and scramp from it alone."""
+    import subprocess
+    import sys
+
+    import pulumi
+
+    from components.db_rotation import code_archive
+
+    archive = code_archive()
+    assets = archive.assets
+    assert "handler.py" in assets and "pg8000/native.py" in assets and "scramp/core.py" in assets
+    assert "six.py" in assets and not [k for k in assets if "__pycache__" in k or k.endswith(".pyc")]
+    for name, asset in assets.items():
+        assert isinstance(asset, pulumi.FileAsset)
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(open(asset.path, "rb").read())
+    check = ("import sys; sys.path.insert(0, sys.argv[1]); import handler, pg8000, scramp, dateutil, asn1crypto; "
+             "assert all(m.__file__.startswith(sys.argv[1]) for m in (handler, pg8000, scramp, dateutil, asn1crypto))")
+    done = subprocess.run([sys.executable, "-c", check, str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
