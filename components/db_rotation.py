@@ -74,8 +74,7 @@ class DatabaseRotationArgs:
     master_secret_arn: pulumi.Input[str]
     #: The app login's secret (Postgres.app_secret_arn).
     app_secret_arn: pulumi.Input[str]
-    #: The KMS key both secrets, the function's environment and its log group are encrypted with (its
-    #: policy lets CloudWatch Logs use it: Postgres.kms_key with rotation).
+    #: The KMS key both secrets and the function's environment are encrypted with (Postgres.kms_key).
     kms_key: aws.kms.Key
     #: Private subnets with a NAT route (Secrets Manager and ECS are reached through it).
     subnet_ids: Sequence[pulumi.Input[str]]
@@ -107,8 +106,9 @@ class DatabaseRotation(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         secrets = {"master": args.master_secret_arn, "app": args.app_secret_arn}
         role, grants = self._role(name, args, secrets, child)
+        # A key of its own: the database's key serves the services that use it through IAM only.
         logs = encrypted_log_group(f"{name}-logs", retention_days=args.log_retention_days, tags=args.tags,
-                                   parent=self, key=args.kms_key)
+                                   parent=self, purpose=f"{name}: rotation function")
         env: dict[str, pulumi.Input[str]] = {
             "MASTER_SECRET_ARN": args.master_secret_arn, "APP_GROUP": APP_GROUP,
             "WRITER_HOST": args.writer_host, "READER_HOST": args.reader_host}

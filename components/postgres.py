@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components._common import account_key_policy, assume_role_policy, kms_key, logs_key_policy, rotation_exempt
+from components._common import account_key_policy, assume_role_policy, kms_key, rotation_exempt
 from components._validation import Checker, bounded, choice
 from components.alarm_targets import DatabaseTarget
 
@@ -247,10 +247,8 @@ class Postgres(pulumi.ComponentResource):
         tags = args.tags
         child = pulumi.ResourceOptions(parent=self)
 
-        # With rotation the key also encrypts the rotation function's log group (CloudWatch Logs in this
-        # region, held to this account's log groups: components/_common.py logs_key_statement).
         key = kms_key(f"{name}-key", f"{name}: storage, Performance Insights and credentials",
-                      tags, child, policy=logs_key_policy(self) if args.rotated else account_key_policy(self))
+                      tags, child, policy=account_key_policy(self))
         self.kms_key = key
         password = random.RandomPassword(
             f"{name}-password", length=40, special=True,

@@ -57,11 +57,11 @@ def test_production_lines_follow_the_table():
     assert alarms and sorted(x.name for x in alarms) == sorted(r.name for r in in_graph)
     assert all(x.monthly == pytest.approx(US["cloudwatch"]["alarmMetricMonth"]) for x in alarms)
     # 9 keys, plus (issue 15) one per log group without a key of its tier to share: the flow logs of
-    # the VPC and of the DR VPC, the CDN's access logs and its WAF logs in us-east-1.
+    # the VPC and of the DR VPC, the CDN's access logs and its WAF logs in us-east-1, the rotation function's logs.
     keys = [x for x in est.lines if x.type == "aws:kms/key:Key" and x.monthly == 1.0]
-    assert len(keys) == 13
+    assert len(keys) == 14
     assert {x.name for x in keys} >= {"network-flow-logs-key", "dr-network-flow-logs-key", "cdn-access-logs-key",
-                                      "cdn-waf-logs-key"}
+                                      "cdn-waf-logs-key", "postgres-rotation-logs-key"}
     assert est.total == pytest.approx(sum(x.monthly for x in est.of_kind("priced")), abs=0.01)
     assert est.budget == 1500 and est.budget_thresholds == [80, 100, 150]
 

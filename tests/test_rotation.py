@@ -291,8 +291,8 @@ def test_the_function_runs_in_the_private_subnets_with_encrypted_logs(any_stack)
     assert fn.input("kmsKeyArn") == g.named("postgres-key").outputs["arn"]
     logs = g.named("postgres-rotation-logs")
     assert fn.input("loggingConfig")["logGroup"] == logs.outputs["name"]
-    assert logs.input("kmsKeyId") == g.named("postgres-key").outputs["arn"]
-    policy = json.loads(g.named("postgres-key").input("policy"))  # CloudWatch Logs may use it, for log groups only
+    assert logs.input("kmsKeyId") == g.named("postgres-rotation-logs-key").outputs["arn"]
+    policy = json.loads(g.named("postgres-rotation-logs-key").input("policy"))  # CloudWatch Logs, log groups only
     logs_use = next(s for s in policy["Statement"] if s.get("Sid") == "CloudWatchLogsUseKey")
     assert logs_use["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
     assert "kms:EncryptionContext:aws:logs:arn" in logs_use["Condition"]["ArnLike"]
