@@ -11,9 +11,10 @@ import pulumi_aws as aws
 import stack_config
 from components._dns_zone import DnsZone
 from components.alarms import Alarms, AlarmsArgs
-from components.app import DataUrls, UploadsBucket
+from components.app import DatabaseSecret, DataUrls, UploadsBucket
 from components.backup_bucket import BackupBucket, BackupBucketArgs
 from components.cdn import Assets, AssetsArgs, Cdn, CdnArgs
+from components.db_rotation import DatabaseRotation, DatabaseRotationArgs, EcsTarget
 from components.dns import Dns, DnsArgs
 from components.ecs_service import EcsService, EcsServiceArgs
 from components.network import Network, NetworkArgs, NetworkSettings
@@ -45,9 +46,12 @@ with_aws = pulumi.ResourceOptions(providers=[provider])
 stateful = pulumi.ResourceOptions(providers=[provider], protect=cfg.protect_stateful_resources)
 
 peer = cfg.vercel if cfg.vercel and cfg.vercel.secure_compute else None
+# Secrets Manager rotates the database credentials unless the app reads DATABASE_URL at deploy (Vercel)
+# or the rotation function would have no route to Secrets Manager (no NAT): docs/operations.md.
+rotated = cfg.postgres is not None and cfg.app.hosting != "vercel" and cfg.network.nat_gateways != "none"
 network = Network("network", NetworkArgs(
     cfg.network, tags, cfg.log_retention_days, database=cfg.postgres is not None,
-    cache=cfg.redis is not None, proxy=bool(cfg.postgres and cfg.postgres.proxy_enabled),
+    cache=cfg.redis is not None, proxy=bool(cfg.postgres and cfg.postgres.proxy_enabled), rotation=rotated,
     peer_cidr=peer.secure_compute_cidr if peer else "",
     peering_connection_id=peer.peering_connection_id if peer else ""), opts=with_aws)
 export(vpcId=network.vpc_id, privateSubnetIds=network.private_subnet_ids,
@@ -67,10 +71,12 @@ if cfg.postgres:
         security_group_id=required(network.database_security_group_id, "the database security group"),
         availability_zones=network.availability_zones,
         proxy_security_group_id=network.proxy_security_group_id, dr=dr,
-        apply_immediately=cfg.apply_immediately), opts=stateful)
+        apply_immediately=cfg.apply_immediately, rotated=rotated), opts=stateful)
     export(databaseWriterEndpoint=db.writer_endpoint, databaseReaderEndpoint=db.reader_endpoint,
            databaseReplicaEndpoints=db.replica_endpoints, databaseSecretArn=db.secret_arn,
            databaseInstances=db.instance_ids, databaseUrl=db.connection_url, databaseReadUrl=db.reader_connection_url)
+    if db.app_secret_arn is not None:
+        export(databaseAppSecretArn=db.app_secret_arn)
 elif cfg.external_database_url is not None:
     export(databaseUrl=cfg.external_database_url)
 elif cfg.app.hosting != "none":
@@ -96,7 +102,8 @@ if cfg.backups:
 data = DataUrls(database_url=db.connection_url if db else cfg.external_database_url,
                database_read_url=db.reader_connection_url if db else None,
                external_database_read_url=db.external_reader_connection_url if db else None,
-               redis_url=cache.url if cache else None)
+               redis_url=cache.url if cache else None,
+               database_secret=DatabaseSecret(db.app_secret_arn, db.kms_key_arn) if db and db.app_secret_arn else None)
 app: VercelApp | EcsService | None = None
 cdn = None
 if cfg.app.hosting != "none":
@@ -134,6 +141,15 @@ if cfg.app.hosting != "none":
         export(cdnDomainName=cdn.domain_name, cdnDistributionId=cdn.distribution_id)
     Dns("dns", DnsArgs(dns, cdn.site_target if cdn else app.site_target, cfg.cloudflare, cfg.rate_limits),
         opts=with_aws)
+
+if db is not None and db.app_secret_arn is not None:
+    DatabaseRotation("postgres-rotation", DatabaseRotationArgs(
+        required(cfg.postgres, "postgres settings").rotation_days, tags, db.secret_arn, db.app_secret_arn,
+        db.kms_key, network.private_subnet_ids,
+        required(network.rotation_security_group_id, "the rotation security group"),
+        writer_host=db.writer_endpoint, reader_host=db.reader_endpoint,
+        ecs=EcsTarget(app.cluster_name, app.service_name) if isinstance(app, EcsService) else None,
+        log_retention_days=cfg.log_retention_days), opts=with_aws)
 
 alarms = Alarms("alarms", AlarmsArgs(
     cfg.observability, tags, cfg.aws_region, name_prefix=cfg.project_name, databases=db.alarm_targets if db else [],

@@ -9,6 +9,7 @@ in one Secrets Manager secret that the task reads at start, never in the task de
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -194,6 +195,15 @@ class UploadsBucket:
 
 
 @dataclass(frozen=True)
+class DatabaseSecret:
+    """The rotated app login's secret: JSON keys `url` (DATABASE_URL) and `readUrl` (DATABASE_READ_URL)
+    that the rotation rewrites (components/db_rotation.py), and the key it is encrypted with."""
+
+    arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class DataUrls:
     """How the app reaches the data tier. Each URL that is set becomes a secret variable."""
 
@@ -206,18 +216,23 @@ class DataUrls:
     external_database_read_url: pulumi.Input[str] | None = None
     #: REDIS_URL (rediss://, with its auth token); None: unset.
     redis_url: pulumi.Input[str] | None = None
+    #: Inside the VPC (ECS), DATABASE_URL and DATABASE_READ_URL come from this rotated secret instead of
+    #: database_url and database_read_url; None (default): from those.
+    database_secret: DatabaseSecret | None = None
 
 
 @dataclass(frozen=True)
 class AppEnvironment:
-    """The app's variables: plain ones, and secrets (data-tier URLs and generated app secrets)."""
+    """The app's variables: plain ones, secrets (data-tier URLs and generated app secrets), and secrets
+    read from another Secrets Manager secret (variable -> ECS valueFrom, a JSON key of that secret)."""
 
     plain: dict[str, pulumi.Input[str]]
     secrets: dict[str, pulumi.Input[str]]
+    references: dict[str, pulumi.Input[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def keys(self) -> list[str]:
-        return sorted(self.plain) + sorted(self.secrets)
+        return sorted(self.plain) + sorted({**self.secrets, **self.references})
 
 
 def app_environment(name: str, settings: AppSettings, data: DataUrls, uploads: UploadsBucket | None, *,
@@ -230,8 +245,16 @@ def app_environment(name: str, settings: AppSettings, data: DataUrls, uploads: U
         plain |= {"UPLOADS_BUCKET": uploads.bucket_name, "UPLOADS_PREFIX": uploads.prefix}
     read_url = data.database_read_url if inside_vpc else data.external_database_read_url
     secrets: dict[str, pulumi.Input[str]] = {}
-    for key, value in (("DATABASE_URL", data.database_url), ("DATABASE_READ_URL", read_url),
-                       ("REDIS_URL", data.redis_url)):
+    references: dict[str, pulumi.Input[str]] = {}
+    database: tuple[tuple[str, pulumi.Input[str] | None], ...] = (
+        ("DATABASE_URL", data.database_url), ("DATABASE_READ_URL", read_url))
+    if inside_vpc and data.database_secret is not None:
+        # The task reads the rotated login's current URLs at start (ECS valueFrom <arn>:<json key>::).
+        arn = data.database_secret.arn
+        references = {"DATABASE_URL": pulumi.Output.concat(arn, ":url::"),
+                      "DATABASE_READ_URL": pulumi.Output.concat(arn, ":readUrl::")}
+        database = ()
+    for key, value in (*database, ("REDIS_URL", data.redis_url)):
         if value is not None:
             secrets[key] = value
     for secret_name in s.secret_names:
@@ -239,7 +262,7 @@ def app_environment(name: str, settings: AppSettings, data: DataUrls, uploads: U
         secrets[secret_name] = random.RandomPassword(
             f"{name}-{secret_name.lower().replace('_', '-')}", length=s.secret_length, special=False,
             opts=pulumi.ResourceOptions(parent=parent)).result
-    return AppEnvironment(plain, secrets)
+    return AppEnvironment(plain, secrets, references)
 
 
 def cdn_origin_secret(name: str, length: int) -> pulumi.Output[str]:

@@ -133,7 +133,8 @@ class EcsService(pulumi.ComponentResource):
                                    parent=self)
         execution_role, task_role = self._roles(name, args, key, env_secret)
         image = e.image or pulumi.Output.concat(repo.repository_url, ":", e.image_tag or NO_IMAGE_TAG)
-        task = self._task_definition(name, args, image, env.plain, sorted(env.secrets), env_secret, logs,
+        value_from = {k: pulumi.Output.concat(env_secret.arn, ":", k, "::") for k in env.secrets}
+        task = self._task_definition(name, args, image, env.plain, {**value_from, **env.references}, logs,
                                      execution_role, task_role)
         alb_sg = self._load_balancer_security_group(name, args)
         lb, target_group = self._load_balancer(name, args, alb_sg)
@@ -196,11 +197,18 @@ class EcsService(pulumi.ComponentResource):
         aws.iam.RolePolicyAttachment(
             f"{name}-execution-managed", role=execution_role.name,
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy", opts=self._child)
+        secret_arns: list[pulumi.Input[str]] = [env_secret.arn]
+        key_arns: list[pulumi.Input[str]] = [key.arn]
+        database = args.data.database_secret
+        if database is not None:  # the rotated app login's URLs (components/app.py DatabaseSecret)
+            secret_arns.append(database.arn)
+            key_arns.append(database.kms_key_arn)
         aws.iam.RolePolicy(f"{name}-execution-secrets", role=execution_role.id, policy=pulumi.Output.json_dumps({
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": env_secret.arn},
-                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
+                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                 "Resource": secret_arns[0] if len(secret_arns) == 1 else secret_arns},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arns[0] if len(key_arns) == 1 else key_arns},
             ]}), opts=self._child)
         # The app gets its data through URLs and secrets; its own role may only write uploads.
         task_role = aws.iam.Role(f"{name}-task-role", assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
@@ -221,8 +229,8 @@ class EcsService(pulumi.ComponentResource):
         return execution_role, task_role
 
     def _task_definition(self, name: str, args: EcsServiceArgs, image: pulumi.Input[str],
-                         plain: dict[str, pulumi.Input[str]], secret_keys: list[str],
-                         env_secret: aws.secretsmanager.Secret, logs: aws.cloudwatch.LogGroup,
+                         plain: dict[str, pulumi.Input[str]], secrets: dict[str, pulumi.Input[str]],
+                         logs: aws.cloudwatch.LogGroup,
                          execution_role: aws.iam.Role, task_role: aws.iam.Role) -> aws.ecs.TaskDefinition:
         e = args.ecs
         environment = sorted({**plain, "PORT": str(e.container_port)}.items())
@@ -233,8 +241,7 @@ class EcsService(pulumi.ComponentResource):
             "portMappings": [{"containerPort": e.container_port, "protocol": "tcp"}],
             "environment": [{"name": k, "value": v} for k, v in environment],
             # The values stay in Secrets Manager: the task definition names only where they are.
-            "secrets": [{"name": k, "valueFrom": pulumi.Output.concat(env_secret.arn, ":", k, "::")}
-                        for k in secret_keys],
+            "secrets": [{"name": k, "valueFrom": secrets[k]} for k in sorted(secrets)],
             "logConfiguration": {"logDriver": "awslogs", "options": {
                 "awslogs-group": logs.name, "awslogs-region": aws.get_region_output(
                     opts=pulumi.InvokeOutputOptions(parent=self)).region,

@@ -64,6 +64,9 @@ class NetworkArgs:
     cache: bool = True
     #: Create the RDS Proxy security group between app and database; needs database; default False.
     proxy: bool = False
+    #: Create the group of the database's rotation function (5432 to the database, 443 out); needs
+    #: database; default False.
+    rotation: bool = False
     #: CIDR of a peered network the data tier trusts (Vercel Secure Compute), /16 or longer;
     #: default "": none.
     peer_cidr: str = ""
@@ -81,6 +84,8 @@ class NetworkArgs:
         c.region("region", self.region, optional=True)
         c.require(self.database or not self.proxy, "proxy", self.proxy,
                   "needs database=True (the proxy only fronts the database)")
+        c.require(self.database or not self.rotation, "rotation", self.rotation,
+                  "needs database=True (the function rotates the database's credentials)")
         c.raise_if_any()
 
 
@@ -95,6 +100,7 @@ class Network(pulumi.ComponentResource):
     database_security_group_id: pulumi.Output[str] | None
     proxy_security_group_id: pulumi.Output[str] | None
     cache_security_group_id: pulumi.Output[str] | None
+    rotation_security_group_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:network:Network", name, None, opts)
@@ -235,10 +241,13 @@ class Network(pulumi.ComponentResource):
         self.database_security_group_id = None
         self.proxy_security_group_id = None
         self.cache_security_group_id = None
+        self.rotation_security_group_id = None
         if args.database:
             db = self._database_group(sg, args, app)
             if args.proxy:
                 self._proxy_group(sg, args, app, db)
+            if args.rotation:
+                self._rotation_group(sg, db)
         if args.cache:
             self._cache_group(sg, args, app)
 
@@ -261,6 +270,16 @@ class Network(pulumi.ComponentResource):
         if args.peer_cidr:
             sg.ingress("proxy-from-peer", proxy, POSTGRES_PORT, f"RDS Proxy from the peered {args.peer_cidr}",
                        cidr=args.peer_cidr)
+
+    def _rotation_group(self, sg: _SecurityGroups, db: aws.ec2.SecurityGroup) -> None:
+        """The rotation function logs in to the primary itself (a new password works through RDS Proxy
+        only once it is AWSCURRENT) and calls Secrets Manager and ECS over HTTPS through the NAT."""
+        rotation = sg.group("rotation", f"Database credential rotation: {POSTGRES_PORT} to the database, HTTPS out")
+        self.rotation_security_group_id = rotation.id
+        sg.ingress("db-from-rotation", db, POSTGRES_PORT, "Rotation function to PostgreSQL", source=rotation)
+        sg.egress("rotation-to-db", rotation, POSTGRES_PORT, "Rotation function to PostgreSQL", target=db)
+        sg.egress("rotation-https-out", rotation, 443, "Rotation function to Secrets Manager and ECS APIs",
+                  cidr="0.0.0.0/0")
 
     def _cache_group(self, sg: _SecurityGroups, args: NetworkArgs, app: aws.ec2.SecurityGroup) -> None:
         cache = self._tier_group(sg, args, app, "cache", REDIS_PORT, "Redis",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -41,6 +42,13 @@ REPLICA_BACKUPS_FROM = (14, 1)
 # path does not follow up with a ModifyDBInstance for it (terraform-provider-aws skips its
 # TestAccRDSInstance_ReplicateSourceDB_deletionProtection for exactly this).
 ENABLE_DELETION_PROTECTION_RUNBOOK = "AWSConfigRemediation-EnableRDSInstanceDeletionProtection"
+# The app's login and its alternate (the alternating-users rotation, components/rotation/handler.py),
+# and the group role that owns the app's objects (components/db_rotation.py APP_GROUP).
+APP_LOGIN = "app_user"
+APP_ROLES = (APP_LOGIN, APP_LOGIN + "_clone", "app_owner")
+# Without rotation (Vercel reads DATABASE_URL at deploy; a NAT-less VPC), the master secret says why.
+NOT_ROTATED = ("DATABASE_URL embeds this password and is read at deploy - rotate it with pulumi up --replace "
+               "on the password and redeploy - docs/operations.md")
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,9 @@ class PostgresSettings:
     # The explicit opt-in for apps outside the VPC without private networking (Vercel without
     # Secure Compute): a public endpoint in the public subnets, TLS forced, allow-listed CIDRs only.
     publicly_accessible: bool = False
+    # Days between rotations of the master and app login secrets (Secrets Manager
+    # RotationRules.AutomaticallyAfterDays: 1 to 1000, botocore secretsmanager AutomaticallyRotateAfterDaysType).
+    rotation_days: int = bounded(1, 1000, default=30)
 
     def __post_init__(self) -> None:
         c = Checker("postgres settings")
@@ -113,9 +124,11 @@ class PostgresSettings:
                      "must start with a lowercase letter and hold a-z, 0-9 or _ (at most 63)"):
             c.require(not self.username.startswith(("rds", "pg_")), "username", self.username,
                       "must not start with rds or pg_ (reserved by RDS and PostgreSQL)")
+            c.require(self.username not in APP_ROLES, "username", self.username,
+                      f"must not be one of the app's roles ({', '.join(APP_ROLES)}): the rotation creates them")
         c.region("dr_region", self.dr_region, optional=True)
         c.in_range("proxy_pool_size", self.proxy_pool_size, 1, self.max_connections)
-        c.declared(self, "proxy_borrow_timeout_seconds")
+        c.declared(self, "proxy_borrow_timeout_seconds", "rotation_days")
         c.require(not (self.publicly_accessible and self.proxy_enabled), "publicly_accessible",
                   self.publicly_accessible, "cannot be combined with proxy_enabled (RDS Proxy is VPC-only)")
         c.raise_if_any()
@@ -207,6 +220,9 @@ class PostgresArgs:
     dr: DrNetworking | None = None
     #: Apply modifications now instead of in the maintenance window; default False.
     apply_immediately: bool = False
+    #: The credentials are rotated (components/db_rotation.py): creates the app login's secret, which the
+    #: proxy also accepts, and leaves the master secret without a RotationExempt tag; default False.
+    rotated: bool = False
 
     def __post_init__(self) -> None:
         c = Checker("postgres args")
@@ -233,6 +249,7 @@ class Postgres(pulumi.ComponentResource):
 
         key = kms_key(f"{name}-key", f"{name}: storage, Performance Insights and credentials",
                       tags, child, policy=account_key_policy(self))
+        self.kms_key = key
         password = random.RandomPassword(
             f"{name}-password", length=40, special=True,
             # RDS refuses / @ " and space in master passwords.
@@ -326,8 +343,7 @@ class Postgres(pulumi.ComponentResource):
         secret = aws.secretsmanager.Secret(
             f"{name}-credentials", description=f"{name} master credentials (RDS secret format)",
             kms_key_id=key.arn, recovery_window_in_days=7, opts=child,
-            tags=rotation_exempt(tags, "DATABASE_URL embeds this password - rotate it with pulumi up --replace "
-                                       "on the password - docs/operations.md"))
+            tags=tags if args.rotated else rotation_exempt(tags, NOT_ROTATED))
         aws.secretsmanager.SecretVersion(
             f"{name}-credentials-version", secret_id=secret.id,
             secret_string=pulumi.Output.json_dumps({
@@ -337,9 +353,14 @@ class Postgres(pulumi.ComponentResource):
             }),
             opts=child)
 
+        self.app_secret_arn: pulumi.Output[str] | None = None
+        app_secret = self._app_secret(name, key, tags, child) if args.rotated else None
+        if app_secret is not None:
+            self.app_secret_arn = app_secret.arn
+
         writer_host = self.primary.address
         if s.proxy_enabled:
-            writer_host = self._proxy(name, s, args, key, secret, child)
+            writer_host = self._proxy(name, s, args, key, [secret] + ([app_secret] if app_secret else []), child)
         reader_host = self._reader_dns(name, args, writer_host, child)
 
         self.kms_key_arn = key.arn
@@ -373,6 +394,7 @@ class Postgres(pulumi.ComponentResource):
             "reader_endpoint": self.reader_endpoint,
             "replica_endpoints": self.replica_endpoints,
             "secret_arn": self.secret_arn,
+            "app_secret_arn": self.app_secret_arn,
             "connection_url": self.connection_url,
             "reader_connection_url": self.reader_connection_url,
         })
@@ -525,7 +547,22 @@ class Postgres(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy],
                                         replace_on_changes=["parameters", "waitForSuccessTimeoutSeconds"]))
 
-    def _proxy(self, name, s, args, key, secret, child) -> pulumi.Output[str]:
+    def _app_secret(self, name: str, key: aws.kms.Key, tags: dict[str, str],
+                    child: pulumi.ResourceOptions) -> aws.secretsmanager.Secret:
+        """The app login's secret. Its first version names only the login: the rotation that starts when
+        its SecretRotation is created creates the login (as APP_LOGIN's alternate) and writes the
+        password and URLs, and every later version is the rotation's, never Pulumi's."""
+        secret = aws.secretsmanager.Secret(
+            f"{name}-app-credentials", description=f"{name} app login (rotated, alternating users)",
+            kms_key_id=key.arn, recovery_window_in_days=7, tags=tags, opts=child)
+        aws.secretsmanager.SecretVersion(
+            f"{name}-app-credentials-version", secret_id=secret.id,
+            secret_string=json.dumps({"engine": "postgres", "username": APP_LOGIN}),
+            # The rotation owns the value from its first run on.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secretString"]))
+        return secret
+
+    def _proxy(self, name, s, args, key, secrets, child) -> pulumi.Output[str]:
         role = aws.iam.Role(f"{name}-proxy-role", assume_role_policy=assume_role_policy("rds.amazonaws.com"),
                             tags=args.tags, opts=child)
         aws.iam.RolePolicy(
@@ -533,7 +570,8 @@ class Postgres(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps({
                 "Version": "2012-10-17",
                 "Statement": [
-                    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret.arn},
+                    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                     "Resource": secrets[0].arn if len(secrets) == 1 else [x.arn for x in secrets]},
                     {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
                 ],
             }),
@@ -547,14 +585,17 @@ class Postgres(pulumi.ComponentResource):
             vpc_security_group_ids=[args.proxy_security_group_id],
             idle_client_timeout=1800,
             debug_logging=False,
+            # One auth per secret, each for the login it names (RDS API UserAuthConfig): the master, and
+            # with rotation the app login, whose secret the proxy reads again after each rotation.
             auths=[{
                 "auth_scheme": "SECRETS",
-                "secret_arn": secret.arn,
+                "secret_arn": x.arn,
                 "iam_auth": "DISABLED",
                 "client_password_auth_type":
                     "POSTGRES_SCRAM_SHA_256" if s.major >= 14 else "POSTGRES_MD5",
-                "description": "master credentials from Secrets Manager",
-            }],
+                "description": "master credentials from Secrets Manager" if i == 0 else
+                               "app login (rotated) from Secrets Manager",
+            } for i, x in enumerate(secrets)],
             tags=args.tags,
             opts=child)
         # The seed's PgBouncer pool (25 of max_connections) as the proxy's share of connections.

@@ -59,6 +59,8 @@ FREE = {
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "aws:s3/bucketVersioning:BucketVersioning"], "bucket setting: priced on the bucket"),
     "aws:secretsmanager/secretVersion:SecretVersion": "part of the secret",
+    "aws:secretsmanager/secretRotation:SecretRotation": "no charge (the function's runs are priced on it)",
+    "aws:lambda/permission:Permission": "no charge",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration":
         "no charge (the logs are priced on their CloudWatch log group)",
     "aws:wafv2/webAclAssociation:WebAclAssociation": "no charge (the web ACL it names is priced)",
@@ -84,6 +86,7 @@ USAGE = {
     "aws:ecr/repository:Repository": "ecr/usage",
     "aws:sns/topic:Topic": "sns/usage",
     "aws:route53/record:Record": "route53/usage",
+    "aws:lambda/function:Function": "lambda/usage",
 }
 
 # Priced by a vendor plan this table does not hold.

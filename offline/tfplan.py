@@ -113,6 +113,7 @@ TF_TYPES: dict[str, str] = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "aws_iam_role_policy_attachment",
     "aws:kms/key:Key": "aws_kms_key",
     "aws:lambda/function:Function": "aws_lambda_function",
+    "aws:lambda/permission:Permission": "aws_lambda_permission",
     "aws:lb/listener:Listener": "aws_lb_listener",
     "aws:lb/listenerRule:ListenerRule": "aws_lb_listener_rule",
     "aws:lb/loadBalancer:LoadBalancer": "aws_lb",

@@ -12,6 +12,7 @@ import importlib
 import inspect
 import io
 import json
+import keyword
 import os
 import pickle
 import sys
@@ -55,7 +56,9 @@ EXAMPLES = ("study-sphere", "generic-guide", "project-spark", "group-spaces", "c
 def takes_tags(typ: str) -> bool:
     """Whether the provider SDK's resource class takes `tags` (the ground truth for tag rules)."""
     package, module_path, _ = typ.split(":")
-    module = importlib.import_module(f"pulumi_{package}." + module_path.split("/")[0].replace("index", ""))
+    name = module_path.split("/")[0].replace("index", "")
+    # A module named after a Python keyword gets a trailing underscore (pulumi_aws.lambda_).
+    module = importlib.import_module(f"pulumi_{package}." + (name + "_" if keyword.iskeyword(name) else name))
     cls = getattr(module, typ.rsplit(":", 1)[1])
     return "tags" in inspect.signature(cls._internal_init).parameters
 

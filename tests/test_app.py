@@ -27,6 +27,9 @@ def test_task_gets_secrets_from_secrets_manager_not_plain_env(any_stack):
     secret_arn = any_stack.named("app-env").outputs["arn"]
     names = {s["name"]: s["valueFrom"] for s in c["secrets"]}
     assert set(names) == {"DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "JWT_SECRET", "BETTER_AUTH_SECRET"}
+    # The database URLs come from the rotated app login's secret (tests/test_rotation.py), the rest from app-env.
+    login = any_stack.named("postgres-app-credentials").outputs["arn"]
+    assert names.pop("DATABASE_URL") == f"{login}:url::" and names.pop("DATABASE_READ_URL") == f"{login}:readUrl::"
     assert all(v == f"{secret_arn}:{k}::" for k, v in names.items())
     assert "postgresql://" not in json.dumps(c) and "rediss://" not in json.dumps(c)
 
@@ -36,9 +39,9 @@ def test_secret_holds_the_data_tier_urls(any_stack):
     assert is_secret(version.inputs["secretString"])
     values = json.loads(version.input("secretString"))
     outputs = {k: any_stack.stack_outputs[k]["value"] for k in ("databaseUrl", "databaseReadUrl", "redisUrl")}
-    assert values["DATABASE_URL"] == outputs["databaseUrl"]
-    assert values["DATABASE_READ_URL"] == outputs["databaseReadUrl"] and "reader.postgres.internal" in \
-        values["DATABASE_READ_URL"]
+    # The database URLs are the rotated login's, in its own secret (tests/test_rotation.py), never the master's.
+    assert "DATABASE_URL" not in values and "DATABASE_READ_URL" not in values
+    assert outputs["databaseUrl"] not in version.input("secretString")
     assert values["REDIS_URL"] == outputs["redisUrl"] and values["REDIS_URL"].startswith("rediss://")
     assert len(values["JWT_SECRET"]) == 48 and values["JWT_SECRET"].isalnum()
 
@@ -46,8 +49,9 @@ def test_secret_holds_the_data_tier_urls(any_stack):
 def test_execution_role_reads_only_its_secret_and_key(any_stack):
     doc = json.loads(any_stack.named("app-execution-secrets").input("policy"))
     assert [(s["Action"], s["Resource"]) for s in doc["Statement"]] == [
-        ("secretsmanager:GetSecretValue", any_stack.named("app-env").outputs["arn"]),
-        ("kms:Decrypt", any_stack.named("app-key").outputs["arn"])]
+        ("secretsmanager:GetSecretValue", [any_stack.named("app-env").outputs["arn"],
+                                           any_stack.named("postgres-app-credentials").outputs["arn"]]),
+        ("kms:Decrypt", [any_stack.named("app-key").outputs["arn"], any_stack.named("postgres-key").outputs["arn"]])]
     assert not [r for r in any_stack.resources if r.name.startswith("app-task-") and "Policy" in r.type
                 and "uploads" not in r.name]
 

@@ -77,7 +77,9 @@ def test_database_and_cache_accept_only_the_app_group(staging):
     assert ingress["network-cache-from-app"].input("securityGroupId") == cache
     assert ingress["network-cache-from-app"].input("referencedSecurityGroupId") == app
     assert ingress["network-cache-from-app"].input("toPort") == 6379
-    assert {n for n in ingress if n.startswith("network-")} == {"network-db-from-app", "network-cache-from-app"}
+    # and the rotation function's group (components/db_rotation.py; tests/test_rotation.py)
+    assert {n for n in ingress if n.startswith("network-")} == {"network-db-from-app", "network-cache-from-app",
+                                                                "network-db-from-rotation"}
 
 
 def test_proxy_sits_between_app_and_database(production):

@@ -69,11 +69,12 @@ Path_ = tuple[str | int, ...]
 def _paths(inputs: dict, nested: bool) -> Iterator[tuple[Path_, Any]]:
     """Each top-level input; with `nested`, each value one level inside it: a map's entries, a
     list's first element, and the entries of that element when it is a map (a list of blocks:
-    ingress[0].cidrBlocks, origins[0].domainName). Secrets are replaced whole, never opened."""
+    ingress[0].cidrBlocks, origins[0].domainName). Signed values (secrets, and the assets and archives
+    of a function's code) are replaced whole, never opened: the engine's own encoding, not a user's value."""
     for key, value in inputs.items():
         if not nested:
             yield (key,), value
-        elif is_secret(value):
+        elif isinstance(value, dict) and SECRET_SIG_KEY in value:
             continue
         elif isinstance(value, dict):
             yield from (((key, sub), v) for sub, v in value.items())

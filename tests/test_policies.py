@@ -167,7 +167,8 @@ FIXTURES = [
     ("logs-retention", "production", [S("app-logs", "retentionInDays", 14)], "retentionInDays is 14"),
     ("secrets-cmk", "production", [S("postgres-credentials", "kmsKeyId", "alias/aws/secretsmanager")],
      "AWS-managed key alias/aws/secretsmanager"),
-    ("secrets-rotation", "production", [S("postgres-credentials", "tags.RotationExempt", None)],
+    # postgres-credentials rotates in production (tests/test_rotation.py); the app-env secret is still exempt.
+    ("secrets-rotation", "production", [S("app-env", "tags.RotationExempt", None)],
      "no RotationExempt tag"),
     ("elasticache-encryption-at-rest", "production", [S("redis-group", "atRestEncryptionEnabled", False)],
      "atRestEncryptionEnabled is not true"),
@@ -315,6 +316,7 @@ UNJUDGED_IN_PRODUCTION_PREVIEW: dict[str, tuple[frozenset[str], str]] = {
     "app-task-uploads": (_IAM, _KEY),
     "app-execution-secrets": (_IAM, _SECRET + "; " + _KEY),
     "postgres-proxy-secret-access": (_IAM, _SECRET + "; " + _KEY),
+    "postgres-rotation-policy": (_IAM, _SECRET + "; " + _KEY),
     # Not a policy document: container definitions are a string-only input (aws.ecs.TaskDefinition
     # container_definitions: str) naming the ECR repository URL and the env secret's ARN.
     "app-task": (_ECS, "the image URL and " + _SECRET),
