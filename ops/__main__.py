@@ -1,9 +1,10 @@
-"""python -m ops backup|verify|smoke|preflight — operator tooling for a stack (docs/operations.md).
+"""python -m ops backup|verify|smoke|preflight|job — operator tooling for a stack (docs/operations.md).
 
 Exit codes: 0 success (preflight: every check passed, warnings allowed); 1 a backup failed or a
 check failed (each failure is one line, preflight adds its fix); 2 bad usage or inputs (missing
 outputs, an unreadable URL, a bad stack config).
 Database URLs and passwords never appear in the output: databases are shown as user@host:port/db.
+`job` is the ops image's entrypoint, configured by the environment alone (ops/job.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="before `pulumi up`: placeholders, credentials, secrets provider, DNS zone, image, "
                             "quotas (exit 0 all pass, warnings allowed; 1 a check failed; 2 bad config)")
     p.add_argument("--config", type=Path, help="the stack config file (default Pulumi.<stack>.yaml)")
+    j = sub.add_parser("job", help="the scheduled task (ops image entrypoint): backup [--weekly] or drill, "
+                                   "configured by the environment (PLATFORM_STACK, BACKUP_BUCKET, ...)")
+    jobs = j.add_subparsers(dest="job", required=True)
+    jobs.add_parser("backup", help="pg_dump to daily/ with its manifest").add_argument(
+        "--weekly", action="store_true", help="also copy the dump and manifest to weekly/")
+    jobs.add_parser("drill", help="restore the newest backup into restore_drill_<UTC time>, compare, drop it")
     return parser
 
 
@@ -91,6 +98,10 @@ def _preflight(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "job":
+        from ops.job import run
+
+        return run(args.job, weekly=getattr(args, "weekly", False))
     secrets: list[str] = []
     try:
         if args.command == "preflight":
