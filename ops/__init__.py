@@ -1,1 +1,1 @@
-"""Operator tooling for a deployed stack: `python -m ops backup|verify|smoke` (docs/operations.md)."""
+"""Operator tooling for a deployed stack: `python -m ops backup|verify|smoke|preflight|job` (docs/operations.md)."""

@@ -1,9 +1,10 @@
-"""python -m ops backup|verify|smoke|preflight — operator tooling for a stack (docs/operations.md).
+"""python -m ops backup|verify|smoke|preflight|pg-major|job — operator tooling for a stack (docs/operations.md).
 
 Exit codes: 0 success (preflight: every check passed, warnings allowed); 1 a backup failed or a
 check failed (each failure is one line, preflight adds its fix); 2 bad usage or inputs (missing
 outputs, an unreadable URL, a bad stack config).
 Database URLs and passwords never appear in the output: databases are shown as user@host:port/db.
+`job` is the ops image's entrypoint, configured by the environment alone (ops/job.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="before `pulumi up`: placeholders, credentials, secrets provider, DNS zone, image, "
                             "quotas (exit 0 all pass, warnings allowed; 1 a check failed; 2 bad config)")
     p.add_argument("--config", type=Path, help="the stack config file (default Pulumi.<stack>.yaml)")
+    g = sub.add_parser("pg-major", help="the stack's PostgreSQL major version (the ops image's PG_MAJOR build "
+                                        "argument); nothing when postgresEnabled is false")
+    g.add_argument("--stack", help="stack name: reads Pulumi.<stack>.yaml")
+    g.add_argument("--config", type=Path, help="the stack config file (default Pulumi.<stack>.yaml)")
+    j = sub.add_parser("job", help="the scheduled task (ops image entrypoint): backup [--weekly] or drill, "
+                                   "configured by the environment (PLATFORM_STACK, BACKUP_BUCKET, ...)")
+    jobs = j.add_subparsers(dest="job", required=True)
+    jobs.add_parser("backup", help="pg_dump to daily/ with its manifest").add_argument(
+        "--weekly", action="store_true", help="also copy the dump and manifest to weekly/")
+    jobs.add_parser("drill", help="restore the newest backup into restore_drill_<UTC time>, compare, drop it")
     return parser
 
 
@@ -72,6 +83,14 @@ def _stack_config(args):
         raise OpsError(str(err)) from None
 
 
+def _pg_major(args) -> int:
+    """The ops image's PG_MAJOR: the client must be the server's major (pg_dump refuses newer servers)."""
+    pg = _stack_config(args)[3].postgres
+    if pg:
+        print(pg.major)
+    return EXIT_OK
+
+
 def _preflight(args) -> int:
     """Before the first `up` the stack has no outputs: they are optional here (ecrRepositoryUrl only)."""
     import subprocess
@@ -91,8 +110,14 @@ def _preflight(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "job":
+        from ops.job import run
+
+        return run(args.job, weekly=getattr(args, "weekly", False))
     secrets: list[str] = []
     try:
+        if args.command == "pg-major":
+            return _pg_major(args)
         if args.command == "preflight":
             # It reads these only to say whether they are set; an error text holding one is cut out too
             # (short values excepted: replacing them would garble the message, not hide a secret).

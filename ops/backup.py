@@ -126,9 +126,10 @@ def backup(db: Database, bucket: str, kms_key: str, stack: str, *, region: str |
     return manifest
 
 
-def latest_manifest(s3, bucket: str) -> tuple[str, dict] | None:
+def latest_manifest(s3, bucket: str, prefixes: tuple[str, ...] = ("daily/", "weekly/")) -> tuple[str, dict] | None:
+    """(key, manifest) of the newest complete backup: a dump without its manifest is not one."""
     found = []
-    for prefix in ("daily/", "weekly/"):
+    for prefix in prefixes:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             found += [o for o in page.get("Contents", []) if o["Key"].endswith(MANIFEST)]
     if not found:
@@ -138,21 +139,28 @@ def latest_manifest(s3, bucket: str) -> tuple[str, dict] | None:
     return newest["Key"], json.loads(body)
 
 
+def age(manifest: dict, now: datetime) -> timedelta:
+    """How old the data of a backup is: from the snapshot the dump was taken from, not the upload."""
+    return now - datetime.fromisoformat(manifest["createdAt"])
+
+
 def verify(db: Database, bucket: str, *, region: str | None = None, max_age: timedelta = MAX_AGE,
-           now: datetime | None = None, client=None) -> list[Check]:
-    """Latest backup: fresh, size and checksum right, restores, row counts equal the manifest."""
+           now: datetime | None = None, client=None, found: tuple[str, dict] | None = None,
+           scratch: str | None = None) -> list[Check]:
+    """Latest backup (or `found`, a latest_manifest result): fresh, size and checksum right, restores
+    into the database `scratch` (default ops_verify_<random>), row counts equal the manifest."""
     s3 = client or s3_client(region)
     now = now or datetime.now(UTC)
     checks: list[Check] = []
-    found = latest_manifest(s3, bucket)
+    found = found or latest_manifest(s3, bucket)
     if not found:
         return [Check("latest backup", False, f"no {MANIFEST} under daily/ or weekly/ in s3://{bucket}")]
     manifest_key, manifest = found
     key = manifest["key"] if manifest_key.startswith("daily/") else manifest_key.removesuffix(MANIFEST) + ".dump"
     checks.append(Check("latest backup", True, f"s3://{bucket}/{key}"))
-    age = now - datetime.fromisoformat(manifest["createdAt"])
-    checks.append(Check("freshness", age <= max_age,
-                        f"{age.total_seconds() / 3600:.1f} h old (limit {max_age.total_seconds() / 3600:g} h)"))
+    old = age(manifest, now)
+    checks.append(Check("freshness", old <= max_age,
+                        f"{old.total_seconds() / 3600:.1f} h old (limit {max_age.total_seconds() / 3600:g} h)"))
     with tempfile.TemporaryDirectory(prefix="ops-verify-") as tmp:
         dump = Path(tmp) / "latest.dump"
         try:
@@ -169,23 +177,31 @@ def verify(db: Database, bucket: str, *, region: str | None = None, max_age: tim
                             f"the manifest's {manifest['sha256'][:16]}…"))
         if not all(c.ok for c in checks[-2:]):
             return checks  # restoring a corrupted dump proves nothing
-        checks += _restore_and_count(db, dump, manifest["tables"])
+        checks += _restore_and_count(db, dump, manifest["tables"], scratch or f"ops_verify_{uuid.uuid4().hex[:12]}")
     return checks
 
 
-def _restore_and_count(db: Database, dump: Path, expected: dict[str, int]) -> list[Check]:
-    scratch = f"ops_verify_{uuid.uuid4().hex[:12]}"
+def _restore_and_count(db: Database, dump: Path, expected: dict[str, int], scratch: str) -> list[Check]:
+    """Restore into a new database `scratch` on db's server and count its rows; the database is
+    dropped whatever happens after it was created (a failed restore or count, an exception, SIGTERM
+    turned into one by the job); a name already in use is refused before anything is created."""
+    from psycopg import sql
+
     admin = db.with_db("postgres")
     checks = []
     with admin.connect(autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{scratch}"')
-    try:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (scratch,)).fetchone():
+            raise RuntimeError(f"database {scratch} already exists: another drill or verify is using it")
+    try:  # CREATE inside: a signal between its commit and the next statement still drops it
+        with admin.connect(autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         try:
             _run([_pg_bin("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--no-password",
                   f"--dbname={scratch}", str(dump)], db.with_db(scratch), "pg_restore")
             checks.append(Check("restore", True, f"into scratch database {scratch}"))
         except RuntimeError as err:
-            return [Check("restore", False, str(err))]
+            checks.append(Check("restore", False, str(err)))
+            return checks
         with db.with_db(scratch).connect() as conn:
             actual = _table_counts(conn)
         wrong = {t: (n, actual.get(t)) for t, n in expected.items() if actual.get(t) != n}
@@ -195,7 +211,14 @@ def _restore_and_count(db: Database, dump: Path, expected: dict[str, int]) -> li
                                  + [f"{t}: not in the manifest" for t in extra]))
         checks.append(Check("row counts", not wrong and not extra, detail))
     finally:
-        with admin.connect(autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+        drop_database(admin, scratch)
         checks.append(Check("cleanup", True, f"dropped {scratch}"))
     return checks
+
+
+def drop_database(admin: Database, name: str) -> None:
+    from psycopg import sql
+
+    # WITH (FORCE) (PostgreSQL 13+, the oldest major the stack allows) ends a session still in it.
+    with admin.connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

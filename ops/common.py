@@ -67,6 +67,28 @@ class Database:
                    password=unquote(parts.password or ""), dbname=unquote(parts.path.lstrip("/")) or "postgres",
                    sslmode=query.get("sslmode", "prefer"))
 
+    @classmethod
+    def from_secret(cls, text: str, what: str, sslmode: str) -> Database:
+        """The RDS secret format (engine, username, password, host, port, dbname), as ECS injects a
+        Secrets Manager secret into a variable. Errors name the variable, never a value."""
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise OpsError(f"{what} is not a JSON object in the RDS secret format "
+                           "(username, password, host, port, dbname)")
+        missing = [k for k in ("username", "password", "host") if not doc.get(k)]
+        if missing:
+            raise OpsError(f"{what} has no {', '.join(missing)} (RDS secret format: username, password, host, "
+                           "port, dbname)")
+        try:
+            port = int(doc.get("port") or 5432)
+        except (TypeError, ValueError):
+            raise OpsError(f"{what}: port is not a number") from None
+        return cls(host=str(doc["host"]), port=port, user=str(doc["username"]), password=str(doc["password"]),
+                   dbname=str(doc.get("dbname") or "postgres"), sslmode=sslmode)
+
     def describe(self) -> str:
         return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
 

@@ -4,8 +4,8 @@ before it runs (nothing of the stack has to exist yet).
 One row per check: no placeholder left in the stack config; AWS credentials (and their region
 against awsRegion); the stack's secrets provider usable (AWS KMS key enabled and able to encrypt,
 or a passphrase in the environment); the DNS zone the stack writes to (a public Route 53 hosted
-zone in this account, or a Cloudflare zone id and API token); the ECS image; and the quotas that
-most often stop a first deploy (VPCs, Elastic IPs, NAT gateways per AZ), counted from the config.
+zone in this account, or a Cloudflare zone id and API token); the ECS image and the ops (backup)
+image; and the quotas that most often stop a first deploy (VPCs, Elastic IPs, NAT gateways per AZ), counted from the config.
 Values of secrets (tokens, passphrases) are never printed: only whether they are set.
 """
 
@@ -311,15 +311,39 @@ def _tagged_image(ctx: Context, tag: str) -> list[Check]:
                                                   + ctx.set_cmd("ecsImageTag", "<a tag in the repository>")))
 
 
-def _ecr_image(region: str, registry: str, repo: str, ref: dict, shown: str, fix: str) -> list[Check]:
+def _ecr_image(region: str, registry: str, repo: str, ref: dict, shown: str, fix: str,
+               name: str = "ecs image") -> list[Check]:
     ecr = client("ecr", region)
     try:
         found = ecr.describe_images(registryId=registry, repositoryName=repo, imageIds=[ref])["imageDetails"]
     except (ecr.exceptions.ImageNotFoundException, ecr.exceptions.RepositoryNotFoundException) as err:
-        return [Check("ecs image", False, f"{shown}: {_error(err)}", fix)]
+        return [Check(name, False, f"{shown}: {_error(err)}", fix)]
     pushed = found[0].get("imagePushedAt") if found else None
-    return [Check("ecs image", bool(found), f"{shown} is in ECR" + (f" (pushed {pushed:%Y-%m-%d})" if pushed else ""),
+    return [Check(name, bool(found), f"{shown} is in ECR" + (f" (pushed {pushed:%Y-%m-%d})" if pushed else ""),
                   fix)]
+
+
+def backup_image(ctx: Context) -> list[Check]:
+    """backupImageTag: the ops image of the scheduled backup and drill, in the stack's ops repository
+    (opsRepositoryUrl), which the first `pulumi up` creates; without a tag the schedules stay off."""
+    if ctx.cfg.postgres is None or ctx.cfg.backups is None:
+        return [Check("backup image", True, "n/a: no scheduled backups without postgresEnabled and "
+                      "backupBucketEnabled")]
+    tag = ctx.raw.get("platform:backupImageTag", "")
+    build = ("docker build -f ops/Dockerfile --build-arg PG_MAJOR=$(.venv/bin/python -m ops pg-major --config "
+             f"{ctx.stack_file.name}) -t <opsRepositoryUrl>:<git sha> . && docker push <opsRepositoryUrl>:<git sha> "
+             f"&& {ctx.set_cmd('backupImageTag', '<git sha>')} (docs/operations.md, Scheduled backups)")
+    if not tag:
+        return [Check("backup image", True, "no backupImageTag: the scheduled backups and restore drill stay off "
+                      "until the ops image is pushed and its tag set", build, warn=True)]
+    url, empty = ctx.outputs.get("opsRepositoryUrl"), "''"
+    m = _ECR.match(f"{url}:{tag}") if url else None
+    if not m:
+        return [Check("backup image", False, f"backupImageTag is {tag!r}, but the stack has no ops repository yet "
+                      "(no opsRepositoryUrl output): the first `pulumi up` creates it",
+                      f"{ctx.set_cmd('backupImageTag', empty)}, pulumi up, then {build}")]
+    return _guard("backup image", lambda: _ecr_image(m["region"], m["account"], m["repo"], {"imageTag": tag},
+                                                     f"{url}:{tag}", build, "backup image"))
 
 
 # ---- 5. quotas ---------------------------------------------------------------------------------
@@ -416,5 +440,6 @@ def preflight(ctx: Context) -> list[Check]:
     checks += dns(ctx, aws_ok)
     if aws_ok:
         checks += image(ctx, account)
+        checks += backup_image(ctx)
         checks += quotas(ctx)
     return checks

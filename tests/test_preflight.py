@@ -116,7 +116,8 @@ def test_the_committed_staging_stack_fails_on_its_placeholders(aws, capsys, monk
         done.stdout, "FAIL", "placeholder appDnsZone")
     assert "no public Route 53 hosted zone example.com" in row(done.stdout, "FAIL", "dns zone")
     assert "Pulumi.staging.yaml names none" in row(done.stdout, "WARN", "secrets provider")
-    assert done.stdout.rstrip().endswith("failed, 1 warning")
+    assert "no backupImageTag" in row(done.stdout, "WARN", "backup image")  # staging has a database
+    assert done.stdout.rstrip().endswith("failed, 2 warnings")
 
 
 def test_a_stack_with_its_zone_key_and_image_in_place_passes(aws, zone, kms_stack, tmp_path, capsys):
@@ -130,7 +131,9 @@ def test_a_stack_with_its_zone_key_and_image_in_place_passes(aws, zone, kms_stac
     assert "1 + 1 = 2 of 5 (L-F678F1CE)" in row(out, "PASS", "quota vpcs")
     assert "0 + 1 = 1 of 5" in row(out, "PASS", "quota elastic ips")
     assert "0 + 1 = 1 of 5 (L-FE5A380F)" in row(out, "PASS", "quota nat gateways per az")
-    assert out.rstrip().endswith("passed, 0 failed")
+    # The one warning: a database whose scheduled backups have no image yet (postgres is on by default).
+    assert "the scheduled backups and restore drill stay off" in row(out, "WARN", "backup image")
+    assert out.rstrip().endswith("passed, 0 failed, 1 warning")
 
 
 # ---- 1. DNS ---------------------------------------------------------------------------------------
@@ -192,7 +195,7 @@ def test_each_kind_of_placeholder_names_its_key_and_fix(aws, zone, kms_stack, tm
     for name, fix in expected.items():
         assert row(out, "FAIL", name).endswith("\n" + fix), name
     assert "alarmEmails[0]" not in out  # the real address is not a placeholder
-    assert out.rstrip().endswith(f"{len(expected)} failed")
+    assert out.rstrip().endswith(f"{len(expected)} failed, 1 warning")  # the backup image's: no tag yet
 
 
 # ---- 3. credentials and secrets provider ---------------------------------------------------------
@@ -203,7 +206,7 @@ def test_without_credentials_the_aws_checks_are_skipped(aws, kms_stack, tmp_path
     assert "sts get-caller-identity failed" in row(out, "FAIL", "aws credentials")
     assert "export AWS_PROFILE=<profile>" in row(out, "FAIL", "aws credentials")
     assert "not checked without AWS credentials" in row(out, "FAIL", "secrets provider")
-    assert not [name for name in ("dns zone", "ecs image", "quota") if f"  {name}" in out]
+    assert not [name for name in ("dns zone", "ecs image", "backup image", "quota") if f"  {name}" in out]
 
 
 def test_a_region_other_than_aws_region_is_a_warning_only(aws, zone, kms_stack, tmp_path, capsys, monkeypatch):
@@ -212,7 +215,7 @@ def test_a_region_other_than_aws_region_is_a_warning_only(aws, zone, kms_stack, 
     code, out = preflight(capsys, stack_file(tmp_path, kms_stack.header))
     assert code == 0, out
     assert row(out, "WARN", "aws region").endswith("export AWS_REGION=us-east-1")
-    assert out.rstrip().endswith("0 failed, 1 warning")
+    assert out.rstrip().endswith("0 failed, 2 warnings")  # and the backup image's (no tag yet)
 
 
 def test_the_kms_key_must_exist_and_be_enabled(aws, zone, kms_stack, tmp_path, capsys):
@@ -293,6 +296,53 @@ def test_an_empty_image_tag_is_a_first_deploy_with_no_tasks():
     [check] = image(Context(cfg, raw, secret, ROOT / "Pulumi.staging.yaml"), "123456789012")
     assert check.ok and not check.warn
     assert check.detail.startswith("first deploy: 0 tasks until an image tag is set")
+
+
+def backup_context(tmp_path: Path, outputs: dict | None = None, tag: str | None = None, **config):
+    """The preflight context of a stack file, with backupImageTag as `pulumi config set` gives it (the
+    key is the stack side's, declared in Pulumi.yaml with it: set in the raw config here)."""
+    import stack_config
+    from offline.cliconfig import read_stack_config
+    from ops.preflight import Context
+
+    path = stack_file(tmp_path, **config)
+    raw, secret = read_stack_config(path, "shop")
+    cfg = stack_config.load(raw, secret, "shop")
+    return Context(cfg, {**raw, **({"platform:backupImageTag": tag} if tag is not None else {})}, secret, path,
+                   outputs or {})
+
+
+def test_the_backup_image_tag_must_be_in_the_stacks_ops_repository(aws, tmp_path):
+    from ops.preflight import backup_image
+
+    [check] = backup_image(backup_context(tmp_path))  # first deploy: no tag, schedules off
+    assert check.ok and check.warn and "stay off until the ops image is pushed" in check.detail
+    assert check.fix.startswith("docker build -f ops/Dockerfile --build-arg PG_MAJOR=$(.venv/bin/python -m ops "
+                                "pg-major --config Pulumi.shop.yaml) -t <opsRepositoryUrl>:<git sha> .")
+    [check] = backup_image(backup_context(tmp_path, tag="3f9c2e1"))
+    assert not check.ok and "no opsRepositoryUrl output" in check.detail
+    assert check.fix.startswith("pulumi config set backupImageTag '' --stack shop, pulumi up, then docker build")
+    ecr = aws.client("ecr")
+    url = ecr.create_repository(repositoryName="platform-shop-ops")["repository"]["repositoryUri"]
+    ctx = backup_context(tmp_path, {"opsRepositoryUrl": url}, tag="3f9c2e1")
+    [check] = backup_image(ctx)
+    assert not check.ok and f"{url}:3f9c2e1: ImageNotFoundException" in check.detail
+    ecr.put_image(repositoryName="platform-shop-ops", imageManifest=MANIFEST, imageTag="3f9c2e1")
+    [check] = backup_image(ctx)
+    assert check.ok and not check.warn and f"{url}:3f9c2e1 is in ECR" in check.detail
+    [check] = backup_image(backup_context(tmp_path, tag="3f9c2e1", postgresEnabled=False,
+                                          externalDatabaseUrl=None))
+    assert check.ok and not check.warn and check.detail.startswith("n/a: no scheduled backups")
+
+
+def test_pg_major_prints_the_stacks_postgres_major(tmp_path, capsys):
+    from ops.__main__ import main
+
+    assert main(["pg-major", "--config", str(stack_file(tmp_path, postgresEngineVersion="15.7"))]) == 0
+    assert capsys.readouterr().out == "15\n"
+    assert main(["pg-major", "--stack", "production"]) == 0 and capsys.readouterr().out == "16\n"  # the default
+    assert main(["pg-major", "--config", str(stack_file(tmp_path, postgresEnabled=False))]) == 0
+    assert capsys.readouterr().out == ""
 
 
 # ---- 5. quotas ------------------------------------------------------------------------------------

@@ -309,3 +309,71 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text((WORKFLOWS / "deploy.yml").read_text().replace("needs: staging", "needs: stagging"))
     assert any("stagging" in f["message"] for f in actionlint(broken))
+
+
+def ops_image_step() -> dict:
+    return next(s for s in pulumi_job()["steps"] if "docker build -f ops/Dockerfile" in s.get("run", ""))
+
+
+def test_an_up_pushes_the_ops_image_before_preflight():
+    job = pulumi_job()
+    steps, image = job["steps"], ops_image_step()
+    preflight = next(s for s in steps if "python -m ops preflight" in s.get("run", ""))
+    install = next(s for s in steps if s.get("uses", "").startswith("pulumi/actions@") and "command" not in s["with"])
+    assert image["if"] == "inputs.command == 'up'"
+    assert steps.index(install) < steps.index(image) < steps.index(preflight)  # the CLI reads the output
+    assert image["env"]["TAG"] == "${{ github.sha }}"  # immutable: one tag per commit
+
+
+def run_ops_image_step(tmp_path, repo: str = "", exists: bool = False) -> tuple[subprocess.CompletedProcess, str, str]:
+    """The step's script as the runner runs it (bash -e), with stand-ins for pulumi, aws and docker that
+    log their arguments; `python -m ops pg-major` is the real one. Returns (result, log, summary)."""
+    bin_dir, log, summary = tmp_path / "bin", tmp_path / "log", tmp_path / "summary.md"
+    bin_dir.mkdir()
+    fakes = {
+        "pulumi": f'echo "pulumi $*" >> {log}; [ "$1 $2" = "stack output" ] || exit 0; '
+                  f'[ -n "{repo}" ] && echo "{repo}" || {{ echo "error: no output" >&2; exit 255; }}',
+        "aws": f'echo "aws $*" >> {log}; case "$2" in describe-images) exit {0 if exists else 254};; '
+               'get-login-password) echo not-a-real-password;; esac',
+        "docker": f'echo "docker $*" >> {log}; [ "$1" = login ] && cat > /dev/null; exit 0',
+    }
+    for name, body in fakes.items():
+        (bin_dir / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    step = ops_image_step()
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "STACK": "production", "STACK_PREFIX": "acme/",
+           "TAG": "0123456789abcdef0123456789abcdef01234567", "GITHUB_STEP_SUMMARY": str(summary),
+           "PULUMI_BACKEND_URL": "", "HOME": str(tmp_path)}
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    return done, log.read_text() if log.exists() else "", summary.read_text() if summary.exists() else ""
+
+
+def test_the_ops_image_step_builds_with_the_stacks_postgres_major_and_pushes_the_sha(tmp_path):
+    repo = "123456789012.dkr.ecr.us-east-1.amazonaws.com/platform-production-ops"
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    done, log, summary = run_ops_image_step(tmp_path, repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = log.splitlines()
+    assert lines[:2] == [
+        "pulumi stack output opsRepositoryUrl --stack acme/production",
+        "aws ecr describe-images --region us-east-1 --repository-name platform-production-ops "
+        f"--image-ids imageTag={sha}"]
+    assert set(lines[2:4]) == {  # the two ends of one pipe: either may log first
+        "aws ecr get-login-password --region us-east-1",
+        "docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com"}
+    assert lines[4:] == [f"docker build -f ops/Dockerfile --build-arg PG_MAJOR=16 -t {repo}:{sha} .",  # the default
+                         f"docker push {repo}:{sha}"]
+    assert f"pulumi config set backupImageTag {sha} --stack production" in summary
+
+
+def test_the_ops_image_step_skips_before_the_first_up_and_an_existing_tag(tmp_path):
+    (tmp_path / "first").mkdir()
+    done, log, _ = run_ops_image_step(tmp_path / "first")
+    assert done.returncode == 0 and "::notice::no ops image for production" in done.stdout
+    assert "docker" not in log and "aws" not in log
+    repo = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/platform-production-ops"
+    (tmp_path / "again").mkdir()
+    done, log, _ = run_ops_image_step(tmp_path / "again", repo, exists=True)
+    assert done.returncode == 0 and "is already in ECR" in done.stdout
+    assert "--region eu-west-1" in log and "docker" not in log  # immutable tags: never pushed twice
