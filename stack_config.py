@@ -26,6 +26,7 @@ from components._validation import CLOUDWATCH_RETENTION_DAYS, REGION, InvalidArg
 from components.alarms import ObservabilitySettings
 from components.app import AppSettings, EcsSettings, VercelSettings
 from components.backup_bucket import BackupSettings
+from components.backup_jobs import BackupJobsSettings
 from components.cdn import CdnSettings
 from components.dns import RATE_LIMIT_PLANS, RULES, CloudflareSettings
 from components.network import NetworkSettings
@@ -71,6 +72,7 @@ class StackSettings:
     external_database_url: pulumi.Output[str] | None
     redis: RedisSettings | None
     backups: BackupSettings | None
+    backup_jobs: BackupJobsSettings | None  # only with RDS PostgreSQL and the backup bucket
     app: AppSettings
     vercel: VercelSettings | None
     ecs: EcsSettings | None
@@ -192,6 +194,7 @@ SECTIONS: dict[str, tuple[type[DataclassInstance], str, str | None]] = {
     "postgres": (PostgresSettings, "postgres", "postgresEnabled"),
     "redis": (RedisSettings, "redis", "redisEnabled"),
     "backups": (BackupSettings, "backup", "backupBucketEnabled"),
+    "backup_jobs": (BackupJobsSettings, "backup", "backupJobsEnabled"),
     "app": (AppSettings, "app", None),
     "vercel": (VercelSettings, "vercel", None),
     "ecs": (EcsSettings, "ecs", None),
@@ -203,6 +206,8 @@ SECTIONS: dict[str, tuple[type[DataclassInstance], str, str | None]] = {
 # Sections that only mean something in some stacks: (condition on the values, what makes them count).
 # Setting one of their keys anywhere else is a mistake worth an error, not a silent no-op.
 CONDITIONAL: dict[str, tuple[Callable[[Values], bool], str]] = {
+    "backup_jobs": (lambda v: v.flag("postgresEnabled") and v.flag("backupBucketEnabled"),
+                    "postgresEnabled and backupBucketEnabled are true (the jobs dump RDS into the bucket)"),
     "vercel": (lambda v: v["appHosting"] == "vercel", "appHosting is vercel"),
     "ecs": (lambda v: v["appHosting"] == "aws", "appHosting is aws"),
     "cdn": (lambda v: v.flag("cdnEnabled"), "cdnEnabled is true"),
@@ -228,6 +233,7 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
     built = _build_sections(values, spec, problems)
     _check_regions_and_allow_lists(values, built, problems)
     _check_app(values, built, problems)
+    _check_backup_jobs(values, built, problems)
     _check_cloudflare_plan(built, problems)
     _check_external_database(values, secret_keys, problems)
     problems.raise_if_any()
@@ -386,6 +392,7 @@ def _stack_settings(stack: str, values: Values, built: Sections) -> StackSetting
         postgres=built.get_as("postgres", PostgresSettings),
         redis=built.get_as("redis", RedisSettings),
         backups=built.get_as("backups", BackupSettings),
+        backup_jobs=built.get_as("backup_jobs", BackupJobsSettings),
         app=built.required("app", AppSettings),
         vercel=built.get_as("vercel", VercelSettings),
         ecs=built.get_as("ecs", EcsSettings),
@@ -425,6 +432,15 @@ def _check_app(values: Values, built: Sections, problems: _Problems) -> None:
     vc = built.get_as("vercel", VercelSettings)
     if hosting == "vercel" and vc is not None:
         _check_vercel_reach(values, vc, pg, problems)
+
+
+def _check_backup_jobs(values: Values, built: Sections, problems: _Problems) -> None:
+    """The jobs run in private subnets (an ECS app's NAT check already says the same)."""
+    if built["backup_jobs"] is not None and values["natGateways"] == "none" and values["appHosting"] != "aws":
+        problems.bad("natGateways", "none", "the backup jobs run in private subnets and need a NAT to reach "
+                     "ECR, S3, Secrets Manager and CloudWatch",
+                     f"pulumi config set natGateways single --stack {problems.stack}  "
+                     f"(or: pulumi config set backupJobsEnabled false --stack {problems.stack})")
 
 
 def _check_vercel_reach(values: Values, vc: VercelSettings, pg: PostgresSettings | None,

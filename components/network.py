@@ -64,6 +64,8 @@ class NetworkArgs:
     cache: bool = True
     #: Create the RDS Proxy security group between app and database; needs database; default False.
     proxy: bool = False
+    #: Create the backup jobs' security group (5432 to the database, 443 out); needs database; default False.
+    ops: bool = False
     #: CIDR of a peered network the data tier trusts (Vercel Secure Compute), /16 or longer;
     #: default "": none.
     peer_cidr: str = ""
@@ -81,6 +83,8 @@ class NetworkArgs:
         c.region("region", self.region, optional=True)
         c.require(self.database or not self.proxy, "proxy", self.proxy,
                   "needs database=True (the proxy only fronts the database)")
+        c.require(self.database or not self.ops, "ops", self.ops,
+                  "needs database=True (the backup jobs dump the database)")
         c.raise_if_any()
 
 
@@ -95,6 +99,7 @@ class Network(pulumi.ComponentResource):
     database_security_group_id: pulumi.Output[str] | None
     proxy_security_group_id: pulumi.Output[str] | None
     cache_security_group_id: pulumi.Output[str] | None
+    ops_security_group_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:network:Network", name, None, opts)
@@ -235,10 +240,13 @@ class Network(pulumi.ComponentResource):
         self.database_security_group_id = None
         self.proxy_security_group_id = None
         self.cache_security_group_id = None
+        self.ops_security_group_id = None
         if args.database:
             db = self._database_group(sg, args, app)
             if args.proxy:
                 self._proxy_group(sg, args, app, db)
+            if args.ops:
+                self._ops_group(sg, db)
         if args.cache:
             self._cache_group(sg, args, app)
 
@@ -261,6 +269,15 @@ class Network(pulumi.ComponentResource):
         if args.peer_cidr:
             sg.ingress("proxy-from-peer", proxy, POSTGRES_PORT, f"RDS Proxy from the peered {args.peer_cidr}",
                        cidr=args.peer_cidr)
+
+    def _ops_group(self, sg: _SecurityGroups, db: aws.ec2.SecurityGroup) -> None:
+        """The backup jobs: straight to the database (pg_dump and the drill's restore need a session
+        of their own, not the proxy's pool), and HTTPS to AWS APIs (S3, ECR, Secrets Manager, logs)."""
+        ops = sg.group("ops", f"Backup jobs: {POSTGRES_PORT} to the database, HTTPS to AWS APIs")
+        self.ops_security_group_id = ops.id
+        sg.ingress("db-from-ops", db, POSTGRES_PORT, "PostgreSQL from the backup jobs", source=ops)
+        sg.egress("ops-to-db", ops, POSTGRES_PORT, "Backup jobs to PostgreSQL", target=db)
+        sg.egress("ops-https-out", ops, 443, "HTTPS to AWS APIs", cidr="0.0.0.0/0")
 
     def _cache_group(self, sg: _SecurityGroups, args: NetworkArgs, app: aws.ec2.SecurityGroup) -> None:
         cache = self._tier_group(sg, args, app, "cache", REDIS_PORT, "Redis",
