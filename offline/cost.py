@@ -70,6 +70,9 @@ FREE = {
     "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable": "included in the Vercel project",
     "vercel:index/projectProtectionBypass:ProjectProtectionBypass": "included in the Vercel project",
     "cloudflare:index/dnsRecord:DnsRecord": "DNS records are free on every Cloudflare plan",
+    "aws:scheduler/scheduleGroup:ScheduleGroup": "no charge (its schedules' invocations are priced by use)",
+    "aws:cloudwatch/eventRule:EventRule": "EventBridge: events from AWS services (ECS task state) are free",
+    "aws:cloudwatch/eventTarget:EventTarget": "part of the rule (the SNS deliveries are priced on the topic)",
 }
 
 # Usage-only types: (service block in the region's prices, key under its `usage`, or None for the block's).
@@ -84,6 +87,7 @@ USAGE = {
     "aws:ecr/repository:Repository": ("ecr", None),
     "aws:sns/topic:Topic": ("sns", None),
     "aws:route53/record:Record": ("route53", None),
+    "aws:scheduler/schedule:Schedule": ("scheduler", None),
 }
 
 # Priced by a vendor plan this table does not hold.
@@ -332,6 +336,29 @@ PRICERS = {
 }
 
 
+def _schedule_basis(r, c: _Context) -> str:
+    """A scheduled ECS task's runs per month (daily or weekly cron) and the Fargate rate of one run-hour:
+    usage, since how long a backup runs depends on the database."""
+    ecs = (r.input("target") or {}).get("ecsParameters") or {}
+    task = c.find("aws:ecs/taskDefinition:TaskDefinition", arn=ecs.get("taskDefinitionArn"))
+    cron = str(r.input("scheduleExpression") or "")
+    fields = cron.removeprefix("cron(").removesuffix(")").split()
+    every_day = len(fields) == 6 and fields[2] in ("*", "?") and fields[4] in ("*", "?") and fields[3] == "*"
+    weekly = len(fields) == 6 and fields[2] == "?" and fields[3] == "*" and fields[4].isalpha()
+    runs = "30.4 runs/month" if every_day else "4.35 runs/month" if weekly else "runs per its cron"
+    if task is None:
+        return f"usage only: {runs} ({cron})"
+    arch = (task.input("runtimePlatform") or {}).get("cpuArchitecture") or "X86_64"
+    rate = c.regional(r, "fargate")[arch]
+    vcpu, gb = int(task.input("cpu")) / 1024, int(task.input("memory")) / 1024
+    hourly = vcpu * rate["vcpuHour"] + gb * rate["gbHour"]
+    return (f"usage only: {runs} ({cron}, {r.input('state') or 'ENABLED'}), each a {vcpu:g} vCPU/{gb:g} GB {arch} "
+            f"Fargate task at {_usd(hourly)} per hour it runs")
+
+
+USAGE_BASIS = {"aws:scheduler/schedule:Schedule": _schedule_basis}
+
+
 def _line(r, c: _Context) -> Line:
     region = c.region_of(r) if r.type.startswith("aws:") else ""
     try:
@@ -341,7 +368,8 @@ def _line(r, c: _Context) -> Line:
         if r.type in USAGE:
             service, key = USAGE[r.type]
             text = c.prices["route53"].get("usage") if service == "route53" else c.regional(r, service)["usage"]
-            return Line(r.name, r.type, region, "usage", 0.0, "usage only", text[key] if key else text)
+            basis = USAGE_BASIS[r.type](r, c) if r.type in USAGE_BASIS else "usage only"
+            return Line(r.name, r.type, region, "usage", 0.0, basis, text[key] if key else text)
         if r.type in FREE or r.type.startswith("pulumi:providers:"):
             return Line(r.name, r.type, region, "free", 0.0, FREE.get(r.type, "a provider, not a cloud resource"))
         raise Unpriced(PLAN.get(r.type, f"{r.type} is not in the price table"))
