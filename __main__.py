@@ -152,7 +152,7 @@ if cfg.backup_jobs and db and backups and cfg.postgres:
     # The deploy workflow builds the ops image for this repository with PG_MAJOR (ops/Dockerfile).
     export(backupRepositoryUrl=jobs.repository_url, backupPgMajor=cfg.postgres.major,
            backupClusterName=jobs.cluster_name, backupTaskFamilies=jobs.task_families,
-           backupScheduleGroup=jobs.schedule_group_name)
+           backupScheduleGroup=jobs.schedule_group_name, backupLogGroupName=jobs.log_group_name)
 elif cfg.postgres is None and cfg.backups:
     BackupJobs.none("backup-jobs", "none: the database is external (postgresEnabled false); the ops jobs dump "
                     "only RDS PostgreSQL, so back it up with its provider's tools", opts=with_aws)

@@ -59,7 +59,8 @@ PENDING = "PENDING"  # a schedule's description starts with this while no image 
 # Scheduler retries a RunTask that fails (no Fargate capacity, throttling) for up to an hour; a task
 # that started and failed is the task-failure rule's, not a retry's (botocore scheduler RetryPolicy:
 # MaximumEventAgeInSeconds 60-86400, MaximumRetryAttempts 0-185).
-RETRY_POLICY = {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10}
+RETRY_POLICY: aws.scheduler.ScheduleTargetRetryPolicyArgsDict = {
+    "maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10}
 
 # ---- EventBridge Scheduler cron expressions ----------------------------------------------------
 # EventBridge Scheduler User Guide, "Schedule types on EventBridge Scheduler", cron-based schedules:
@@ -239,6 +240,7 @@ class BackupJobs(pulumi.ComponentResource):
     repository_url: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     schedule_group_name: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
     task_families: dict[str, str]
     alarm_target: BackupTarget
 
@@ -273,6 +275,7 @@ class BackupJobs(pulumi.ComponentResource):
         self.repository_url = repo.repository_url
         self.cluster_name = pulumi.Output.from_input(cluster_name)
         self.schedule_group_name = group.name
+        self.log_group_name = logs.name
         self.alarm_target = BackupTarget(namespace=args.metrics_namespace, stack=args.stack,
                                          max_age_hours=MAX_AGE_HOURS, cluster_arn=cluster_arn,
                                          task_families=tuple(self.task_families.values()))
@@ -311,7 +314,7 @@ class BackupJobs(pulumi.ComponentResource):
 
     # ---- roles ------------------------------------------------------------------------------
     def _role(self, name: str, service: str, description: str, tags: dict[str, str],
-              statements: list[Statement], assume: str | None = None) -> aws.iam.Role:
+              statements: list[Statement], assume: pulumi.Input[str] | None = None) -> aws.iam.Role:
         role = aws.iam.Role(name, assume_role_policy=assume or assume_role_policy(service),
                             description=description, tags=tags, opts=self._child)
         aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=pulumi.Output.json_dumps(
@@ -434,18 +437,19 @@ class BackupJobs(pulumi.ComponentResource):
         # No image yet: the schedule exists but stays off, as the app's service runs 0 tasks.
         description = (f"{what}" if s.has_image
                        else f"{PENDING}: no ops image yet - push one and set backupImageTag; then {what}")
+        target: aws.scheduler.ScheduleTargetArgsDict = {
+            "arn": cluster_arn, "role_arn": role.arn, "retry_policy": RETRY_POLICY,
+            "ecs_parameters": {
+                "task_definition_arn": task.arn, "launch_type": "FARGATE", "task_count": 1,
+                "platform_version": "LATEST",
+                "network_configuration": {"subnets": args.private_subnet_ids, "assign_public_ip": False,
+                                          "security_groups": [args.security_group_id]},
+            },
+        }
         return aws.scheduler.Schedule(
             f"{name}-{job}", group_name=group.name, description=description,
             schedule_expression=s.cron(job), schedule_expression_timezone=s.time_zone,
             state="ENABLED" if s.has_image else "DISABLED",
             flexible_time_window={"mode": "OFF"},
-            target={
-                "arn": cluster_arn, "role_arn": role.arn, "retry_policy": RETRY_POLICY,
-                "ecs_parameters": {
-                    "task_definition_arn": task.arn, "launch_type": "FARGATE", "task_count": 1,
-                    "platform_version": "LATEST",
-                    "network_configuration": {"subnets": args.private_subnet_ids, "assign_public_ip": False,
-                                              "security_groups": [args.security_group_id]},
-                },
-            },
+            target=target,
             opts=self._child)
