@@ -49,7 +49,7 @@ peer = cfg.vercel if cfg.vercel and cfg.vercel.secure_compute else None
 network = Network("network", NetworkArgs(
     cfg.network, tags, cfg.log_retention_days, database=cfg.postgres is not None,
     cache=cfg.redis is not None, proxy=bool(cfg.postgres and cfg.postgres.proxy_enabled),
-    ops=cfg.backup_jobs is not None,
+    ops=cfg.backup_jobs_runnable,
     peer_cidr=peer.secure_compute_cidr if peer else "",
     peering_connection_id=peer.peering_connection_id if peer else ""), opts=with_aws)
 export(vpcId=network.vpc_id, privateSubnetIds=network.private_subnet_ids,
@@ -139,7 +139,7 @@ if cfg.app.hosting != "none":
         opts=with_aws)
 
 jobs = None
-if cfg.backup_jobs and db and backups and cfg.postgres:
+if cfg.backup_jobs and cfg.backup_jobs_runnable and db and backups and cfg.postgres:
     # After the app: its ECS cluster, when there is one, runs the jobs too.
     jobs = BackupJobs("backup-jobs", BackupJobsArgs(
         cfg.backup_jobs, tags, cfg.project_name, stack=cfg.stack, region=cfg.aws_region,
@@ -156,6 +156,9 @@ if cfg.backup_jobs and db and backups and cfg.postgres:
 elif cfg.postgres is None and cfg.backups:
     BackupJobs.none("backup-jobs", "none: the database is external (postgresEnabled false); the ops jobs dump "
                     "only RDS PostgreSQL, so back it up with its provider's tools", opts=with_aws)
+elif cfg.backup_jobs:
+    BackupJobs.none("backup-jobs", "none: natGateways is none, and the jobs' tasks reach ECR, S3 and Secrets "
+                    "Manager through NAT (pulumi config set natGateways single)", opts=with_aws)
 
 alarms = Alarms("alarms", AlarmsArgs(
     cfg.observability, tags, cfg.aws_region, name_prefix=cfg.project_name, databases=db.alarm_targets if db else [],

@@ -73,6 +73,11 @@ class StackSettings:
     redis: RedisSettings | None
     backups: BackupSettings | None
     backup_jobs: BackupJobsSettings | None  # only with RDS PostgreSQL and the backup bucket
+
+    @property
+    def backup_jobs_runnable(self) -> bool:
+        """The jobs' tasks reach ECR, S3, Secrets Manager and CloudWatch from private subnets: through NAT."""
+        return self.backup_jobs is not None and self.network.nat_gateways != "none"
     app: AppSettings
     vercel: VercelSettings | None
     ecs: EcsSettings | None
@@ -233,7 +238,6 @@ def load(raw: Mapping[str, str], secret_keys: set[str], stack: str) -> StackSett
     built = _build_sections(values, spec, problems)
     _check_regions_and_allow_lists(values, built, problems)
     _check_app(values, built, problems)
-    _check_backup_jobs(values, built, problems)
     _check_cloudflare_plan(built, problems)
     _check_external_database(values, secret_keys, problems)
     problems.raise_if_any()
@@ -432,15 +436,6 @@ def _check_app(values: Values, built: Sections, problems: _Problems) -> None:
     vc = built.get_as("vercel", VercelSettings)
     if hosting == "vercel" and vc is not None:
         _check_vercel_reach(values, vc, pg, problems)
-
-
-def _check_backup_jobs(values: Values, built: Sections, problems: _Problems) -> None:
-    """The jobs run in private subnets (an ECS app's NAT check already says the same)."""
-    if built["backup_jobs"] is not None and values["natGateways"] == "none" and values["appHosting"] != "aws":
-        problems.bad("natGateways", "none", "the backup jobs run in private subnets and need a NAT to reach "
-                     "ECR, S3, Secrets Manager and CloudWatch",
-                     f"pulumi config set natGateways single --stack {problems.stack}  "
-                     f"(or: pulumi config set backupJobsEnabled false --stack {problems.stack})")
 
 
 def _check_vercel_reach(values: Values, vc: VercelSettings, pg: PostgresSettings | None,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_aws as aws
 
-from components._common import assume_role_policy, key_policy, kms_key, regional_arn
+from components._common import Statement, assume_role_policy, key_policy, kms_key, regional_arn
 from components._validation import Checker, bounded
 from components.alarm_targets import BackupTarget, CacheTarget, DatabaseTarget, LoadBalancerTarget, UptimeTarget
 
@@ -230,11 +230,13 @@ class Alarms(pulumi.ComponentResource):
         # An encrypted topic drops CloudWatch and Budgets notifications unless they may use the key;
         # EventBridge's too (EventBridge User Guide, "Amazon SNS topics encrypted with AWS KMS").
         rule = self._failure_rule if not region else None
-        publishers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"] + (["events.amazonaws.com"] if rule else [])
-        policy = key_policy(self._identity, {
-            "Sid": "PublishersEncrypt", "Effect": "Allow", "Resource": "*",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Principal": {"Service": publishers}})
+        grants: list[tuple[str, object]] = [("PublishersEncrypt", ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"])]
+        if rule:
+            grants.append(("BackupFailuresEncrypt", "events.amazonaws.com"))
+        statements: list[Statement] = [{
+            "Sid": sid, "Effect": "Allow", "Resource": "*", "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Principal": {"Service": who}} for sid, who in grants]
+        policy = key_policy(self._identity, *statements)
         key = kms_key(f"{name}-topic-key{suffix}", f"{name}: SNS alarm topic", tags, child,
                       region=on_region, policy=policy)
         topic = aws.sns.Topic(f"{name}-topic{suffix}", kms_master_key_id=key.arn, region=on_region,

@@ -3,8 +3,9 @@ they stop (components/backup_jobs.py, components/alarms.py)."""
 
 from __future__ import annotations
 
-from _rules import Stack, stack_rule
+from _rules import Stack, is_set, stack_rule
 from _types import METRIC_ALARM, RDS_CLUSTER, RDS_INSTANCE, SCHEDULER_SCHEDULE
+from pulumi_policy.proxy import UnknownValueError
 
 # components/backup_jobs.py starts a schedule's description with this while the stack has no ops
 # image yet: the schedule is DISABLED because there is nothing to run, not switched off.
@@ -14,13 +15,18 @@ BACKUP_METRICS = ("BackupAgeHours", "DrillSucceeded")
 
 def _primaries(stack: Stack) -> list:
     """RDS primaries: instances that replicate nothing, clusters that are not replicas of another."""
-    return ([r for r in stack.of_type(RDS_INSTANCE) if not r.props.get("replicateSourceDb")]
-            + [r for r in stack.of_type(RDS_CLUSTER) if not r.props.get("replicationSourceIdentifier")])
+    # A replica's source is unknown in preview (the primary's identifier): is_set counts it as set.
+    return ([r for r in stack.of_type(RDS_INSTANCE) if not is_set(r.props, "replicateSourceDb")]
+            + [r for r in stack.of_type(RDS_CLUSTER) if not is_set(r.props, "replicationSourceIdentifier")])
 
 
 def _runs_ecs(schedule) -> bool:
-    target = schedule.props.get("target") or {}
-    return bool(target.get("ecsParameters"))
+    """In preview the target holds unknown ARNs; a schedule whose target is still unknown counts."""
+    try:
+        target = schedule.props.get("target") or {}
+    except UnknownValueError:
+        return True
+    return is_set(target, "ecsParameters")
 
 
 def _enabled_or_pending(schedule) -> bool:

@@ -276,8 +276,9 @@ def test_eventbridge_may_publish_to_the_encrypted_topic(graph):
     (grant,) = [s for s in policy["Statement"] if s.get("Principal") == {"Service": "events.amazonaws.com"}]
     assert grant["Action"] == "sns:Publish" and grant["Condition"] == {"ArnEquals": {"aws:SourceArn": rule}}
     key = json.loads(_by_name(graph, "aws:kms/key:Key")["alarms-topic-key"].input("policy"))
-    publishers = next(s for s in key["Statement"] if s["Sid"] == "PublishersEncrypt")
-    assert "events.amazonaws.com" in publishers["Principal"]["Service"]
+    events = next(s for s in key["Statement"] if s["Sid"] == "BackupFailuresEncrypt")
+    assert events["Principal"] == {"Service": "events.amazonaws.com"}
+    assert events["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
 
 
 def test_the_dashboard_shows_the_backup_signals(graph):
@@ -373,3 +374,10 @@ def test_schedule_and_task_limits():
     with pytest.raises(ValueError, match="No Fargate configuration"):
         mocks.computed("aws:ecs/taskDefinition:TaskDefinition", "t", {
             "family": "f", "requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": "512"}, "us-east-1")
+
+
+def test_without_nat_the_jobs_are_absent_and_the_plan_says_why():
+    g = evaluate(example="study-sphere", natGateways="none")
+    (component,) = g.of_type("platform:ops:BackupJobs")
+    assert "natGateways is none" in component.input("skipped") and g.children(component.urn) == []
+    assert not g.of_type("aws:scheduler/schedule:Schedule")

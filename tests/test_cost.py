@@ -57,9 +57,10 @@ def test_production_lines_follow_the_table():
     assert alarms and sorted(x.name for x in alarms) == sorted(r.name for r in in_graph)
     assert all(x.monthly == pytest.approx(US["cloudwatch"]["alarmMetricMonth"]) for x in alarms)
     # 9 keys, plus (issue 15) one per log group without a key of its tier to share: the flow logs of
-    # the VPC and of the DR VPC, the CDN's access logs and its WAF logs in us-east-1.
+    # the VPC and of the DR VPC, the CDN's access logs and its WAF logs in us-east-1; (issue 16)
+    # the backup jobs' key for their image repository and logs.
     keys = [x for x in est.lines if x.type == "aws:kms/key:Key" and x.monthly == 1.0]
-    assert len(keys) == 13
+    assert len(keys) == 14
     assert {x.name for x in keys} >= {"network-flow-logs-key", "dr-network-flow-logs-key", "cdn-access-logs-key",
                                       "cdn-waf-logs-key"}
     assert est.total == pytest.approx(sum(x.monthly for x in est.of_kind("priced")), abs=0.01)

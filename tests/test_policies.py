@@ -318,6 +318,14 @@ UNJUDGED_IN_PRODUCTION_PREVIEW: dict[str, tuple[frozenset[str], str]] = {
     # Not a policy document: container definitions are a string-only input (aws.ecs.TaskDefinition
     # container_definitions: str) naming the ECR repository URL and the env secret's ARN.
     "app-task": (_ECS, "the image URL and " + _SECRET),
+    # (issue 16) the backup jobs: the bucket key, the database secret and its key; their task
+    # definitions name the ops repository URL and the database secret's ARN.
+    "backup-jobs-backup-role-policy": (_IAM, _KEY),
+    "backup-jobs-drill-role-policy": (_IAM, _KEY),
+    "backup-jobs-execution-role-policy": (_IAM, _SECRET + "; " + _KEY),
+    "backup-jobs-daily": (_ECS, "the image URL and " + _SECRET),
+    "backup-jobs-weekly": (_ECS, "the image URL and " + _SECRET),
+    "backup-jobs-drill": (_ECS, "the image URL and " + _SECRET),
 }
 
 
