@@ -262,7 +262,7 @@ class BackupJobs(pulumi.ComponentResource):
         tasks = {job: self._task_definition(name, job, command, args, image, logs, execution_role,
                                             task_roles["drill" if job == "drill" else "backup"])
                  for job, command in JOBS}
-        scheduler_role = self._scheduler_role(name, args, cluster_arn, [execution_role, *task_roles.values()])
+        scheduler_role = self._scheduler_role(name, args, cluster_arn, [execution_role, *task_roles.values()], key)
         if s.scratch_secret_arn:
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-to-scratch", security_group_id=args.security_group_id, ip_protocol="tcp",
@@ -270,7 +270,7 @@ class BackupJobs(pulumi.ComponentResource):
                 description="Restore drill to the scratch PostgreSQL server in the VPC", tags=tags, opts=self._child)
         group = aws.scheduler.ScheduleGroup(f"{name}-schedules", tags=tags, opts=self._child)
         for job, command in JOBS:
-            self._schedule(name, job, command, args, group, cluster_arn, tasks[job], scheduler_role)
+            self._schedule(name, job, command, args, group, cluster_arn, tasks[job], scheduler_role, key)
 
         self.repository_url = repo.repository_url
         self.cluster_name = pulumi.Output.from_input(cluster_name)
@@ -373,7 +373,7 @@ class BackupJobs(pulumi.ComponentResource):
         ])
 
     def _scheduler_role(self, name: str, args: BackupJobsArgs, cluster_arn: pulumi.Output[str],
-                        passed: list[aws.iam.Role]) -> aws.iam.Role:
+                        passed: list[aws.iam.Role], key: aws.kms.Key) -> aws.iam.Role:
         """What Scheduler needs to start the jobs (EventBridge Scheduler User Guide, "Set up the
         execution role": ecs:RunTask, and iam:PassRole on the task's roles)."""
         partition, account = partition_and_account(self)
@@ -389,6 +389,9 @@ class BackupJobs(pulumi.ComponentResource):
              "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}},
             {"Sid": "PassJobRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": role_arns,
              "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+            # The schedules are encrypted with the tier's key; Scheduler decrypts them as this role
+            # when it invokes the target (EventBridge Scheduler User Guide, "Encryption at rest").
+            {"Sid": "DecryptSchedules", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
         ], assume=assume)
 
     # ---- task definitions and schedules -----------------------------------------------------
@@ -431,7 +434,7 @@ class BackupJobs(pulumi.ComponentResource):
 
     def _schedule(self, name: str, job: str, command: tuple[str, ...], args: BackupJobsArgs,
                   group: aws.scheduler.ScheduleGroup, cluster_arn: pulumi.Output[str],
-                  task: aws.ecs.TaskDefinition, role: aws.iam.Role) -> aws.scheduler.Schedule:
+                  task: aws.ecs.TaskDefinition, role: aws.iam.Role, key: aws.kms.Key) -> aws.scheduler.Schedule:
         s = args.settings
         what = f"{' '.join(command)} ({job})"
         # No image yet: the schedule exists but stays off, as the app's service runs 0 tasks.
@@ -449,7 +452,7 @@ class BackupJobs(pulumi.ComponentResource):
         return aws.scheduler.Schedule(
             f"{name}-{job}", group_name=group.name, description=description,
             schedule_expression=s.cron(job), schedule_expression_timezone=s.time_zone,
-            state="ENABLED" if s.has_image else "DISABLED",
+            state="ENABLED" if s.has_image else "DISABLED", kms_key_arn=key.arn,
             flexible_time_window={"mode": "OFF"},
             target=target,
             opts=self._child)

@@ -170,6 +170,9 @@ def test_execution_and_scheduler_roles_are_least_privilege(graph):
     assert sch["PassJobRoles"]["Resource"] == [roles[f"backup-jobs-{r}-role"].outputs["arn"]
                                                for r in ("execution", "backup", "drill")]
     assert sch["PassJobRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    key = _by_name(graph, "aws:kms/key:Key")["backup-jobs-key"].outputs["arn"]
+    assert (sch["DecryptSchedules"]["Action"], sch["DecryptSchedules"]["Resource"]) == ("kms:Decrypt", key)
+    assert {s.input("kmsKeyArn") for s in graph.of_type("aws:scheduler/schedule:Schedule")} == {key}
     trust = json.loads(roles["backup-jobs-scheduler-role"].input("assumeRolePolicy"))["Statement"][0]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": mocks.ACCOUNT}}
