@@ -13,6 +13,7 @@ from components._dns_zone import DnsZone
 from components.alarms import Alarms, AlarmsArgs
 from components.app import DatabaseSecret, DataUrls, UploadsBucket
 from components.backup_bucket import BackupBucket, BackupBucketArgs
+from components.backup_jobs import BackupJobs, BackupJobsArgs
 from components.cdn import Assets, AssetsArgs, Cdn, CdnArgs
 from components.db_rotation import DatabaseRotation, DatabaseRotationArgs, EcsTarget
 from components.dns import Dns, DnsArgs
@@ -52,6 +53,7 @@ rotated = cfg.postgres is not None and cfg.app.hosting != "vercel" and cfg.netwo
 network = Network("network", NetworkArgs(
     cfg.network, tags, cfg.log_retention_days, database=cfg.postgres is not None,
     cache=cfg.redis is not None, proxy=bool(cfg.postgres and cfg.postgres.proxy_enabled), rotation=rotated,
+    ops=cfg.backup_jobs_runnable,
     peer_cidr=peer.secure_compute_cidr if peer else "",
     peering_connection_id=peer.peering_connection_id if peer else ""), opts=with_aws)
 export(vpcId=network.vpc_id, privateSubnetIds=network.private_subnet_ids,
@@ -94,6 +96,7 @@ if cfg.redis:
     export(redisPrimaryEndpoint=cache.primary_endpoint, redisReaderEndpoint=cache.reader_endpoint,
            redisUrl=cache.url, redisReplicationGroupId=cache.replication_group.replication_group_id)
 
+backups = None
 if cfg.backups:
     backups = BackupBucket("backups", BackupBucketArgs(cfg.backups, tags, cfg.log_retention_days), opts=stateful)
     export(backupBucketName=backups.bucket_name, backupKmsKeyArn=backups.kms_key_arn,
@@ -150,11 +153,32 @@ if db is not None and db.app_secret_arn is not None:
         writer_host=db.writer_endpoint, reader_host=db.reader_endpoint,
         ecs=EcsTarget(app.cluster_name, app.service_name) if isinstance(app, EcsService) else None,
         log_retention_days=cfg.log_retention_days), opts=with_aws)
+jobs = None
+if cfg.backup_jobs and cfg.backup_jobs_runnable and db and backups and cfg.postgres:
+    # After the app: its ECS cluster, when there is one, runs the jobs too.
+    jobs = BackupJobs("backup-jobs", BackupJobsArgs(
+        cfg.backup_jobs, tags, cfg.project_name, stack=cfg.stack, region=cfg.aws_region,
+        private_subnet_ids=network.private_subnet_ids, vpc_cidr=cfg.network.vpc_cidr,
+        security_group_id=required(network.ops_security_group_id, "the backup jobs' security group"),
+        database_secret_arn=db.secret_arn, database_kms_key_arn=db.kms_key_arn,
+        bucket_name=backups.bucket_name, bucket_kms_key_arn=backups.kms_key_arn,
+        postgres_major=cfg.postgres.major, log_retention_days=cfg.log_retention_days,
+        cluster_name=app.cluster_name if isinstance(app, EcsService) else None), opts=with_aws)
+    # The deploy workflow builds the ops image for this repository with PG_MAJOR (ops/Dockerfile).
+    export(opsRepositoryUrl=jobs.repository_url, backupPgMajor=cfg.postgres.major,
+           backupClusterName=jobs.cluster_name, backupTaskFamilies=jobs.task_families,
+           backupScheduleGroup=jobs.schedule_group_name, backupLogGroupName=jobs.log_group_name)
+elif cfg.postgres is None and cfg.backups:
+    BackupJobs.none("backup-jobs", "none: the database is external (postgresEnabled false); the ops jobs dump "
+                    "only RDS PostgreSQL, so back it up with its provider's tools", opts=with_aws)
+elif cfg.backup_jobs:
+    BackupJobs.none("backup-jobs", "none: natGateways is none, and the jobs' tasks reach ECR, S3 and Secrets "
+                    "Manager through NAT (pulumi config set natGateways single)", opts=with_aws)
 
 alarms = Alarms("alarms", AlarmsArgs(
     cfg.observability, tags, cfg.aws_region, name_prefix=cfg.project_name, databases=db.alarm_targets if db else [],
     cache=cache.alarm_target if cache else None, distribution_id=cdn.distribution_id if cdn else None,
     load_balancer=app.load_balancer_target if isinstance(app, EcsService) else None,
-    uptime=app.uptime_target if app else None), opts=with_aws)
+    uptime=app.uptime_target if app else None, backups=jobs.alarm_target if jobs else None), opts=with_aws)
 export(alarmTopicArn=alarms.topic_arn, alarms=alarms.alarm_locations, awsRegion=cfg.aws_region,
        dashboardName=alarms.dashboard_name)

@@ -27,6 +27,7 @@ from components._validation import CLOUDWATCH_RETENTION_DAYS, InvalidArgs
 from components.alarms import ObservabilitySettings
 from components.app import AppSettings, EcsSettings, VercelSettings
 from components.backup_bucket import BackupSettings
+from components.backup_jobs import BackupJobsSettings
 from components.cdn import CdnSettings
 from components.dns import RATE_LIMIT_PLANS, RULES, CloudflareSettings
 from components.network import NetworkSettings
@@ -72,6 +73,12 @@ class StackSettings:
     external_database_url: pulumi.Output[str] | None
     redis: RedisSettings | None
     backups: BackupSettings | None
+    backup_jobs: BackupJobsSettings | None  # only with RDS PostgreSQL and the backup bucket
+
+    @property
+    def backup_jobs_runnable(self) -> bool:
+        """The jobs' tasks reach ECR, S3, Secrets Manager and CloudWatch from private subnets: through NAT."""
+        return self.backup_jobs is not None and self.network.nat_gateways != "none"
     app: AppSettings
     vercel: VercelSettings | None
     ecs: EcsSettings | None
@@ -193,6 +200,7 @@ SECTIONS: dict[str, tuple[type[DataclassInstance], str, str | None]] = {
     "postgres": (PostgresSettings, "postgres", "postgresEnabled"),
     "redis": (RedisSettings, "redis", "redisEnabled"),
     "backups": (BackupSettings, "backup", "backupBucketEnabled"),
+    "backup_jobs": (BackupJobsSettings, "backup", "backupJobsEnabled"),
     "app": (AppSettings, "app", None),
     "vercel": (VercelSettings, "vercel", None),
     "ecs": (EcsSettings, "ecs", None),
@@ -204,6 +212,8 @@ SECTIONS: dict[str, tuple[type[DataclassInstance], str, str | None]] = {
 # Sections that only mean something in some stacks: (condition on the values, what makes them count).
 # Setting one of their keys anywhere else is a mistake worth an error, not a silent no-op.
 CONDITIONAL: dict[str, tuple[Callable[[Values], bool], str]] = {
+    "backup_jobs": (lambda v: v.flag("postgresEnabled") and v.flag("backupBucketEnabled"),
+                    "postgresEnabled and backupBucketEnabled are true (the jobs dump RDS into the bucket)"),
     "vercel": (lambda v: v["appHosting"] == "vercel", "appHosting is vercel"),
     "ecs": (lambda v: v["appHosting"] == "aws", "appHosting is aws"),
     "cdn": (lambda v: v.flag("cdnEnabled"), "cdnEnabled is true"),
@@ -391,6 +401,7 @@ def _stack_settings(stack: str, values: Values, built: Sections) -> StackSetting
         postgres=built.get_as("postgres", PostgresSettings),
         redis=built.get_as("redis", RedisSettings),
         backups=built.get_as("backups", BackupSettings),
+        backup_jobs=built.get_as("backup_jobs", BackupJobsSettings),
         app=built.required("app", AppSettings),
         vercel=built.get_as("vercel", VercelSettings),
         ecs=built.get_as("ecs", EcsSettings),

@@ -54,3 +54,18 @@ class UptimeTarget:
     fqdn: str
     #: Path, e.g. /api/health.
     path: str
+
+
+@dataclass(frozen=True)
+class BackupTarget:
+    """The scheduled backup jobs to watch (components/backup_jobs.py)."""
+    #: CloudWatch namespace the jobs publish to, e.g. Platform/Backups.
+    namespace: str
+    #: The metrics' Stack dimension: the stack's name.
+    stack: str
+    #: BackupAgeHours above this (and no job reporting for as long) alarms, hours.
+    max_age_hours: int
+    #: ARN of the ECS cluster the jobs run in (the task-failure rule's clusterArn).
+    cluster_arn: pulumi.Input[str]
+    #: The jobs' task definition families (the task-failure rule matches their group "family:<name>").
+    task_families: Sequence[str]

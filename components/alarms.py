@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_aws as aws
 
-from components._common import assume_role_policy, key_policy, kms_key, regional_arn
+from components._common import Statement, assume_role_policy, key_policy, kms_key, regional_arn
 from components._validation import Checker, bounded
-from components.alarm_targets import CacheTarget, DatabaseTarget, LoadBalancerTarget, UptimeTarget
+from components.alarm_targets import BackupTarget, CacheTarget, DatabaseTarget, LoadBalancerTarget, UptimeTarget
 
 GLOBAL_METRICS_REGION = "us-east-1"  # CloudFront and Route 53 health-check metrics live here
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
@@ -150,6 +150,8 @@ class AlarmsArgs:
     load_balancer: LoadBalancerTarget | None = None
     #: URL for the Route 53 uptime check (when settings.uptime_check_enabled); default None.
     uptime: UptimeTarget | None = None
+    #: Scheduled backup jobs: backup age and drill alarms, and a rule on failed job tasks; default None.
+    backups: BackupTarget | None = None
 
     def __post_init__(self) -> None:
         c = Checker("alarms args")
@@ -196,10 +198,13 @@ class Alarms(pulumi.ComponentResource):
         self._identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._account = self._identity.account_id
 
-        specs = self._database_specs() + self._cache_specs() + self._edge_specs()
+        specs = self._database_specs() + self._cache_specs() + self._edge_specs() + self._backup_specs()
         if args.uptime and args.settings.uptime_check_enabled:
             specs.append(self._uptime_spec(args.uptime))
+        # Before the topic, whose policies name the rule; its target after it.
+        self._failure_rule = self._backup_failure_rule()
         self.topic_arn = self._topic("").arn
+        self._notify_backup_failures()
         self.alarms = [self._alarm(spec) for spec in specs]
         self.alarm_names = [a.name for a in self.alarms]
         # {"name": ..., "region": ...} per alarm, for `python -m ops smoke` (alarms live in two regions)
@@ -222,11 +227,16 @@ class Alarms(pulumi.ComponentResource):
         name, tags, child = self._name, self._args.tags, self._child
         suffix = f"-{region}" if region else ""
         on_region = region or None
-        # An encrypted topic drops CloudWatch and Budgets notifications unless they may use the key.
-        policy = key_policy(self._identity, {
-            "Sid": "PublishersEncrypt", "Effect": "Allow", "Resource": "*",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]}})
+        # An encrypted topic drops CloudWatch and Budgets notifications unless they may use the key;
+        # EventBridge's too (EventBridge User Guide, "Amazon SNS topics encrypted with AWS KMS").
+        rule = self._failure_rule if not region else None
+        grants: list[tuple[str, object]] = [("PublishersEncrypt", ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"])]
+        if rule:
+            grants.append(("BackupFailuresEncrypt", "events.amazonaws.com"))
+        statements: list[Statement] = [{
+            "Sid": sid, "Effect": "Allow", "Resource": "*", "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Principal": {"Service": who}} for sid, who in grants]
+        policy = key_policy(self._identity, *statements)
         key = kms_key(f"{name}-topic-key{suffix}", f"{name}: SNS alarm topic", tags, child,
                       region=on_region, policy=policy)
         topic = aws.sns.Topic(f"{name}-topic{suffix}", kms_master_key_id=key.arn, region=on_region,
@@ -244,6 +254,7 @@ class Alarms(pulumi.ComponentResource):
                                     {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Action": "sns:Publish",
                                      "Resource": topic_arn, "Principal": "*",
                                      "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+                                    *self._events_publish(rule, topic_arn),
                                 ],
                             }), opts=child)
         s = self._args.settings
@@ -388,6 +399,75 @@ class Alarms(pulumi.ComponentResource):
             ]
         return specs
 
+    def _backup_specs(self) -> list[AlarmSpec]:
+        """Staleness: each alarm looks back 26 hourly periods and treats an hour without data as
+        breaching, so it fires when no job reported a fresh backup (a successful drill) for that
+        long, including when no job ran at all. 3600 s x 26 = 93,600 s: within CloudWatch's limit for
+        periods of an hour or more (period x evaluation periods at most 604,800 s; under 3,600 s
+        the limit is 86,400 s; botocore cloudwatch PutMetricAlarm Period). A job that fails now is
+        the task-failure rule's signal, at once."""
+        b = self._args.backups
+        if b is None:
+            return []
+        dims = {"Stack": b.stack}
+        hours = b.max_age_hours
+        return [
+            AlarmSpec("backup-age", b.namespace, "BackupAgeHours", dims, hours, "GreaterThanThreshold",
+                      f"no backup younger than {hours} h reported for {hours} h (or no backup job ran)",
+                      statistic="Minimum", period=3600, evaluation_periods=hours, datapoints=hours,
+                      missing="breaching"),
+            AlarmSpec("backup-drill", b.namespace, "DrillSucceeded", dims, 1, "LessThanThreshold",
+                      f"no successful restore drill for {hours} h (DrillSucceeded 0, or no drill ran)",
+                      statistic="Maximum", period=3600, evaluation_periods=hours, datapoints=hours,
+                      missing="breaching"),
+        ]
+
+    def _backup_failure_rule(self) -> aws.cloudwatch.EventRule | None:
+        """A backup job's task stopped with a non-zero exit code, or never started (image pull,
+        secrets): ECS sends "ECS Task State Change" events to the default bus (Amazon ECS Developer
+        Guide, "Amazon ECS task state change events"). A task started by RunTask without a group
+        is in the group "family:<task definition family>"."""
+        b = self._args.backups
+        if b is None:
+            return None
+        pattern = pulumi.Output.json_dumps({
+            "source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
+            "detail": {
+                "clusterArn": [b.cluster_arn], "group": [f"family:{f}" for f in b.task_families],
+                "lastStatus": ["STOPPED"],
+                # EventBridge User Guide, "Comparison operators": anything-but takes a number, and a
+                # pattern on an array field matches when any element does; $or for the task that
+                # never ran a container (no exitCode at all).
+                "$or": [{"containers": {"exitCode": [{"anything-but": 0}]}},
+                        {"stopCode": ["TaskFailedToStart"]}],
+            }})
+        return aws.cloudwatch.EventRule(
+            f"{self._name}-backup-task-failed", description="A scheduled backup job stopped with an error",
+            event_pattern=pattern, tags=self._args.tags, opts=self._child)
+
+    def _events_publish(self, rule: aws.cloudwatch.EventRule | None, topic_arn: pulumi.Input[str]) -> list[dict]:
+        if rule is None:
+            return []
+        return [{"Sid": "BackupFailuresPublish", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn,
+                 "Principal": {"Service": "events.amazonaws.com"},
+                 "Condition": {"ArnEquals": {"aws:SourceArn": regional_arn(
+                     self, "events", pulumi.Output.concat("rule/", rule.name))}}}]
+
+    def _notify_backup_failures(self) -> None:
+        rule = self._failure_rule
+        if rule is None:
+            return
+        # Input paths take dot notation only (pulumi_aws EventTargetInputTransformer); the template
+        # is a JSON string, so SNS sends one readable line.
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-backup-task-failed-topic", rule=rule.name, arn=self._topic("").arn,
+            input_transformer={
+                "input_paths": {"time": "$.time", "group": "$.detail.group", "code": "$.detail.stopCode",
+                                "reason": "$.detail.stoppedReason", "task": "$.detail.taskArn"},
+                "input_template": '"Backup job failed at <time>: <group> stopped (<code>: <reason>). '
+                                  'Task <task>. Runbook: docs/operations.md, Scheduled backups."'},
+            opts=self._child)
+
     def _uptime_spec(self, up: UptimeTarget) -> AlarmSpec:
         check = aws.route53.HealthCheck(
             f"{self._name}-uptime-check", type="HTTPS", fqdn=up.fqdn, port=443, resource_path=up.path,
@@ -436,6 +516,16 @@ class Alarms(pulumi.ComponentResource):
                     "title": spec.description, "region": spec.region or self._args.region,
                     "metrics": [metric], "stat": stat, "period": spec.period, "view": "timeSeries",
                     "annotations": {"horizontal": [{"label": "alarm", "value": spec.threshold}]},
+                },
+            })
+        if self._failure_rule is not None:
+            i = len(widgets)
+            widgets.append({
+                "type": "metric", "x": (i % 3) * 8, "y": (i // 3) * 6, "width": 8, "height": 6,
+                "properties": {
+                    "title": "backup job tasks that failed (EventBridge rule matches)",
+                    "region": self._args.region, "stat": "Sum", "period": 3600, "view": "timeSeries",
+                    "metrics": [["AWS/Events", "TriggeredRules", "RuleName", self._failure_rule.name]],
                 },
             })
         return aws.cloudwatch.Dashboard(

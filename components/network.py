@@ -67,6 +67,8 @@ class NetworkArgs:
     #: Create the group of the database's rotation function (5432 to the database, 443 out); needs
     #: database; default False.
     rotation: bool = False
+    #: Create the backup jobs' security group (5432 to the database, 443 out); needs database; default False.
+    ops: bool = False
     #: CIDR of a peered network the data tier trusts (Vercel Secure Compute), /16 or longer;
     #: default "": none.
     peer_cidr: str = ""
@@ -86,6 +88,8 @@ class NetworkArgs:
                   "needs database=True (the proxy only fronts the database)")
         c.require(self.database or not self.rotation, "rotation", self.rotation,
                   "needs database=True (the function rotates the database's credentials)")
+        c.require(self.database or not self.ops, "ops", self.ops,
+                  "needs database=True (the backup jobs dump the database)")
         c.raise_if_any()
 
 
@@ -101,6 +105,7 @@ class Network(pulumi.ComponentResource):
     proxy_security_group_id: pulumi.Output[str] | None
     cache_security_group_id: pulumi.Output[str] | None
     rotation_security_group_id: pulumi.Output[str] | None
+    ops_security_group_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:network:Network", name, None, opts)
@@ -242,12 +247,15 @@ class Network(pulumi.ComponentResource):
         self.proxy_security_group_id = None
         self.cache_security_group_id = None
         self.rotation_security_group_id = None
+        self.ops_security_group_id = None
         if args.database:
             db = self._database_group(sg, args, app)
             if args.proxy:
                 self._proxy_group(sg, args, app, db)
             if args.rotation:
                 self._rotation_group(sg, db)
+            if args.ops:
+                self._ops_group(sg, db)
         if args.cache:
             self._cache_group(sg, args, app)
 
@@ -274,12 +282,26 @@ class Network(pulumi.ComponentResource):
     def _rotation_group(self, sg: _SecurityGroups, db: aws.ec2.SecurityGroup) -> None:
         """The rotation function logs in to the primary itself (a new password works through RDS Proxy
         only once it is AWSCURRENT) and calls Secrets Manager and ECS over HTTPS through the NAT."""
-        rotation = sg.group("rotation", f"Database credential rotation: {POSTGRES_PORT} to the database, HTTPS out")
-        self.rotation_security_group_id = rotation.id
-        sg.ingress("db-from-rotation", db, POSTGRES_PORT, "Rotation function to PostgreSQL", source=rotation)
-        sg.egress("rotation-to-db", rotation, POSTGRES_PORT, "Rotation function to PostgreSQL", target=db)
-        sg.egress("rotation-https-out", rotation, 443, "Rotation function to Secrets Manager and ECS APIs",
-                  cidr="0.0.0.0/0")
+        self.rotation_security_group_id = self._db_client_group(
+            sg, db, "rotation", "Database credential rotation", "Rotation function",
+            "Secrets Manager and ECS APIs")
+
+    def _ops_group(self, sg: _SecurityGroups, db: aws.ec2.SecurityGroup) -> None:
+        """The backup jobs: straight to the database (pg_dump and the drill's restore need a session
+        of their own, not the proxy's pool), and HTTPS to AWS APIs (S3, ECR, Secrets Manager, logs)."""
+        self.ops_security_group_id = self._db_client_group(
+            sg, db, "ops", "Backup jobs", "Backup jobs", "AWS APIs")
+
+    @staticmethod
+    def _db_client_group(sg: _SecurityGroups, db: aws.ec2.SecurityGroup, name: str, what: str, who: str,
+                         apis: str) -> pulumi.Output[str]:
+        """A group for a job of the platform's own that logs in to PostgreSQL directly and calls AWS
+        APIs over HTTPS through the NAT: 5432 to the database (and the database's ingress from it)."""
+        group = sg.group(name, f"{what}: {POSTGRES_PORT} to the database, HTTPS out")
+        sg.ingress(f"db-from-{name}", db, POSTGRES_PORT, f"{who} to PostgreSQL", source=group)
+        sg.egress(f"{name}-to-db", group, POSTGRES_PORT, f"{who} to PostgreSQL", target=db)
+        sg.egress(f"{name}-https-out", group, 443, f"{who} to {apis}", cidr="0.0.0.0/0")
+        return group.id
 
     def _cache_group(self, sg: _SecurityGroups, args: NetworkArgs, app: aws.ec2.SecurityGroup) -> None:
         cache = self._tier_group(sg, args, app, "cache", REDIS_PORT, "Redis",

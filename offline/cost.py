@@ -72,6 +72,9 @@ FREE = {
     "vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable": "included in the Vercel project",
     "vercel:index/projectProtectionBypass:ProjectProtectionBypass": "included in the Vercel project",
     "cloudflare:index/dnsRecord:DnsRecord": "DNS records are free on every Cloudflare plan",
+    "aws:scheduler/scheduleGroup:ScheduleGroup": "no charge (its schedules' invocations are priced by use)",
+    "aws:cloudwatch/eventRule:EventRule": "EventBridge: events from AWS services (ECS task state) are free",
+    "aws:cloudwatch/eventTarget:EventTarget": "part of the rule (the SNS deliveries are priced on the topic)",
 }
 
 # Usage-only types: the table item holding the rates charged by use (region's, or global for Route 53).
@@ -87,6 +90,7 @@ USAGE = {
     "aws:sns/topic:Topic": "sns/usage",
     "aws:route53/record:Record": "route53/usage",
     "aws:lambda/function:Function": "lambda/usage",
+    "aws:scheduler/schedule:Schedule": "scheduler/usage",
 }
 
 # Priced by a vendor plan this table does not hold.
@@ -377,6 +381,31 @@ PRICERS = {
 }
 
 
+def _schedule_basis(r, c: _Context) -> str:
+    """A scheduled ECS task's runs per month (daily or weekly cron) and the Fargate rate of one run-hour:
+    usage, since how long a backup runs depends on the database."""
+    ecs = (r.input("target") or {}).get("ecsParameters") or {}
+    task = c.find("aws:ecs/taskDefinition:TaskDefinition", arn=ecs.get("taskDefinitionArn"))
+    cron = str(r.input("scheduleExpression") or "")
+    fields = cron.removeprefix("cron(").removesuffix(")").split()
+    every_day = len(fields) == 6 and fields[2] in ("*", "?") and fields[4] in ("*", "?") and fields[3] == "*"
+    weekly = len(fields) == 6 and fields[2] == "?" and fields[3] == "*" and fields[4].isalpha()
+    runs = "30.4 runs/month" if every_day else "4.35 runs/month" if weekly else "runs per its cron"
+    if task is None:
+        return f"usage only: {runs} ({cron})"
+    arch = (task.input("runtimePlatform") or {}).get("cpuArchitecture") or "X86_64"
+    vcpu, gb = int(task.input("cpu")) / 1024, int(task.input("memory")) / 1024
+    try:
+        hourly = vcpu * c.price(r, f"fargate/{arch}/vcpuHour") + gb * c.price(r, f"fargate/{arch}/gbHour")
+    except Unpriced as missing:
+        return f"usage only: {runs} ({cron}); the run's Fargate rate is unknown here: {missing}"
+    return (f"usage only: {runs} ({cron}, {r.input('state') or 'ENABLED'}), each a {vcpu:g} vCPU/{gb:g} GB {arch} "
+            f"Fargate task at {_usd(hourly)} per hour it runs")
+
+
+USAGE_BASIS = {"aws:scheduler/schedule:Schedule": _schedule_basis}
+
+
 def _line(r, c: _Context) -> Line:
     region = c.region_of(r) if r.type.startswith("aws:") else ""
     try:
@@ -386,7 +415,8 @@ def _line(r, c: _Context) -> Line:
         if r.type in USAGE:
             item = USAGE[r.type]
             text = price_of(c.prices, None, item) if item.startswith("route53/") else c.price(r, item)
-            return Line(r.name, r.type, region, "usage", 0.0, "usage only", text)
+            basis = USAGE_BASIS[r.type](r, c) if r.type in USAGE_BASIS else "usage only"
+            return Line(r.name, r.type, region, "usage", 0.0, basis, text)
         if r.type in FREE or r.type.startswith("pulumi:providers:"):
             return Line(r.name, r.type, region, "free", 0.0, FREE.get(r.type, "a provider, not a cloud resource"))
         raise Unpriced(PLAN.get(r.type, f"{r.type} is not in the price table"))

@@ -137,7 +137,27 @@ def _fmt_slack(r) -> str:
             f"{r.input('slackChannelId')}, {len(r.input('snsTopicArns') or [])} topic(s)")
 
 
+def _fmt_schedule(r) -> str:
+    state = r.input("state") or "ENABLED"
+    pending = str(r.input("description") or "")
+    why = f" ({pending.split(': ', 1)[1].split(';')[0]})" if pending.startswith("PENDING:") else ""
+    return f"{r.input('scheduleExpression')} {r.input('scheduleExpressionTimezone') or 'UTC'}, {state}{why}"
+
+
+def _fmt_command(r) -> str:
+    import json
+
+    text = r.input("containerDefinitions")
+    containers = json.loads(text) if isinstance(text, str) else []
+    commands = [" ".join(c["command"]) for c in containers if c.get("command")]
+    return f"command: {'; '.join(commands)}" if commands else ""
+
+
 FACTS: dict[str, Callable] = {
+    "aws:scheduler/schedule:Schedule": _fmt_schedule,
+    "aws:ecs/taskDefinition:TaskDefinition": _fmt_command,
+    # The tier's component carries `skipped` only where the stack cannot have it (an external database).
+    "platform:ops:BackupJobs": lambda r: r.input("skipped") or "",
     "aws:ec2/vpc:Vpc": lambda r: f"{r.input('cidrBlock')} {r.input('region') or ''}".strip(),
     "aws:ec2/subnet:Subnet": lambda r: f"{r.input('cidrBlock')} {r.input('availabilityZone')}",
     "aws:rds/instance:Instance": _fmt_instance,

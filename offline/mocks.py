@@ -53,6 +53,11 @@ AUTONAMES = {
     "aws:appautoscaling/policy:Policy": ("name", 255, False),
     # FunctionName: 64 characters (botocore lambda 2015-03-31 CreateFunction FunctionName, as a name).
     "aws:lambda/function:Function": ("name", 64, False),
+    # botocore scheduler 2021-06-30 Name and ScheduleGroupName: 1-64 of [0-9a-zA-Z-_.];
+    # botocore events 2015-10-07 RuleName: 1-64 of [\.\-_A-Za-z0-9].
+    "aws:scheduler/schedule:Schedule": ("name", 64, False),
+    "aws:scheduler/scheduleGroup:ScheduleGroup": ("name", 64, False),
+    "aws:cloudwatch/eventRule:EventRule": ("name", 64, False),
 }
 
 # type -> id prefix for EC2-style ids
@@ -384,7 +389,26 @@ def _ecs_service(r: _New) -> Computed:
     return r.arn("ecs", f"service/{r.inputs['name']}"), {}
 
 
+# Fargate's CPU units and the memory (MiB) each takes (Amazon ECS Developer Guide, "Task CPU and
+# memory"); RegisterTaskDefinition refuses any other pair for FARGATE (ClientException "No Fargate
+# configuration exists for given values"). Ephemeral storage: 21-200 GiB (EphemeralStorage.sizeInGiB).
+FARGATE_SIZES = {256: {512, 1024, 2048}, 512: set(range(1024, 4097, 1024)), 1024: set(range(2048, 8193, 1024)),
+                 2048: set(range(4096, 16385, 1024)), 4096: set(range(8192, 30721, 1024))}
+
+
+def _check_fargate(r: _New) -> None:
+    if "FARGATE" not in (r.inputs.get("requiresCompatibilities") or []):
+        return
+    cpu, memory = int(r.inputs.get("cpu") or 0), int(r.inputs.get("memory") or 0)
+    if memory not in FARGATE_SIZES.get(cpu, set()):
+        raise ValueError(f"ClientException: No Fargate configuration exists for given values: {cpu} CPU, {memory} memory")
+    storage = (r.inputs.get("ephemeralStorage") or {}).get("sizeInGib")
+    if storage is not None and not 21 <= int(storage) <= 200:
+        raise ValueError(f"ClientException: ephemeral storage {storage} GiB is outside 21-200")
+
+
 def _task_definition(r: _New) -> Computed:
+    _check_fargate(r)
     tarn = r.arn("ecs", f"task-definition/{r.inputs['family']}:1")
     return r.inputs["family"], {"arn": tarn, "revision": 1, "arnWithoutRevision": tarn[:-2]}
 
@@ -404,7 +428,31 @@ def _topic_subscription(r: _New) -> Computed:
     return sarn, {"arn": sarn, "pendingConfirmation": True}
 
 
+MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
+
+
+def _check_alarm_periods(r: _New) -> None:
+    """What PutMetricAlarm refuses (botocore cloudwatch 2010-08-01 PutMetricAlarmInput.Period: 10, 20,
+    30 or a multiple of 60; Period x EvaluationPeriods at most 604,800 s, and at most 86,400 s for a
+    period under an hour; DatapointsToAlarm at most EvaluationPeriods; CloudWatch User Guide,
+    "Configuring how CloudWatch alarms treat missing data" for the four values)."""
+    period, evaluations = int(r.inputs.get("period") or 0), int(r.inputs.get("evaluationPeriods") or 1)
+    if period and not (period in (10, 20, 30) or period % 60 == 0):
+        raise ValueError(f"ValidationError: Period {period} must be 10, 20, 30 or a multiple of 60")
+    limit = 604_800 if period >= 3600 else 86_400
+    if period * evaluations > limit:
+        raise ValueError(f"ValidationError: Period x EvaluationPeriods = {period * evaluations} s exceeds "
+                         f"{limit} s for a period of {period} s")
+    datapoints = r.inputs.get("datapointsToAlarm")
+    if datapoints is not None and not 1 <= int(datapoints) <= evaluations:
+        raise ValueError(f"ValidationError: DatapointsToAlarm {datapoints} must be 1 to EvaluationPeriods ({evaluations})")
+    missing = r.inputs.get("treatMissingData")
+    if missing is not None and missing not in MISSING_DATA:
+        raise ValueError(f"ValidationError: TreatMissingData {missing!r} is not one of {', '.join(MISSING_DATA)}")
+
+
 def _metric_alarm(r: _New) -> Computed:
+    _check_alarm_periods(r)
     return r.inputs["name"], {"arn": r.arn("cloudwatch", f"alarm:{r.inputs['name']}")}
 
 
@@ -419,6 +467,74 @@ def _dashboard(r: _New) -> Computed:
                          "A-Z, a-z, 0-9, '-' and '_' (at most 255)")
     return r.inputs["dashboardName"], {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/"
                                                        f"{r.inputs['dashboardName']}"}
+
+
+# ---- EventBridge and EventBridge Scheduler ----------------------------------------------------------
+_SCHEDULER_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,64}$")  # botocore scheduler Name, ScheduleGroupName
+
+
+def _schedule_group(r: _New) -> Computed:
+    name = r.inputs["name"]
+    if not _SCHEDULER_NAME.match(name):
+        raise ValueError(f"ValidationException: schedule group name {name!r} must be 1-64 of [0-9a-zA-Z-_.]")
+    sarn = r.arn("scheduler", f"schedule-group/{name}")
+    return name, {"arn": sarn, "state": "ACTIVE"}
+
+
+def _check_ecs_target(ecs: Props, target_arn: str) -> None:
+    """EcsParameters as botocore scheduler types them: the target is a cluster, 1-10 tasks, 1-16
+    subnets and at most 5 security groups, ENABLED public IPs only on FARGATE."""
+    if ":ecs:" not in target_arn or ":cluster/" not in target_arn:
+        raise ValueError(f"ValidationException: an ECS target's Arn must be a cluster ARN, not {target_arn}")
+    if not 1 <= int(ecs.get("taskCount") or 1) <= 10:
+        raise ValueError("ValidationException: TaskCount must be 1-10")
+    network = ecs.get("networkConfiguration") or {}
+    if not 1 <= len(network.get("subnets") or []) <= 16 or len(network.get("securityGroups") or []) > 5:
+        raise ValueError("ValidationException: awsvpcConfiguration takes 1-16 subnets and at most 5 security groups")
+    if network.get("assignPublicIp") and ecs.get("launchType") != "FARGATE":
+        raise ValueError("ValidationException: AssignPublicIp ENABLED needs LaunchType FARGATE")
+
+
+def _schedule(r: _New) -> Computed:
+    """CreateSchedule's checks that botocore's scheduler model states (Name, ScheduleExpressionTimezone
+    1-50, State, FlexibleTimeWindow, RetryPolicy ranges, EcsParameters)."""
+    name, group = r.inputs["name"], r.inputs.get("groupName") or "default"
+    if not _SCHEDULER_NAME.match(name):
+        raise ValueError(f"ValidationException: schedule name {name!r} must be 1-64 of [0-9a-zA-Z-_.]")
+    if not 1 <= len(r.inputs.get("scheduleExpressionTimezone") or "UTC") <= 50:
+        raise ValueError("ValidationException: ScheduleExpressionTimezone must be 1-50 characters")
+    if (r.inputs.get("state") or "ENABLED") not in ("ENABLED", "DISABLED"):
+        raise ValueError(f"ValidationException: State {r.inputs.get('state')!r} must be ENABLED or DISABLED")
+    window = r.inputs.get("flexibleTimeWindow") or {}
+    if window.get("mode") not in ("OFF", "FLEXIBLE"):
+        raise ValueError("ValidationException: FlexibleTimeWindow.Mode must be OFF or FLEXIBLE")
+    target = r.inputs.get("target") or {}
+    retry = target.get("retryPolicy") or {}
+    if not 60 <= int(retry.get("maximumEventAgeInSeconds") or 86400) <= 86400 or \
+            not 0 <= int(retry.get("maximumRetryAttempts") or 0) <= 185:
+        raise ValueError("ValidationException: RetryPolicy takes MaximumEventAgeInSeconds 60-86400 and "
+                         "MaximumRetryAttempts 0-185")
+    if target.get("ecsParameters"):
+        _check_ecs_target(target["ecsParameters"], str(target.get("arn")))
+    return f"{group}/{name}", {"arn": r.arn("scheduler", f"schedule/{group}/{name}")}
+
+
+_RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")  # botocore events 2015-10-07 RuleName
+
+
+def _event_rule(r: _New) -> Computed:
+    name = r.inputs["name"]
+    if not _RULE_NAME.match(name):
+        raise ValueError(f"ValidationException: rule name {name!r} must be 1-64 of [.-_A-Za-z0-9]")
+    pattern = r.inputs.get("eventPattern")
+    if pattern is not None and not isinstance(json.loads(pattern), dict):  # not JSON: InvalidEventPatternException
+        raise ValueError("InvalidEventPatternException: the event pattern must be a JSON object")
+    return name, {"arn": r.arn("events", f"rule/{name}")}
+
+
+def _event_target(r: _New) -> Computed:
+    tid = r.inputs.get("targetId") or f"{r.name}-{r.h[:8]}"
+    return f"{r.inputs.get('eventBusName') or 'default'}-{r.inputs['rule']}-{tid}", {"targetId": tid}
 
 
 def _slack_channel(r: _New) -> Computed:
@@ -520,6 +636,10 @@ COMPUTED: dict[str, Callable[[_New], Computed]] = {
     "aws:sns/topicSubscription:TopicSubscription": _topic_subscription,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    "aws:scheduler/scheduleGroup:ScheduleGroup": _schedule_group,
+    "aws:scheduler/schedule:Schedule": _schedule,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "aws:cloudwatch/eventTarget:EventTarget": _event_target,
     "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration": _slack_channel,
     "aws:ssm/association:Association": _ssm_association,
     "aws:cloudwatch/logDeliverySource:LogDeliverySource": _log_delivery("delivery-source"),

@@ -1,6 +1,7 @@
 """The policy pack: `pulumi preview --policy-pack policies`. Rules live one module per concern."""
 
 import alb  # noqa: F401  (each module registers its rules)
+import backups  # noqa: F401
 import cloudflare  # noqa: F401
 import cloudfront  # noqa: F401
 import cost  # noqa: F401

@@ -152,3 +152,6 @@ SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 CLOUDFLARE_PAGE_RULE = "cloudflare:index/pageRule:PageRule"
 CLOUDFLARE_RULESET = "cloudflare:index/ruleset:Ruleset"
 ALB_LISTENER_RULE = "aws:alb/listenerRule:ListenerRule"
+
+# ---- scheduled backups (issue 16) ----------------------------------------------------------------
+SCHEDULER_SCHEDULE = "aws:scheduler/schedule:Schedule"

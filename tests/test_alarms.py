@@ -105,7 +105,9 @@ def test_budget_alerts_at_80_100_150_percent(production):
 
 def test_dashboard_draws_every_alarm(any_stack):
     body = json.loads(any_stack.named("alarms-dashboard").input("dashboardBody"))
-    assert len(body["widgets"]) == len(alarms(any_stack))
+    # and, with scheduled backup jobs, one for their task-failure rule (an EventBridge rule, not an alarm)
+    rules = any_stack.of_type("aws:cloudwatch/eventRule:EventRule")
+    assert len(body["widgets"]) == len(alarms(any_stack)) + len(rules)
 
 
 def test_physical_names_come_from_the_name_prefix(any_stack):

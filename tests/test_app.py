@@ -383,7 +383,10 @@ def test_vercel_hosting_builds_no_ecs_alb_or_ecr(source):
     app = g.named("app")
     kinds = {r.type.split("/")[0] for r in descendants(g, app.urn)}
     assert kinds <= {"vercel:index", "random:index"}, kinds
-    assert not [r.name for r in g.resources if r.type.split("/")[0] in ("aws:ecs", "aws:lb", "aws:ecr")]
+    # The scheduled backup jobs (issue 16) bring their own ECS cluster and ECR repository; the app none.
+    jobs = {r.urn for r in descendants(g, g.named("backup-jobs").urn)}
+    assert not [r.name for r in g.resources if r.type.split("/")[0] in ("aws:ecs", "aws:lb", "aws:ecr")
+                and r.urn not in jobs]
     assert not {"ecrRepositoryUrl", "loadBalancerDnsName", "ecsServiceName"} & set(g.stack_outputs)
     assert "vercelProjectId" in g.stack_outputs
 

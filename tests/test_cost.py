@@ -62,11 +62,12 @@ def test_production_lines_follow_the_table():
     assert alarms and sorted(x.name for x in alarms) == sorted(r.name for r in in_graph)
     assert all(x.monthly == pytest.approx(us("cloudwatch/alarmMetricMonth")) for x in alarms)
     # 9 keys, plus (issue 15) one per log group without a key of its tier to share: the flow logs of
-    # the VPC and of the DR VPC, the CDN's access logs and its WAF logs in us-east-1, the rotation function's logs.
+    # the VPC and of the DR VPC, the CDN's access logs and its WAF logs in us-east-1, the rotation function's logs;
+    # (issue 16) the backup jobs' key for their image repository and logs.
     keys = [x for x in est.lines if x.type == "aws:kms/key:Key" and x.monthly == 1.0]
-    assert len(keys) == 14
+    assert len(keys) == 15
     assert {x.name for x in keys} >= {"network-flow-logs-key", "dr-network-flow-logs-key", "cdn-access-logs-key",
-                                      "cdn-waf-logs-key", "postgres-rotation-logs-key"}
+                                      "cdn-waf-logs-key", "postgres-rotation-logs-key", "backup-jobs-key"}
     assert est.total == pytest.approx(sum(x.monthly for x in est.of_kind("priced")), abs=0.01)
     assert est.budget == 1500 and est.budget_thresholds == [80, 100, 150]
 
@@ -130,7 +131,8 @@ def test_generic_guide_in_eu_west_1_is_unpriced_not_cheap():
 GENERIC_GUIDE_UNPRICED = {
     ("eu-west-1", "no price for rds/postgresHour/db.m6g.large in eu-west-1 (prices.yaml has no source for it)"): 3,
     ("eu-west-1", "no elasticache prices for region eu-west-1 in prices.yaml"): 1,
-    ("eu-west-1", "no kms prices for region eu-west-1 in prices.yaml"): 8,
+    ("eu-west-1", "no kms prices for region eu-west-1 in prices.yaml"): 9,
+    ("eu-west-1", "no scheduler prices for region eu-west-1 in prices.yaml"): 3,
     ("eu-west-1", "no secretsmanager prices for region eu-west-1 in prices.yaml"): 4,
     ("eu-west-1", "no lambda prices for region eu-west-1 in prices.yaml"): 1,
     ("eu-west-1", "no s3 prices for region eu-west-1 in prices.yaml"): 4,
@@ -144,7 +146,7 @@ GENERIC_GUIDE_UNPRICED = {
 def test_generic_guide_unpriced_lines_are_exactly_those_without_a_source():
     est = estimate(example_graph("generic-guide"))
     assert Counter((x.region, x.basis) for x in est.of_kind("unpriced")) == GENERIC_GUIDE_UNPRICED
-    assert est.unpriced == 26 and est.unpriced_breakdown() == {"missingFromTable": 26, "vendorPlans": 0}
+    assert est.unpriced == 30 and est.unpriced_breakdown() == {"missingFromTable": 30, "vendorPlans": 0}
     # What the eu-west-1 sources price: NAT hours from the offer file, alarms, WAF, ALB, IPv4, Fargate.
     nat = [x for x in est.lines if x.type == "aws:ec2/natGateway:NatGateway"]
     assert len(nat) == 3 and all(x.kind == "priced" and x.basis == "730 h × $0.048" for x in nat)

@@ -77,9 +77,12 @@ def test_database_and_cache_accept_only_the_app_group(staging):
     assert ingress["network-cache-from-app"].input("securityGroupId") == cache
     assert ingress["network-cache-from-app"].input("referencedSecurityGroupId") == app
     assert ingress["network-cache-from-app"].input("toPort") == 6379
-    # and the rotation function's group (components/db_rotation.py; tests/test_rotation.py)
+    # and the rotation function's group (components/db_rotation.py; tests/test_rotation.py), and
+    # (issue 16) the scheduled backup jobs' group, on 5432 only (tests/test_backup_jobs.py)
+    assert ingress["network-db-from-ops"].input("securityGroupId") == db
+    assert ingress["network-db-from-ops"].input("referencedSecurityGroupId") == staging.named("network-ops-sg").outputs["id"]
     assert {n for n in ingress if n.startswith("network-")} == {"network-db-from-app", "network-cache-from-app",
-                                                                "network-db-from-rotation"}
+                                                                "network-db-from-rotation", "network-db-from-ops"}
 
 
 def test_proxy_sits_between_app_and_database(production):

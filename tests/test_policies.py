@@ -320,6 +320,15 @@ UNJUDGED_IN_PRODUCTION_PREVIEW: dict[str, tuple[frozenset[str], str]] = {
     # Not a policy document: container definitions are a string-only input (aws.ecs.TaskDefinition
     # container_definitions: str) naming the ECR repository URL and the env secret's ARN.
     "app-task": (_ECS, "the image URL and " + _SECRET),
+    # (issue 16) the backup jobs: the bucket key, the database secret and its key; their task
+    # definitions name the ops repository URL and the database secret's ARN.
+    "backup-jobs-backup-role-policy": (_IAM, _KEY),
+    "backup-jobs-drill-role-policy": (_IAM, _KEY),
+    "backup-jobs-execution-role-policy": (_IAM, _SECRET + "; " + _KEY),
+    "backup-jobs-scheduler-role-policy": (_IAM, _KEY + " (the schedules' key, DecryptSchedules)"),
+    "backup-jobs-daily": (_ECS, "the image URL and " + _SECRET),
+    "backup-jobs-weekly": (_ECS, "the image URL and " + _SECRET),
+    "backup-jobs-drill": (_ECS, "the image URL and " + _SECRET),
 }
 
 
@@ -390,7 +399,8 @@ def test_staging_thresholds_come_from_pack_config(pack):
 
 
 def test_public_database_is_refused_unless_the_pack_config_allows_it(pack, tmp_path):
-    g = evaluate(example="group-spaces", postgresEnabled="true", externalDatabaseUrl=None,
+    # natGateways single: with RDS the stack runs its backup jobs, which need NAT (else backup-schedule fires).
+    g = evaluate(example="group-spaces", postgresEnabled="true", externalDatabaseUrl=None, natGateways="single",
                  postgresPubliclyAccessible="true", databaseAllowedCidrs=["198.51.100.10/32"],
                  postgresMultiAz="true", postgresBackupRetentionDays="30", postgresReadReplicas="1")
     assert {d.policy for d in pack.analyze(g).mandatory} == {"rds-not-public"}

@@ -106,7 +106,7 @@ SCHEMA = stack_config.schema()
 TYPES = {int: "integer", bool: "boolean", str: "string", tuple[str, ...]: "array"}
 STACK_WIDE = {"environment", "awsRegion", "owner", "costCenter", "protectStatefulResources",
               "applyImmediately", "logRetentionDays", "postgresEnabled", "redisEnabled",
-              "backupBucketEnabled", "externalDatabaseUrl", "postgresDrVpcCidr"}
+              "backupBucketEnabled", "backupJobsEnabled", "externalDatabaseUrl", "postgresDrVpcCidr"}
 
 
 def test_every_key_has_type_default_and_description():

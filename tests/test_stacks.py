@@ -117,11 +117,11 @@ def test_every_taggable_resource_carries_the_stack_tags(any_stack):
 
 def test_production_protects_stateful_resources_and_staging_does_not(staging, production):
     for r in production.resources:
-        # Network, app, alarm, CDN and rotation log keys guard only what can be rebuilt (flow logs, generated
-        # secrets, images, notifications, access, WAF and rotation logs);
+        # Network, app, backup-job, alarm, CDN and rotation log keys guard only what can be rebuilt (flow
+        # logs, generated secrets, images, job logs, notifications, access, WAF and rotation logs);
         # protecting the app tier would block every task-definition replacement.
-        if r.type in STATEFUL and not r.name.startswith(("dr-network", "network", "app-", "alarms-", "cdn-waf-logs",
-                                                         "cdn-access-logs", "postgres-rotation-logs")):
+        if r.type in STATEFUL and not r.name.startswith(("dr-network", "network", "app-", "backup-jobs-", "alarms-",
+                                                         "cdn-waf-logs", "cdn-access-logs", "postgres-rotation-logs")):
             assert r.protect, r.name
     assert not any(r.protect for r in staging.resources)
 
