@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from ops.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Database, OpsError, load_outputs, need, print_checks, redact
+from ops.common import client as boto3_client
 
 SECRET_ENV = ("PULUMI_CONFIG_PASSPHRASE", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_KEY", "AWS_SECRET_ACCESS_KEY",
               "AWS_SESSION_TOKEN")
@@ -59,9 +60,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _database(outputs: dict, var: str = "DATABASE_URL", what: str = "database URL") -> Database:
-    """DATABASE_URL from the environment (e.g. an ECS task's secret) wins over the stack output."""
-    return Database.from_url(os.environ.get(var) or need(outputs, "databaseUrl"), what)
+def _database(outputs: dict, region: str | None, var: str = "DATABASE_URL", what: str = "database URL") -> Database:
+    """DATABASE_URL from the environment wins. Then, for RDS, the master credentials secret as it is
+    now: Secrets Manager rotates that password (components/db_rotation.py), so the `databaseUrl`
+    output keeps only the first one. The output alone serves an external database (no secret)."""
+    if os.environ.get(var):
+        return Database.from_url(os.environ[var], what)
+    arn = outputs.get("databaseSecretArn") if var == "DATABASE_URL" else None
+    if not arn:
+        return Database.from_url(need(outputs, "databaseUrl"), what)
+    try:
+        text = boto3_client("secretsmanager", region).get_secret_value(SecretId=arn)["SecretString"]
+    except Exception as err:  # botocore's ClientError, NoCredentialsError, EndpointConnectionError
+        raise OpsError(f"cannot read the database secret {arn} (databaseSecretArn): {err}; "
+                       "it needs secretsmanager:GetSecretValue and kms:Decrypt on its key") from err
+    # The secret names the primary itself: a dump needs a session of its own, not RDS Proxy's pool.
+    sslmode = Database.from_url(outputs["databaseUrl"]).sslmode if outputs.get("databaseUrl") else "require"
+    return Database.from_secret(text, f"the secret {arn}", sslmode)
 
 
 def _stack_config(args):
@@ -129,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "backup":
             from ops.backup import backup
 
-            db = _database(outputs)
+            db = _database(outputs, region)
             secrets.append(db.password)
             print(f"backup of {db.describe()} to s3://{need(outputs, 'backupBucketName')}", flush=True)
             m = backup(db, outputs["backupBucketName"], need(outputs, "backupKmsKeyArn"), stack, region=region,
@@ -143,9 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verify":
             from ops.backup import verify
 
-            db = _database(outputs)
+            db = _database(outputs, region)
             if os.environ.get(args.scratch_url_env):
-                db = _database(outputs, args.scratch_url_env, f"${args.scratch_url_env}")
+                db = _database(outputs, region, args.scratch_url_env, f"${args.scratch_url_env}")
             secrets.append(db.password)
             checks = verify(db, need(outputs, "backupBucketName"), region=region,
                             max_age=timedelta(hours=args.max_age_hours))

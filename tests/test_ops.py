@@ -437,3 +437,30 @@ def test_smoke_with_no_image_wants_no_task(ecs_live):
     done = smoke(ecs_live)
     assert done.returncode == 1
     assert "FAIL  ecs service" in done.stdout and "2 desired, 0 running: no image is configured" in done.stdout
+
+
+def test_backup_reads_the_rotated_password_from_the_credentials_secret(stack, tmp_path):
+    """Secrets Manager rotates the master password (components/db_rotation.py), so `databaseUrl`
+    keeps only the first one: with `databaseSecretArn` in the outputs, backup and verify log in with
+    the secret as it is now (this failed on the old code, which read only the output)."""
+    import boto3
+
+    from ops.common import Database
+
+    db = Database.from_url(stack["outputs"]["databaseUrl"])
+    arn = boto3.client("secretsmanager").create_secret(Name=f"creds-{tmp_path.name}", SecretString=json.dumps({
+        "engine": "postgres", "username": db.user, "password": db.password, "host": db.host, "port": db.port,
+        "dbname": db.dbname}))["ARN"]
+    stale = stack["outputs"]["databaseUrl"].replace(PASSWORD.replace("/", "%2F"), "rotated-away-1")
+    assert stale != stack["outputs"]["databaseUrl"]
+    outputs = {**stack["outputs"], "databaseUrl": stale, "databaseSecretArn": arn}
+    path = tmp_path / "rotated.json"
+    path.write_text(json.dumps(outputs))
+    done = ops("backup", "--outputs", path, "--stack", "staging")
+    assert done.returncode == 0, done.stderr
+    assert ops("verify", "--outputs", path).returncode == 0
+
+    outputs["databaseSecretArn"] = arn + "-gone"
+    path.write_text(json.dumps(outputs))
+    done = ops("backup", "--outputs", path, "--stack", "staging")
+    assert done.returncode != 0 and "(databaseSecretArn)" in done.stderr and "GetSecretValue" in done.stderr
