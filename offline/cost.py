@@ -503,7 +503,9 @@ def render(est: Estimate) -> list[str]:
         if line.usage:
             usage.setdefault(line.type, []).append(line)
     lines.append(f"  charged by use, on top of the total ({len(usage)} types):")
-    for typ, group in usage.items():
+    # Types and names in a fixed order: the engine registers resources concurrently, so graph order varies.
+    for typ, group in sorted(usage.items(), key=lambda item: (-len(item[1]), item[0])):
+        group = sorted(group, key=lambda g: natural_key(g.name))
         names = ", ".join(g.name for g in group[:3]) + (f" and {len(group) - 3} more" if len(group) > 3 else "")
         lines.append(f"    {typ.rsplit(':', 1)[-1]} × {len(group)} ({names}): {group[0].usage}")
     unpriced = est.of_kind("unpriced")

@@ -319,3 +319,27 @@ def test_the_drift_role_policy_covers_what_refresh_reads():
             secret = next(s for s in graph.of_type("aws:secretsmanager/secret:Secret")
                           if s.urn in version.dependencies)
             assert secret.input("kmsKeyId"), secret.name  # a customer-managed key: Decrypt is needed
+
+
+def transcripts() -> list[tuple[str, list[str], list[str]]]:
+    """(where, argv, shown lines) of each `text` block that starts with `$ ./plan …`: what it shows,
+    less `…` elisions, must be what the command prints."""
+    out = []
+    for block in blocks():
+        if block.lang == "text" and block.lines and block.lines[0].startswith("$ ./plan "):
+            shown = [line for line in block.lines[1:] if line.strip(" │├└─…")]  # `…` and `│  …` elide
+            argv = shlex.split(block.lines[0][2:], comments=True)[1:]
+            config = argv[argv.index("--config") + 1] if "--config" in argv else None
+            if config is None or (ROOT / config).exists():  # not an illustration's made-up file
+                out.append((block.index, argv, shown))
+    return out
+
+
+@pytest.mark.parametrize("where, argv, shown", transcripts(), ids=[t[0] for t in transcripts()])
+def test_every_plan_transcript_is_what_the_command_prints(where, argv, shown, run_plan):
+    """A transcript's lines (stripped, as blocks() reads them) appear in the command's output in
+    order: a resource count, cost or verdict that changed makes its transcript fail, not lie."""
+    result = run_plan(*argv)
+    printed = iter(line.strip() for line in (result.stdout + result.stderr).splitlines())
+    missing = [line for line in shown if line not in printed]
+    assert not missing, f"{where}: `./plan {' '.join(argv)}` no longer prints (in this order):\n  " + "\n  ".join(missing[:8])
