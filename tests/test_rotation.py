@@ -188,6 +188,28 @@ def test_alternating_rotation_keeps_the_previous_login_working(stack):
     assert stack.connect(stack.value(stack.app_arn)).run("SELECT count(*) FROM notes") == [[2]]
 
 
+def test_the_master_can_dump_what_the_app_logins_create(stack):
+    """The backup jobs dump as the master (DATABASE_CREDENTIALS, components/backup_jobs.py). RDS's master
+    is no superuser (CREATEROLE, rds_superuser: RDS User Guide, "Understanding the rds_superuser role"),
+    so it reads the group's tables only as a member of the group: otherwise pg_dump stops at the first
+    of them with "permission denied" and no backup is ever written once the app has a schema."""
+    import subprocess
+
+    from ops.backup import _pg_bin
+
+    stack.rotate(stack.app_arn)
+    app = stack.connect_url(stack.value(stack.app_arn)["url"])
+    app.run("CREATE TABLE orders (id int)")
+    app.run("INSERT INTO orders VALUES (1)")
+    app.close()
+    master = stack.value(stack.master_arn)
+    done = subprocess.run([_pg_bin("pg_dump"), "--format=custom", "--no-password", "--no-sync", "-f", os.devnull,
+                           "-h", stack.host, "-p", str(stack.port), "-U", master["username"], stack.db],
+                          env={**os.environ, "PGPASSWORD": master["password"], "PGSSLMODE": "disable"},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_each_step_is_idempotent(stack):
     token = stack.start(stack.app_arn)
     stack.step(stack.app_arn, token, "createSecret")
