@@ -9,6 +9,7 @@ Physical replicas (in-region and the DR replica) copy roles and passwords from t
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ HANDLER_FILE = Path(__file__).with_name("rotation") / "handler.py"
 # any deployer's OS): pg8000 needs scramp and python-dateutil; scramp needs asn1crypto; dateutil, six.
 PACKAGES = ("pg8000", "scramp", "asn1crypto", "dateutil")
 MODULES = ("six",)
+# pg8000 and scramp read their version from their dist-info at import (importlib.metadata.version), so
+# the archive carries it or the import fails in Lambda (aws/amazon-redshift-python-driver#200). Only
+# METADATA: RECORD and INSTALLER differ between installers.
+DISTRIBUTIONS = ("pg8000", "scramp")
 RUNTIME = "python3.12"
 # Each step is a few SQL statements and Secrets Manager calls; a login to a busy database may wait.
 TIMEOUT_SECONDS = 60
@@ -51,6 +56,10 @@ def code_archive() -> pulumi.AssetArchive:
         if spec is None or spec.origin is None:
             raise RuntimeError(f"{module} is not installed: pip install -r requirements.txt")
         assets[f"{module}.py"] = pulumi.FileAsset(spec.origin)
+    for dist in DISTRIBUTIONS:
+        metadata = importlib.metadata.distribution(dist)
+        folder = f"{metadata.name.replace('-', '_')}-{metadata.version}.dist-info"
+        assets[f"{folder}/METADATA"] = pulumi.FileAsset(str(metadata.locate_file(f"{folder}/METADATA")))
     return pulumi.AssetArchive(assets)
 
 

@@ -188,6 +188,28 @@ def test_alternating_rotation_keeps_the_previous_login_working(stack):
     assert stack.connect(stack.value(stack.app_arn)).run("SELECT count(*) FROM notes") == [[2]]
 
 
+def test_the_master_can_dump_what_the_app_logins_create(stack):
+    """The backup jobs dump as the master (DATABASE_CREDENTIALS, components/backup_jobs.py). RDS's master
+    is no superuser (CREATEROLE, rds_superuser: RDS User Guide, "Understanding the rds_superuser role"),
+    so it reads the group's tables only as a member of the group: otherwise pg_dump stops at the first
+    of them with "permission denied" and no backup is ever written once the app has a schema."""
+    import subprocess
+
+    from ops.backup import _pg_bin
+
+    stack.rotate(stack.app_arn)
+    app = stack.connect_url(stack.value(stack.app_arn)["url"])
+    app.run("CREATE TABLE orders (id int)")
+    app.run("INSERT INTO orders VALUES (1)")
+    app.close()
+    master = stack.value(stack.master_arn)
+    done = subprocess.run([_pg_bin("pg_dump"), "--format=custom", "--no-password", "--no-sync", "-f", os.devnull,
+                           "-h", stack.host, "-p", str(stack.port), "-U", master["username"], stack.db],
+                          env={**os.environ, "PGPASSWORD": master["password"], "PGSSLMODE": "disable"},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_each_step_is_idempotent(stack):
     token = stack.start(stack.app_arn)
     stack.step(stack.app_arn, token, "createSecret")
@@ -445,4 +467,29 @@ def test_the_function_code_holds_the_handler_and_the_driver(tmp_path):
     check = ("import sys; sys.path.insert(0, sys.argv[1]); import handler, pg8000, scramp, dateutil, asn1crypto; "
              "assert all(m.__file__.startswith(sys.argv[1]) for m in (handler, pg8000, scramp, dateutil, asn1crypto))")
     done = subprocess.run([sys.executable, "-c", check, str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_function_code_imports_without_the_deployers_site_packages(tmp_path):
+    """As in Lambda: /var/task (the archive) and the runtime's boto3, no site-packages. pg8000 and scramp
+    read their own version from their dist-info at import (importlib.metadata.version), so an archive
+    without it fails every step with Runtime.ImportModuleError: PackageNotFoundError
+    (aws/amazon-redshift-python-driver#200, the same scramp import in Lambda)."""
+    import subprocess
+    import sys
+
+    from components.db_rotation import code_archive
+
+    task, runtime = tmp_path / "task", tmp_path / "runtime"
+    for name, asset in code_archive().assets.items():
+        target = task / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(open(asset.path, "rb").read())
+    (runtime / "boto3").mkdir(parents=True)
+    (runtime / "boto3" / "__init__.py").write_text("")  # the runtime's boto3 (not what this test checks)
+    check = ("import sys; sys.path[:0] = sys.argv[1:]; import handler, pg8000.native, scramp; "
+             "assert pg8000.__file__.startswith(sys.argv[1]) and scramp.__file__.startswith(sys.argv[1])")
+    # -I -S: no user or site packages, no PYTHONPATH: only the archive and the stub runtime.
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", check, str(task), str(runtime)],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

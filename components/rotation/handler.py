@@ -194,6 +194,9 @@ class Rotation:
         with _closing(conn):
             if not conn.run("SELECT 1 FROM pg_roles WHERE rolname = :r", r=self.env.group):
                 conn.run(f"CREATE ROLE {group} NOLOGIN")
+            # The master (no superuser on RDS) reads the group's tables only as its member: the backup
+            # jobs dump as the master (components/backup_jobs.py). It created the group, so it may.
+            conn.run(f"GRANT {group} TO CURRENT_USER")
             # What the app needs: connect, and create and use objects in the public schema.
             conn.run(f"GRANT CONNECT, TEMPORARY ON DATABASE {dbname} TO {group}")
             conn.run(f"GRANT USAGE, CREATE ON SCHEMA public TO {group}")
