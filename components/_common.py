@@ -192,3 +192,19 @@ class HardenedBucket:
             opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(
                 depends_on=[self.public_access_block])))
         return policy
+
+
+def ecr_repository(name: str, tags: dict[str, str], key: aws.kms.Key, opts: pulumi.ResourceOptions, *,
+                   keep: int) -> aws.ecr.Repository:
+    """`{name}-repo`: scan on push, immutable tags, the tier's KMS key, and a lifecycle policy that
+    keeps the newest `keep` images (the ones a rollback can reach)."""
+    repo = aws.ecr.Repository(
+        f"{name}-repo", image_tag_mutability="IMMUTABLE", force_delete=False,
+        image_scanning_configuration={"scan_on_push": True},
+        encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
+        tags=tags, opts=opts)
+    aws.ecr.LifecyclePolicy(f"{name}-repo-lifecycle", repository=repo.name, policy=json.dumps({"rules": [{
+        "rulePriority": 1, "description": f"keep the last {keep} images",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+        "action": {"type": "expire"}}]}), opts=opts)
+    return repo

@@ -11,7 +11,6 @@ definition needs neither, and `aws ecs run-task` starts the same job by family.
 
 from __future__ import annotations
 
-import json
 import re
 import zoneinfo
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ import pulumi_aws as aws
 from components._common import (
     Statement,
     assume_role_policy,
+    ecr_repository,
     encrypted_log_group,
     kms_key,
     logs_key_policy,
@@ -295,17 +295,8 @@ class BackupJobs(pulumi.ComponentResource):
 
     # ---- image, cluster ---------------------------------------------------------------------
     def _repository(self, name: str, tags: dict[str, str], key: aws.kms.Key) -> aws.ecr.Repository:
-        repo = aws.ecr.Repository(
-            f"{name}-repo", image_tag_mutability="IMMUTABLE", force_delete=False,
-            image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
-            tags=tags, opts=self._child)
         # The schedules pin one tag; ten images are a few releases to roll back to.
-        aws.ecr.LifecyclePolicy(f"{name}-repo-lifecycle", repository=repo.name, policy=json.dumps({"rules": [{
-            "rulePriority": 1, "description": "keep the last 10 images",
-            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10},
-            "action": {"type": "expire"}}]}), opts=self._child)
-        return repo
+        return ecr_repository(name, tags, key, self._child, keep=10)
 
     def _cluster(self, name: str, tags: dict[str, str]) -> aws.ecs.Cluster:
         """A cluster of its own when the app is not on ECS (Vercel stacks): no charge, tasks only."""

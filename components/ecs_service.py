@@ -8,7 +8,6 @@ CloudFront (whose WAF then protects it) when a CDN fronts it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from components._common import (
     HardenedBucket,
     assume_role_policy,
     bucket_arn,
+    ecr_repository,
     encrypted_log_group,
     kms_key,
     logs_key_policy,
@@ -163,16 +163,7 @@ class EcsService(pulumi.ComponentResource):
 
     # ---- image and runtime secrets --------------------------------------------------------------
     def _repository(self, name: str, tags: dict[str, str], key: aws.kms.Key) -> aws.ecr.Repository:
-        repo = aws.ecr.Repository(
-            f"{name}-repo", image_tag_mutability="IMMUTABLE", force_delete=False,
-            image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
-            tags=tags, opts=self._child)
-        aws.ecr.LifecyclePolicy(f"{name}-repo-lifecycle", repository=repo.name, policy=json.dumps({"rules": [{
-            "rulePriority": 1, "description": "keep the last 30 images",
-            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30},
-            "action": {"type": "expire"}}]}), opts=self._child)
-        return repo
+        return ecr_repository(name, tags, key, self._child, keep=30)
 
     def _runtime_secret(self, name: str, tags: dict[str, str], key: aws.kms.Key,
                         secrets: dict[str, pulumi.Input[str]]) -> aws.secretsmanager.Secret:

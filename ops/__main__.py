@@ -142,18 +142,14 @@ def main(argv: list[str] | None = None) -> int:
         stack = args.stack or "backup"
         region = outputs.get("awsRegion") or os.environ.get("AWS_REGION")
         if args.command == "backup":
-            from ops.backup import backup
+            from ops.backup import backup, report
 
             db = _database(outputs, region)
             secrets.append(db.password)
             print(f"backup of {db.describe()} to s3://{need(outputs, 'backupBucketName')}", flush=True)
             m = backup(db, outputs["backupBucketName"], need(outputs, "backupKmsKeyArn"), stack, region=region,
                        weekly=args.weekly, weekly_day=args.weekly_day.lower(), multipart_mb=args.multipart_mb)
-            print(f"  s3://{m['bucket']}/{m['key']}: {m['sizeBytes']} bytes, sha256 {m['sha256']}")
-            print(f"  {len(m['tables'])} tables, {m['totalRows']} rows, server {m['pgServerVersion']}, SSE-KMS")
-            if m.get("weeklyKey"):
-                print(f"  weekly copy: s3://{m['bucket']}/{m['weeklyKey']}")
-            print("backup complete")
+            print("\n".join(report(m)))
             return EXIT_OK
         if args.command == "verify":
             from ops.backup import verify

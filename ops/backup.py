@@ -222,3 +222,12 @@ def drop_database(admin: Database, name: str) -> None:
     # WITH (FORCE) (PostgreSQL 13+, the oldest major the stack allows) ends a session still in it.
     with admin.connect(autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def report(m: dict) -> list[str]:
+    """What `ops backup` and the scheduled job print about a backup they wrote (no secret in it)."""
+    lines = [f"  s3://{m['bucket']}/{m['key']}: {m['sizeBytes']} bytes, sha256 {m['sha256']}",
+             f"  {len(m['tables'])} tables, {m['totalRows']} rows, server {m['pgServerVersion']}, SSE-KMS"]
+    if m.get("weeklyKey"):
+        lines.append(f"  weekly copy: s3://{m['bucket']}/{m['weeklyKey']}")
+    return [*lines, "backup complete"]

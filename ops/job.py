@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ops.backup import age, backup, drop_database, latest_manifest, s3_client, verify
+from ops.backup import age, backup, drop_database, latest_manifest, report, s3_client, verify
 from ops.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Check, Database, OpsError, client, print_checks, redact
 
 # botocore cloudwatch 2010-08-01 service-2.json: StandardUnit enum (these four are in it), Dimensions
@@ -122,11 +122,7 @@ def run_backup(env: JobEnv, target: Target, weekly: bool, data: dict[str, float]
         return EXIT_FAILED
     data.update(BackupSizeBytes=m["sizeBytes"], BackupDurationSeconds=time.monotonic() - started,
                 BackupAgeHours=_hours(age(m, _now())))
-    print(f"  s3://{m['bucket']}/{m['key']}: {m['sizeBytes']} bytes, sha256 {m['sha256']}")
-    print(f"  {len(m['tables'])} tables, {m['totalRows']} rows, server {m['pgServerVersion']}, SSE-KMS")
-    if m.get("weeklyKey"):
-        print(f"  weekly copy: s3://{m['bucket']}/{m['weeklyKey']}")
-    print("backup complete")
+    print("\n".join(report(m)))
     return EXIT_OK
 
 
