@@ -47,12 +47,9 @@ with_aws = pulumi.ResourceOptions(providers=[provider])
 stateful = pulumi.ResourceOptions(providers=[provider], protect=cfg.protect_stateful_resources)
 
 peer = cfg.vercel if cfg.vercel and cfg.vercel.secure_compute else None
-# Secrets Manager rotates the database credentials unless the app reads DATABASE_URL at deploy (Vercel)
-# or the rotation function would have no route to Secrets Manager (no NAT): docs/operations.md.
-rotated = cfg.postgres is not None and cfg.app.hosting != "vercel" and cfg.network.nat_gateways != "none"
 network = Network("network", NetworkArgs(
     cfg.network, tags, cfg.log_retention_days, database=cfg.postgres is not None,
-    cache=cfg.redis is not None, proxy=bool(cfg.postgres and cfg.postgres.proxy_enabled), rotation=rotated,
+    cache=cfg.redis is not None, proxy=bool(cfg.postgres and cfg.postgres.proxy_enabled), rotation=cfg.credentials_rotated,
     ops=cfg.backup_jobs_runnable,
     peer_cidr=peer.secure_compute_cidr if peer else "",
     peering_connection_id=peer.peering_connection_id if peer else ""), opts=with_aws)
@@ -73,7 +70,7 @@ if cfg.postgres:
         security_group_id=required(network.database_security_group_id, "the database security group"),
         availability_zones=network.availability_zones,
         proxy_security_group_id=network.proxy_security_group_id, dr=dr,
-        apply_immediately=cfg.apply_immediately, rotated=rotated), opts=stateful)
+        apply_immediately=cfg.apply_immediately, rotated=cfg.credentials_rotated), opts=stateful)
     export(databaseWriterEndpoint=db.writer_endpoint, databaseReaderEndpoint=db.reader_endpoint,
            databaseReplicaEndpoints=db.replica_endpoints, databaseSecretArn=db.secret_arn,
            databaseInstances=db.instance_ids, databaseUrl=db.connection_url, databaseReadUrl=db.reader_connection_url)

@@ -74,11 +74,6 @@ class StackSettings:
     redis: RedisSettings | None
     backups: BackupSettings | None
     backup_jobs: BackupJobsSettings | None  # only with RDS PostgreSQL and the backup bucket
-
-    @property
-    def backup_jobs_runnable(self) -> bool:
-        """The jobs' tasks reach ECR, S3, Secrets Manager and CloudWatch from private subnets: through NAT."""
-        return self.backup_jobs is not None and self.network.nat_gateways != "none"
     app: AppSettings
     vercel: VercelSettings | None
     ecs: EcsSettings | None
@@ -90,6 +85,18 @@ class StackSettings:
     @property
     def project_name(self) -> str:
         return f"{PROJECT}-{self.stack}"
+
+    @property
+    def backup_jobs_runnable(self) -> bool:
+        """The jobs' tasks reach ECR, S3, Secrets Manager and CloudWatch from private subnets: through NAT."""
+        return self.backup_jobs is not None and self.network.nat_gateways != "none"
+
+    @property
+    def credentials_rotated(self) -> bool:
+        """Secrets Manager rotates the database credentials unless the app reads DATABASE_URL at deploy
+        (Vercel) or the rotation function would have no route to Secrets Manager (no NAT):
+        docs/operations.md."""
+        return self.postgres is not None and self.app.hosting != "vercel" and self.network.nat_gateways != "none"
 
     @property
     def tags(self) -> dict[str, str]:
