@@ -326,10 +326,11 @@ def _ecr_image(region: str, registry: str, repo: str, ref: dict, shown: str, fix
 def backup_image(ctx: Context) -> list[Check]:
     """backupImageTag: the ops image of the scheduled backup and drill, in the stack's ops repository
     (opsRepositoryUrl), which the first `pulumi up` creates; without a tag the schedules stay off."""
-    if ctx.cfg.postgres is None or ctx.cfg.backups is None:
+    jobs = ctx.cfg.backup_jobs
+    if jobs is None or not ctx.cfg.backup_jobs_runnable:  # the stack builds no jobs (plan: backup-jobs)
         return [Check("backup image", True, "n/a: no scheduled backups without postgresEnabled and "
-                      "backupBucketEnabled")]
-    tag = ctx.raw.get("platform:backupImageTag", "")
+                      "backupBucketEnabled (and backupJobsEnabled, and a NAT gateway)")]
+    tag = jobs.image_tag
     build = ("docker build -f ops/Dockerfile --build-arg PG_MAJOR=$(.venv/bin/python -m ops pg-major --config "
              f"{ctx.stack_file.name}) -t <opsRepositoryUrl>:<git sha> . && docker push <opsRepositoryUrl>:<git sha> "
              f"&& {ctx.set_cmd('backupImageTag', '<git sha>')} (docs/operations.md, Scheduled backups)")

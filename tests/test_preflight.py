@@ -299,17 +299,15 @@ def test_an_empty_image_tag_is_a_first_deploy_with_no_tasks():
 
 
 def backup_context(tmp_path: Path, outputs: dict | None = None, tag: str | None = None, **config):
-    """The preflight context of a stack file, with backupImageTag as `pulumi config set` gives it (the
-    key is the stack side's, declared in Pulumi.yaml with it: set in the raw config here)."""
+    """The preflight context of a stack file, with backupImageTag set in it as `pulumi config set` does."""
     import stack_config
     from offline.cliconfig import read_stack_config
     from ops.preflight import Context
 
-    path = stack_file(tmp_path, **config)
+    path = stack_file(tmp_path, **config, **({"backupImageTag": tag} if tag is not None else {}))
     raw, secret = read_stack_config(path, "shop")
     cfg = stack_config.load(raw, secret, "shop")
-    return Context(cfg, {**raw, **({"platform:backupImageTag": tag} if tag is not None else {})}, secret, path,
-                   outputs or {})
+    return Context(cfg, raw, secret, path, outputs or {})
 
 
 def test_the_backup_image_tag_must_be_in_the_stacks_ops_repository(aws, tmp_path):
@@ -330,8 +328,8 @@ def test_the_backup_image_tag_must_be_in_the_stacks_ops_repository(aws, tmp_path
     ecr.put_image(repositoryName="platform-shop-ops", imageManifest=MANIFEST, imageTag="3f9c2e1")
     [check] = backup_image(ctx)
     assert check.ok and not check.warn and f"{url}:3f9c2e1 is in ECR" in check.detail
-    [check] = backup_image(backup_context(tmp_path, tag="3f9c2e1", postgresEnabled=False,
-                                          externalDatabaseUrl=None))
+    # No tag here: backupImageTag with postgresEnabled false is a ConfigError before any check runs.
+    [check] = backup_image(backup_context(tmp_path, postgresEnabled=False, externalDatabaseUrl=None))
     assert check.ok and not check.warn and check.detail.startswith("n/a: no scheduled backups")
 
 
