@@ -462,7 +462,7 @@ def _rows(est: Estimate) -> list[tuple[str, str, float, str]]:
                       f"each {basis}" + (f"  [{note}]" if note else ""))]
         else:
             rows += [(m.name, region, m.monthly, basis + (f"  [{note}]" if note else "")) for m in members]
-    return sorted(rows, key=lambda row: (-row[2], natural_key(row[0])))
+    return sorted(rows, key=lambda row: (-row[2], natural_key(row[0]), row[1], row[3]))
 
 
 def budget_line(est: Estimate) -> str:
@@ -505,7 +505,7 @@ def render(est: Estimate) -> list[str]:
     lines.append(f"  charged by use, on top of the total ({len(usage)} types):")
     # Types and names in a fixed order: the engine registers resources concurrently, so graph order varies.
     for typ, group in sorted(usage.items(), key=lambda item: (-len(item[1]), item[0])):
-        group = sorted(group, key=lambda g: natural_key(g.name))
+        group = sorted(group, key=lambda g: (natural_key(g.name), g.region))
         names = ", ".join(g.name for g in group[:3]) + (f" and {len(group) - 3} more" if len(group) > 3 else "")
         lines.append(f"    {typ.rsplit(':', 1)[-1]} × {len(group)} ({names}): {group[0].usage}")
     unpriced = est.of_kind("unpriced")

@@ -88,7 +88,7 @@ def diff(left, right) -> StackDiff:
         return re.sub(rf"\b{re.escape(stack)}\b", "<stack>", text)
 
     changed, same, by_name = [], 0, 0
-    for key in sorted(set(lefts) & set(rights), key=lambda k: natural_key(k.rsplit("::", 1)[1])):
+    for key in sorted(set(lefts) & set(rights), key=lambda k: (natural_key(k.rsplit("::", 1)[1]), k)):
         a: dict[str, object] = {}
         b: dict[str, object] = {}
         _flatten(lefts[key].inputs, "", a)
@@ -109,7 +109,7 @@ def diff(left, right) -> StackDiff:
             same += 1
 
     def only(mine: dict, other: dict) -> list[tuple[str, str]]:
-        return sorted(((r.name, r.type) for k, r in mine.items() if k not in other), key=lambda x: natural_key(x[0]))
+        return sorted(((r.name, r.type) for k, r in mine.items() if k not in other), key=lambda x: (natural_key(x[0]), x[1]))
 
     return StackDiff(left.stack, right.stack, only(lefts, rights), only(rights, lefts), changed, same, by_name)
 

@@ -96,6 +96,13 @@ def natural_key(name: str) -> list:
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
 
 
+def resource_order(r: Resource) -> tuple:
+    """Sort key for resources shown to people: by name (naturally), then type. The engine registers
+    concurrently, so graph order varies between runs; siblings may share a name with other types
+    (the cdn component's Assets and Cdn), and name alone left their order to the race."""
+    return natural_key(r.name), r.type, r.urn
+
+
 def is_secret(value) -> bool:
     return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
 

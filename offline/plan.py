@@ -37,13 +37,13 @@ FIRST_VIOLATIONS = 3
 
 
 def render_tree(graph) -> list[str]:
-    from offline.evaluate import natural_key
+    from offline.evaluate import resource_order
 
     lines: list[str] = []
     stack = next(r for r in graph.resources if r.type == "pulumi:pulumi:Stack")
 
     def walk(urn: str, prefix: str) -> None:
-        kids = sorted(graph.children(urn), key=lambda r: natural_key(r.name))
+        kids = sorted(graph.children(urn), key=resource_order)
         for i, r in enumerate(kids):
             last = i == len(kids) - 1
             fact = fact_of(r)
@@ -75,7 +75,7 @@ def render_verdict(verdict) -> list[str]:
         lines.append(f"  not mandatory here: {', '.join(f'{n} ({verdict.levels[n]})' for n in relaxed)}")
     lines += [f"  warning: {w}" for w in verdict.warnings]
     by_policy: dict[tuple[str, str], dict[str, list[str]]] = {}
-    for d in sorted(verdict.diagnostics, key=lambda d: (d.level != "mandatory", d.policy, d.resource)):
+    for d in sorted(verdict.diagnostics, key=lambda d: (d.level != "mandatory", d.policy, d.resource, d.urn, d.message)):
         by_policy.setdefault((d.level, d.policy), {}).setdefault(d.message, []).append(d.resource)
     for (level, policy), messages in by_policy.items():
         lines.append(f"  [{level}] {policy}")
@@ -288,7 +288,7 @@ def tiers(graph) -> list[tuple[str, int, str]]:
     """(tier, resource count, its type) for each top-level component, in the tree's order, then one
     row for what sits directly under the stack (providers, values the tiers share). A tier counts itself
     and everything under it; the rows add up to the plan's resource count."""
-    from offline.evaluate import natural_key
+    from offline.evaluate import resource_order
 
     stack = next(r for r in graph.resources if r.type == "pulumi:pulumi:Stack")
     below: dict[str, list] = {}
@@ -298,7 +298,7 @@ def tiers(graph) -> list[tuple[str, int, str]]:
     def size(urn: str) -> int:
         return sum(1 + size(kid.urn) for kid in below.get(urn, []))
 
-    top = sorted(below.get(stack.urn, []), key=lambda r: natural_key(r.name))
+    top = sorted(below.get(stack.urn, []), key=resource_order)
     names = [r.name for r in top if not r.custom]
     rows = [(r.name if names.count(r.name) == 1 else f"{r.name} ({r.type.rsplit(':', 1)[-1]})", 1 + size(r.urn),
              r.type) for r in top if not r.custom]

@@ -322,3 +322,26 @@ def test_the_vercel_json_snippet_carries_the_headers_cloudfront_sends():
                     f"X-Frame-Options {sent['X-Frame-Options']} | X-Content-Type-Options {sent['X-Content-Type-Options']} | "
                     f"Referrer-Policy {sent['Referrer-Policy']} | X-XSS-Protection {sent['X-XSS-Protection']} | "
                     f"CSP: {sent['Content-Security-Policy']}")
+
+
+def test_tiers_and_tree_do_not_depend_on_registration_order():
+    """The engine registers concurrently: two siblings named alike (the cdn tier's Assets and Cdn)
+    came out in either order, and a README transcript failed one run in two."""
+    import dataclasses
+
+    from offline.evaluate import Graph, Resource
+    from offline.plan import render_tree, tiers
+
+    def res(typ: str, name: str, parent: str = "") -> Resource:
+        return Resource(urn=f"urn:pulumi:s::p::{typ}::{name}", type=typ, name=name, parent=parent, custom=False,
+                        inputs={}, outputs={}, dependencies=[], property_dependencies={}, provider="",
+                        protect=False, ignore_changes=[], delete_before_replace=False)
+
+    stack = res("pulumi:pulumi:Stack", "p-s")
+    top = [res("platform:edge:Cdn", "cdn", stack.urn), res("platform:edge:Assets", "cdn", stack.urn)]
+    kids = [res("aws:s3/bucket:Bucket", "x", top[0].urn), res("aws:s3/bucketV2:BucketV2", "x", top[1].urn)]
+    one = Graph("s", False, [stack, *top, *kids])
+    other = dataclasses.replace(one, resources=[stack, *reversed(top), *reversed(kids)])
+    assert tiers(one) == tiers(other)
+    assert [row[0] for row in tiers(one)] == ["cdn (Assets)", "cdn (Cdn)"]
+    assert render_tree(one) == render_tree(other)

@@ -343,3 +343,12 @@ def test_every_plan_transcript_is_what_the_command_prints(where, argv, shown, ru
     printed = iter(line.strip() for line in (result.stdout + result.stderr).splitlines())
     missing = [line for line in shown if line not in printed]
     assert not missing, f"{where}: `./plan {' '.join(argv)}` no longer prints (in this order):\n  " + "\n  ".join(missing[:8])
+    # the tier table is shown whole: its rows add up to its total, so a tier the program gained shows
+    heads = [i for i, line in enumerate(shown) if line.startswith("Resources by tier (")]
+    for i in heads:
+        counted = []
+        for line in shown[i + 1:]:
+            if not (row := re.fullmatch(r"\S.*? +(\d+)  \S.*", line)):
+                break
+            counted.append(int(row[1]))
+        assert sum(counted) == int(re.findall(r"\d+", shown[i])[0]), f"{where}: the tier table is not whole"
