@@ -257,3 +257,8 @@ def test_the_catalogs_hold_well_formed_names_and_the_classes_the_stacks_use():
     used = {v for f in [*Path(ROOT).glob("Pulumi.*.yaml"), *Path(ROOT).glob("examples/*/Pulumi.*.yaml")]
             for k, v in (yaml.safe_load(f.read_text())["config"] or {}).items() if k.endswith("InstanceClass")}
     assert used and used <= classes
+
+
+def test_the_schema_reads_as_pyyaml_safe_load_reads_it():
+    """schema() parses Pulumi.yaml with libyaml's loader when there is one: the same document."""
+    assert stack_config.schema() == yaml.safe_load(stack_config.PROJECT_FILE.read_text())["config"]
