@@ -601,22 +601,35 @@ def test_every_response_is_the_same_with_and_without_the_decode_cache(servicer, 
     each, whole = _requests(graph)
     from google.protobuf import json_format
 
-    decoded = []
+    decoded, proxied = [], []
     monkeypatch.setattr(json_format, "MessageToDict",
                         lambda message, *a, _d=json_format.MessageToDict: decoded.append(1) or _d(message, *a))
+    from pulumi_policy import proxy
+
+    def helper(value, path, _h=proxy._proxy_helper):  # unknown_checking_proxy's, recursive through the module
+        if path == []:
+            proxied.append(1)
+        return _h(value, path)
+
+    monkeypatch.setattr(proxy, "_proxy_helper", helper)
     handlers = type(servicer)
     resource_rules = sum(p.kind == "resource" for p in rules_of(servicer))
-    findings = 0
+    findings, built = 0, 0
     for request in each:
         decoded.clear()
+        proxied.clear()
         cached = handlers.Analyze(servicer, request, None)
         assert len(decoded) <= 2, request.urn  # its properties and its provider's
+        built += len(proxied)  # only for the rules that read them (_LazyProxy)
         decoded.clear()
+        proxied.clear()
         sdk = handlers.Analyze.__wrapped__(servicer, request, None)
         assert len(decoded) >= resource_rules, request.urn  # the SDK alone: once per policy at least
+        assert len(proxied) >= resource_rules, request.urn
         assert _answer(cached) == _answer(sdk), request.urn
         findings += len(cached.diagnostics)
     assert findings  # the comparison covered violations, not only silence
+    assert 0 < built < len(each) * resource_rules / 10  # most rules are for other types and read nothing
     cached = handlers.AnalyzeStack(servicer, whole, None)
     assert cached.diagnostics
     assert _answer(cached) == _answer(handlers.AnalyzeStack.__wrapped__(servicer, whole, None))
