@@ -5,6 +5,7 @@ process on both."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import fcntl
 import hashlib
@@ -26,7 +27,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from offline.analyzer import PolicyPackProcess  # noqa: E402
+from offline.analyzer import PolicyPackProcess, Verdict  # noqa: E402
 from offline.cliconfig import ConfigValue, engine_config, read_stack_file  # noqa: E402
 from offline.evaluate import Graph, import_program_modules, run, stack_file  # noqa: E402
 from offline.plan import Engine  # noqa: E402
@@ -96,12 +97,17 @@ def without_app(stack: str = "staging") -> dict[str, None]:
 
 
 def evaluate(stack: str = "staging", *, preview: bool = False, secret: tuple[str, ...] = (),
-             example: str | None = None, **overrides) -> Graph:
-    """The stack's YAML (or a seed example's) with `overrides` ({"postgresReadReplicas": "3"}) evaluated offline."""
+             example: str | None = None, fresh: bool = False, **overrides) -> Graph:
+    """The stack's YAML (or a seed example's) with `overrides` ({"postgresReadReplicas": "3"}) evaluated
+    offline: a copy of its graph that the test may change. A config some test already evaluated in
+    this run is not evaluated again (cached_run); `fresh` evaluates it anyway, for a test that watches
+    the registrations themselves (a patched monitor)."""
     if example:
         stack = "production"
     raw, secret_keys = config_of(stack, example, secret, **overrides)
-    return run(raw, secret_keys, stack, preview=preview)
+    if fresh:
+        return run(raw, secret_keys, stack, preview=preview)
+    return copy.deepcopy(cached_run(raw, secret_keys, stack, preview))
 
 
 def config_error(stack: str = "staging", secret: tuple[str, ...] = (), example: str | None = None,
@@ -173,11 +179,31 @@ def stack_graph(stack: str, preview: bool = False) -> Graph:
     return cached_run(raw, secret_keys, stack, preview)
 
 
+class SessionPack(PolicyPackProcess):
+    """The pack process with its verdicts on the run's shared graphs (cached_run) kept: those graphs
+    never change, so the same graph judged under the same pack config and stack config gets the
+    same verdict (a copy). Any other graph (a test's mutated copy) is judged every time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._verdicts: dict[tuple, Verdict] = {}
+
+    def analyze(self, graph: Graph, config_path: Path | None = None, *, stack_config: dict[str, str] | None = None,
+                only: set[str] | None = None, stack: bool = True) -> Verdict:
+        if only is not None or not any(graph is shared for shared in _graphs.values()):
+            return super().analyze(graph, config_path, stack_config=stack_config, only=only, stack=stack)
+        text = config_path.read_bytes() if config_path is not None and config_path.is_file() else b""
+        key = (id(graph), str(config_path), text, json.dumps(stack_config, sort_keys=True), stack)
+        if key not in self._verdicts:
+            self._verdicts[key] = super().analyze(graph, config_path, stack_config=stack_config, stack=stack)
+        return copy.deepcopy(self._verdicts[key])
+
+
 @pytest.fixture(scope="session")
 def pack() -> Iterator[PolicyPackProcess]:
     """The policy pack process of this test session (of each xdist worker): every analysis
     configures it afresh (Configure, ConfigureStack), so tests can share it."""
-    with PolicyPackProcess() as process:
+    with SessionPack() as process:
         yield process
 
 

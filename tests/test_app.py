@@ -460,7 +460,7 @@ def test_app_tier_keeps_the_urns_in_existing_state(monkeypatch, source):
         return register(self, request)
 
     monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
-    g = evaluate(source) if source == "staging" else evaluate(example=source)
+    g = evaluate(source, fresh=True) if source == "staging" else evaluate(example=source, fresh=True)
     alias_types = {r.urn: aliases[(r.type, r.name)] for r in g.resources if (r.type, r.name) in aliases}
     app = next(r for r in g.resources if r.name == "app" and not r.custom)
     tier = [app, *descendants(g, app.urn)]

@@ -77,7 +77,7 @@ def test_assets_keep_the_state_they_had_under_the_cdn(monkeypatch):
         return register(self, request)
 
     monkeypatch.setattr(MockMonitor, "RegisterResource", recording)
-    evaluate("staging")
+    evaluate("staging", fresh=True)
     assert {"cdn-assets", "cdn-assets-key", "cdn-assets-policy", "cdn-assets-encryption"} <= set(aliases)
     assert all("urn:pulumi:staging::platform::platform:edge:Cdn::cdn" in a for a in aliases.values()), aliases
 

@@ -127,7 +127,7 @@ def test_contribux_glacier_archive_dr_and_budget():
 
 def test_group_spaces_plans_before_its_database_url_is_set_and_says_so(caplog):
     with caplog.at_level(logging.WARNING):
-        g = evaluate(example="group-spaces")
+        g = evaluate(example="group-spaces", fresh=True)  # the warning is logged while it evaluates
     env = {v.input("key") for v in g.of_type("vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable")}
     assert "DATABASE_URL" not in env and "databaseUrl" not in g.stack_outputs
     warnings = [r.getMessage() for r in caplog.records if "externalDatabaseUrl" in r.getMessage()]

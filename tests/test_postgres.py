@@ -281,7 +281,7 @@ def _replace_on_changes(name: str) -> set[str]:
 
     MockMonitor.RegisterResource = recording
     try:
-        evaluate("production")
+        evaluate("production", fresh=True)
     finally:
         MockMonitor.RegisterResource = register
     return set(seen[name])
