@@ -139,11 +139,37 @@ def stack_file(stack: str) -> Path:
 Listener = Callable[[Resource], None]
 
 
+def _thread_loop(loops: list[asyncio.AbstractEventLoop]) -> None:
+    """MockMonitor gives each executor thread that calls it an event loop of its own
+    (pulumi/runtime/sync_await.py, _ensure_event_loop) and never closes it; the garbage collector
+    did, later, printing "Exception ignored in BaseEventLoop.__del__ ... Invalid file descriptor:
+    -1" when the loop's socket had gone first. Made here instead (the SDK then finds it), kept in
+    `loops`, and closed by run_program when the evaluation is over."""
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loops.append(loop)
+
+
 def _recording_monitor(mocks, graph: Graph, listener: Listener | None = None):
     import pulumi
     from pulumi.runtime.mocks import MockMonitor
 
     class RecordingMonitor(MockMonitor):
+        def __init__(self, mocks) -> None:
+            super().__init__(mocks)
+            self.loops: list[asyncio.AbstractEventLoop] = []
+
+        def Invoke(self, request):
+            _thread_loop(self.loops)
+            return super().Invoke(request)
+
+        def ReadResource(self, request):
+            _thread_loop(self.loops)
+            return super().ReadResource(request)
+
         def make_urn(self, parent: str, type_: str, name: str) -> str:
             """The engine's URN (pkg/resource/deploy/deployment.go, Deployment.generateURN): the
             parent's whole qualified type, none for the root stack. MockMonitor keeps only the
@@ -161,6 +187,7 @@ def _recording_monitor(mocks, graph: Graph, listener: Listener | None = None):
                 # The engine refuses a second registration of one URN (step_generator: "Duplicate
                 # resource URN '%s'; try giving it a unique name"); MockMonitor would overwrite it.
                 raise ValueError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+            _thread_loop(self.loops)
             response = super().RegisterResource(request)
             urn = response.urn
             reg = self.resources.get(urn)
@@ -217,10 +244,11 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
     def evaluate() -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
+        monitor = None
         try:
             mocks = PlatformMocks(preview)
-            pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview,
-                                     monitor=_recording_monitor(mocks, graph, listener))
+            monitor = _recording_monitor(mocks, graph, listener)
+            pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
             # What pulumi-language-python-exec does first (sdk/python/cmd/pulumi-language-python-exec):
             # read PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS from the environment into the runtime.
             pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(),
@@ -234,7 +262,9 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
             graph.stack_outputs.update(loop.run_until_complete(_encode_outputs(root.outputs)))
         finally:
             asyncio.set_event_loop(None)
-            loop.close()
+            loop.close()  # shuts its executor down: no thread uses the loops below any more
+            for thread_loop in monitor.loops if monitor is not None else ():
+                thread_loop.close()
 
     # A fresh context per run: Pulumi keeps its settings, root resource and config in contextvars.
     contextvars.Context().run(evaluate)

@@ -145,3 +145,15 @@ def test_program_never_branches_on_the_stack_name():
     source = (ROOT / "__main__.py").read_text()
     for word in ("get_stack", "production", "staging"):
         assert word not in source
+
+
+def test_an_evaluation_leaves_no_event_loop_open():
+    """MockMonitor gives each executor thread a loop and never closes it: the garbage collector did,
+    printing "Exception ignored in BaseEventLoop.__del__" at the end of a test run or a script."""
+    import asyncio
+    import gc
+
+    from conftest import evaluate
+
+    evaluate("staging", fresh=True, postgresReadReplicas="2")  # Invoke (zone, AZs) and RegisterResource both
+    assert [o for o in gc.get_objects() if isinstance(o, asyncio.BaseEventLoop) and not o.is_closed()] == []
