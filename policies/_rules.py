@@ -309,16 +309,31 @@ class Stack:
     def __init__(self, resources: list[PolicyResource]):
         self.resources = resources
         self._by_type: dict[str, list[PolicyResource]] = {}
-        for r in resources:
+        self._position: dict[int, int] = {}
+        for i, r in enumerate(resources):
             self._by_type.setdefault(r.resource_type, []).append(r)
+            self._position[id(r)] = i
         self._referencing: dict[tuple[str, str], dict[str, list[PolicyResource]]] = {}
+        self._indexes: dict[tuple, Any] = {}
 
     def of_type(self, *types: str) -> list[PolicyResource]:
-        """Resources of the given types, in the graph's order."""
+        """Resources of the given types, in the graph's order (without a scan of the graph: rules
+        ask this once per resource they judge)."""
         if len(types) == 1:
             return list(self._by_type.get(types[0], ()))
-        wanted = set(types)
-        return [r for r in self.resources if r.resource_type in wanted]
+        return self.in_order(r for t in dict.fromkeys(types) for r in self._by_type.get(t, ()))
+
+    def in_order(self, resources: Iterable[PolicyResource]) -> list[PolicyResource]:
+        """These resources of the graph, each once, in the graph's order."""
+        unique = {id(r): r for r in resources}
+        return sorted(unique.values(), key=lambda r: self._position[id(r)])
+
+    def index(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """`build()` once per key for this graph: the index a rule looks every resource up in,
+        instead of scanning the graph again for each (which made a rule quadratic in the graph)."""
+        if key not in self._indexes:
+            self._indexes[key] = build()
+        return self._indexes[key]
 
     def referencing(self, target: PolicyResource, typ: str, prop: str) -> list[PolicyResource]:
         """Resources of `typ` whose `prop` was computed from `target` (e.g. versioning of a bucket)."""

@@ -154,7 +154,8 @@ def _ingress_on(stack: Stack, group) -> list[tuple[str, tuple[str, int, int], li
     fix="Open 80/443 to the world only on the group attached to the load balancer (securityGroups); "
         "give instances and tasks ingress from that group (referencedSecurityGroupId), not from CIDRs.")
 def _public_web(stack: Stack, group, report, cfg):
-    lb_groups = {sg.urn for lb in stack.of_type(LOAD_BALANCER, ALB_LOAD_BALANCER) for sg in stack.referenced(lb, "securityGroups")}
+    lb_groups = stack.index(("load-balancer-groups",), lambda: {
+        sg.urn for lb in stack.of_type(LOAD_BALANCER, ALB_LOAD_BALANCER) for sg in stack.referenced(lb, "securityGroups")})
     members: dict[tuple[str, int, int], list[tuple[str, list]]] = {}
     for who, key, cidrs in _ingress_on(stack, group):
         members.setdefault(key, []).append((who, cidrs))

@@ -20,6 +20,7 @@ from typing import Any
 
 from _documents import narrowed
 from _rules import (
+    SHAPE_ERRORS,
     Stack,
     as_list,
     is_set,
@@ -114,7 +115,26 @@ def points_at(resource, bucket, prop: str, *sub: str) -> bool:
 
 
 def linked(stack: Stack, bucket, types: Iterable[str], prop: str = "bucket", *sub: str) -> list:
-    return [r for r in stack.of_type(*types) if r.urn != bucket.urn and points_at(r, bucket, prop, *sub)]
+    """The resources of `types` that point at `bucket` (points_at), in the graph's order: looked up
+    in an index of the graph built once per (types, prop, sub), not by asking every resource."""
+    types = tuple(types)
+    by_urn, by_name = stack.index(("linked", types, prop, sub), lambda: _links(stack, types, prop, sub))
+    name = literal(bucket.props, "bucket")
+    found = [*by_urn.get(bucket.urn, ()), *(by_name.get(name, ()) if name is not None else ())]
+    return stack.in_order(r for r in found if r.urn != bucket.urn)
+
+
+def _links(stack: Stack, types: tuple[str, ...], prop: str, sub: tuple[str, ...]) -> tuple[dict, dict]:
+    """points_at as two look-ups: by the URNs `prop` was computed from, and by its literal name."""
+    by_urn: dict[str, list] = {}
+    by_name: dict[str, list] = {}
+    for r in stack.of_type(*types):
+        for urn in dict.fromkeys(d.urn for d in r.property_dependencies.get(prop, [])):
+            by_urn.setdefault(urn, []).append(r)
+        name = literal(r.props, prop, *sub)
+        if name is not None:
+            by_name.setdefault(name, []).append(r)
+    return by_urn, by_name
 
 
 def data_class(bucket) -> str:
@@ -152,7 +172,38 @@ def is_log_destination(stack: Stack, bucket) -> bool:
     """ALB access logs and S3 server access logs can only be written with SSE-S3 (AES256)."""
     return bool(linked(stack, bucket, [LOAD_BALANCER, ALB_LOAD_BALANCER], "accessLogs", "bucket")
                 or linked(stack, bucket, LOGGINGS, "targetBucket")
-                or any(logs_into(b, bucket) for b in stack.of_type(*BUCKETS) if b.urn != bucket.urn))
+                or any(logs_into(b, bucket) for b in _logging_candidates(stack, bucket) if b.urn != bucket.urn))
+
+
+def _logging_candidates(stack: Stack, bucket) -> list:
+    """The buckets whose inline logging may target `bucket` (logs_into decides): those with a
+    dependency on it and those whose inline logging names a target it could be, from an index of
+    the graph built once, not every bucket for every bucket."""
+    by_urn, by_name, unreadable = stack.index(("inline-logging",), lambda: _inline_logging(stack))
+    name = literal(bucket.props, "bucket")
+    return stack.in_order([*by_urn.get(bucket.urn, ()), *(by_name.get(name, ()) if name is not None else ()),
+                           *unreadable])
+
+
+def _inline_logging(stack: Stack) -> tuple[dict, dict, list]:
+    by_urn: dict[str, list] = {}
+    by_name: dict[str, list] = {}
+    unreadable = []
+    for source in stack.of_type(*BUCKETS):
+        key = "loggings" if source.resource_type == BUCKET_V2 else "logging"
+        for urn in dict.fromkeys(d.urn for d in source.property_dependencies.get(key, [])):
+            by_urn.setdefault(urn, []).append(source)
+        try:
+            targets = {literal(b, "targetBucket") for b in inline_blocks(source.props, source.resource_type, "logging")}
+        except UnknownValueError:
+            continue
+        except SHAPE_ERRORS:  # logs_into raises these for this bucket: it must still be asked
+            unreadable.append(source)
+            continue
+        for target in targets:
+            if target is not None:
+                by_name.setdefault(target, []).append(source)
+    return by_urn, by_name, unreadable
 
 
 # ---- versioning ---------------------------------------------------------------------------------
