@@ -261,10 +261,17 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
                 raise RuntimeError(f"set_mocks made no root stack (got {root!r})")
             graph.stack_outputs.update(loop.run_until_complete(_encode_outputs(root.outputs)))
         finally:
-            asyncio.set_event_loop(None)
-            loop.close()  # shuts its executor down: no thread uses the loops below any more
-            for thread_loop in monitor.loops if monitor is not None else ():
-                thread_loop.close()
+            try:
+                # A failed RPC ends the program while other executor threads may still be inside
+                # the monitor, running their own loop: wait for them (loop.close() alone shuts the
+                # executor down without waiting), so that no loop below is closed while it runs.
+                loop.run_until_complete(loop.shutdown_default_executor())
+            finally:
+                asyncio.set_event_loop(None)
+                loop.close()
+                for thread_loop in monitor.loops if monitor is not None else ():
+                    if not thread_loop.is_running():  # never, once the executor is down; never raise here
+                        thread_loop.close()
 
     # A fresh context per run: Pulumi keeps its settings, root resource and config in contextvars.
     contextvars.Context().run(evaluate)
