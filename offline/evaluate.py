@@ -285,9 +285,9 @@ def _without_source_positions() -> None:
     engine keeps them as the resource's source position in state, for people to read
     (pkg/resource/deploy/source_eval.go, sourcePositions.getFromRequest: one it cannot parse is
     logged and dropped, never an error); the recording monitor keeps neither, and no check reads
-    them. That walk
-    was a tenth of an evaluation (0.6 of 6.0 s for three production runs under cProfile), so the
-    harness sends an empty trace, as the SDK itself does when it finds no user frame."""
+    them. That walk was a tenth of an evaluation (0.6 of 6.0 s for three production runs under
+    cProfile), so the harness sends an empty trace, as the SDK itself does when it finds no user
+    frame."""
     from pulumi.runtime import resource
     from pulumi.runtime.proto import source_pb2
 

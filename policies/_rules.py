@@ -110,7 +110,6 @@ class DecodeOncePerRequest:
             entry.deserialized = _deserialize(props)
         return entry.deserialized
 
-
     def unknown_checking_proxy(self, props: dict) -> Mapping[str, Any]:
         if getattr(self._local, "scope", None) is None:
             return _unknown_checking_proxy(props)
@@ -122,7 +121,7 @@ class _LazyProxy(_DictProxy):
     length, iteration (and so every Mapping method: get, items, `in`, ==) goes to that proxy, so
     a rule sees what it saw before, unknowns raising UnknownValueError at the same key."""
 
-    def __init__(self, props: dict) -> None:  # noqa: D107 - not _DictProxy's: nothing is built yet
+    def __init__(self, props: dict) -> None:  # not _DictProxy's: nothing is built yet
         self._props: dict | None = props
         self._proxy: Mapping[str, Any] | None = None
 
@@ -313,7 +312,6 @@ class Stack:
         for i, r in enumerate(resources):
             self._by_type.setdefault(r.resource_type, []).append(r)
             self._position[id(r)] = i
-        self._referencing: dict[tuple[str, str], dict[str, list[PolicyResource]]] = {}
         self._indexes: dict[tuple, Any] = {}
 
     def of_type(self, *types: str) -> list[PolicyResource]:
@@ -337,15 +335,14 @@ class Stack:
 
     def referencing(self, target: PolicyResource, typ: str, prop: str) -> list[PolicyResource]:
         """Resources of `typ` whose `prop` was computed from `target` (e.g. versioning of a bucket)."""
-        index = self._referencing.get((typ, prop))
-        if index is None:
-            index = {}
+        def build() -> dict[str, list[PolicyResource]]:
+            index: dict[str, list[PolicyResource]] = {}
             for r in self._by_type.get(typ, ()):
                 # A resource that names the target twice in one property is one companion, once.
                 for urn in dict.fromkeys(d.urn for d in r.property_dependencies.get(prop, [])):
                     index.setdefault(urn, []).append(r)
-            self._referencing[(typ, prop)] = index
-        return list(index.get(target.urn, ()))
+            return index
+        return list(self.index(("referencing", typ, prop), build).get(target.urn, ()))
 
     @staticmethod
     def referenced(source: PolicyResource, prop: str) -> list[PolicyResource]:
