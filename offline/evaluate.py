@@ -228,7 +228,7 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
     `program` replaces __main__.py: the tests write a user's variant of a resource with the SDK
     classes (pulumi_aws 7 ...) and judge what it registers, under the same mocks and monitor."""
     import pulumi
-    from pulumi.runtime.settings import get_root_resource
+    from pulumi.runtime.settings import SETTINGS, get_root_resource
     from pulumi.runtime.stack import Stack, run_pulumi_func
 
     from offline.mocks import PlatformMocks
@@ -248,6 +248,11 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
         try:
             mocks = PlatformMocks(preview)
             monitor = _recording_monitor(mocks, graph, listener)
+            # set_mocks's MockSettings leaves `outputs` unset (pulumi/runtime/mocks.py), so every mocked
+            # run in a process shares the set the SDK made at import. A run that failed leaves its tasks
+            # there, bound to its closed loop, and the next run's wait_for_rpcs awaits them ("Event loop
+            # is closed"). The SDK's own pulumi.runtime.test wrapper clears it before each test, as here.
+            SETTINGS.outputs.clear()
             pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
             # What pulumi-language-python-exec does first (sdk/python/cmd/pulumi-language-python-exec):
             # read PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS from the environment into the runtime.

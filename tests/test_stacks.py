@@ -168,6 +168,7 @@ def test_a_failed_registration_is_the_error_even_with_registrations_in_flight():
     import asyncio
     import gc
 
+    import pulumi
     import pulumi_aws as aws
     from conftest import inline_graph
 
@@ -183,3 +184,34 @@ def test_a_failed_registration_is_the_error_even_with_registrations_in_flight():
         with pytest.raises(ValueError, match="Duplicate resource URN"):
             inline_graph(program)
     assert [o for o in gc.get_objects() if isinstance(o, asyncio.BaseEventLoop) and not o.is_closed()] == []
+    # and the failed runs' tasks do not reach the next run (it raised "Event loop is closed")
+    assert len(inline_graph(lambda: aws.sns.Topic("t", display_name=pulumi.Output.json_dumps({"a": "b"}))).resources) > 1
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
+def test_json_output_registers_what_the_sdks_json_dumps_does(preview):
+    """components._common.json_output (one Output.all over the leaves) in place of the SDK's quadratic
+    Output.json_dumps: the same string, secrecy, unknown-ness and dependencies for one document with
+    resource, secret and plain leaves in dicts, lists and tuples."""
+    import pulumi
+    import pulumi_aws as aws
+    from conftest import inline_graph
+
+    from components._common import json_output
+
+    def program() -> None:
+        key, topic = aws.kms.Key("key"), aws.sns.Topic("topic")
+        for name, dump in (("sdk", pulumi.Output.json_dumps), ("ours", json_output)):
+            aws.sns.TopicPolicy(name, arn=topic.arn, policy=dump({"Version": "2012-10-17", "Statement": [
+                {"Sid": "A", "Resource": key.arn, "Condition": {"StringEquals": {"x": pulumi.Output.secret("s")}}},
+                {"Principal": {"AWS": [topic.name, "*"]}, "Action": ("sns:Publish", 1, None, True), "E": [{}]}]}))
+
+    g = inline_graph(program, preview=preview)
+    sdk, ours = g.named("sdk"), g.named("ours")
+    assert is_secret(ours.inputs["policy"]) and contains_unknown(ours.inputs["policy"]) == preview
+    assert ours.inputs == sdk.inputs
+    assert sorted(ours.dependencies) == sorted(sdk.dependencies)
+    assert {k: sorted(v) for k, v in ours.property_dependencies.items()} == \
+        {k: sorted(v) for k, v in sdk.property_dependencies.items()}
+    key = g.named("key").urn
+    assert key in ours.property_dependencies["policy"]
