@@ -9,8 +9,44 @@ from collections.abc import Callable, Sequence
 import pulumi
 import pulumi_aws as aws
 
-# A bucket policy statement; values may be Outputs (ARNs), which Output.json_dumps resolves.
+# A bucket policy statement; values may be Outputs (ARNs), which json_output resolves.
 Statement = dict[str, object]
+
+
+class _Slot(int):
+    """Where json_output's n-th Output leaf goes back in."""
+
+
+def json_output(value: object) -> pulumi.Output[str]:
+    """`json_output(value)` for dicts (str keys), lists and tuples whose leaves may be
+    Outputs: the same string, secrecy, dependencies and unknown-ness (any unknown leaf makes it unknown),
+    through one Output.all over the leaves. The SDK lifts every nested container into an Output of its
+    own and each of those walks its whole value for unknowns (pulumi/output.py from_input and
+    _OutputData.__post_init__), quadratic in the document: an ECS task definition took a quarter of a
+    staging evaluation."""
+    leaves: list[pulumi.Output[object]] = []
+
+    def hollow(v: object) -> object:
+        if isinstance(v, pulumi.Output):
+            leaves.append(v)
+            return _Slot(len(leaves) - 1)
+        if isinstance(v, dict):
+            return {k: hollow(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [hollow(x) for x in v]
+        return v
+
+    def fill(v: object, values: list[object]) -> object:
+        if isinstance(v, _Slot):
+            return values[v]
+        if isinstance(v, dict):
+            return {k: fill(x, values) for k, x in v.items()}
+        if isinstance(v, list):
+            return [fill(x, values) for x in v]
+        return v
+
+    template = hollow(value)
+    return pulumi.Output.all(*leaves).apply(lambda values: json.dumps(fill(template, values)))
 
 # The tag on a secret that Secrets Manager does not rotate, saying why and how it is rotated instead
 # (the policy pack's secrets-rotation rule reads it). Tag values allow letters, digits, spaces and
@@ -64,7 +100,7 @@ def key_policy(identity: pulumi.Output[aws.GetCallerIdentityResult], *statements
     """A KMS key policy: the account administers the key (as AWS's default policy does), plus
     `statements` for the services that must use it. `identity` is get_caller_identity_output()."""
     root = identity.arn.apply(lambda arn: "arn:{1}:iam::{4}:root".format(*arn.split(":")))
-    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+    return json_output({"Version": "2012-10-17", "Statement": [
         {"Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
          "Principal": {"AWS": root}},
         *statements,
@@ -187,7 +223,7 @@ class HardenedBucket:
         statements name a resource that itself needs the bucket (a CloudFront distribution)."""
         policy = self.policy = aws.s3.BucketPolicy(
             f"{self._name}-policy", bucket=self.bucket.id, region=self._region,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17",
+            policy=json_output({"Version": "2012-10-17",
                                              "Statement": self._statements + extra_statements}),
             opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(
                 depends_on=[self.public_access_block])))

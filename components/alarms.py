@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_aws as aws
 
-from components._common import Statement, assume_role_policy, key_policy, kms_key, regional_arn
+from components._common import Statement, assume_role_policy, json_output, key_policy, kms_key, regional_arn
 from components._validation import Checker, bounded
 from components.alarm_targets import BackupTarget, CacheTarget, DatabaseTarget, LoadBalancerTarget, UptimeTarget
 
@@ -244,7 +244,7 @@ class Alarms(pulumi.ComponentResource):
         # topic.arn's value, known in preview (components/_common.py regional_arn).
         topic_arn = regional_arn(self, "sns", topic.name, on_region)
         aws.sns.TopicPolicy(f"{name}-topic-policy{suffix}", arn=topic.arn, region=on_region,
-                            policy=pulumi.Output.json_dumps({
+                            policy=json_output({
                                 "Version": "2012-10-17",
                                 "Statement": [
                                     {"Sid": "AlarmsAndBudgetsPublish", "Effect": "Allow", "Action": "sns:Publish",
@@ -430,7 +430,7 @@ class Alarms(pulumi.ComponentResource):
         b = self._args.backups
         if b is None:
             return None
-        pattern = pulumi.Output.json_dumps({
+        pattern = json_output({
             "source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
             "detail": {
                 "clusterArn": [b.cluster_arn], "group": [f"family:{f}" for f in b.task_families],
@@ -532,7 +532,7 @@ class Alarms(pulumi.ComponentResource):
             f"{self._name}-dashboard",
             # Stack names may hold '.', which PutDashboard refuses (botocore cloudwatch DashboardName).
             dashboard_name=re.sub(r"[^A-Za-z0-9_-]", "-", self._args.name_prefix)[:255],
-            dashboard_body=pulumi.Output.json_dumps({"widgets": widgets}),
+            dashboard_body=json_output({"widgets": widgets}),
             opts=self._child)
 
     def _budget(self) -> aws.budgets.Budget | None:

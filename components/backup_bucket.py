@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import HardenedBucket, account_key_policy, assume_role_policy, bucket_arn, kms_key
+from components._common import HardenedBucket, account_key_policy, assume_role_policy, bucket_arn, json_output, kms_key
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded
 
 DAILY_PREFIX = "daily/"
@@ -106,7 +106,7 @@ class BackupBucket(pulumi.ComponentResource):
         writer = aws.iam.Policy(
             f"{name}-writer-policy",
             description=f"Write-only access for the backup job to {name} (daily/ and weekly/)",
-            policy=pulumi.Output.json_dumps({
+            policy=json_output({
                 "Version": "2012-10-17",
                 "Statement": [
                     {"Sid": "PutBackups", "Effect": "Allow",
@@ -126,7 +126,7 @@ class BackupBucket(pulumi.ComponentResource):
             f"{name}-operator-policy",
             description=f"`python -m ops backup|verify` on {name}: write, read back, list, and delete "
                         "only the object versions a failed run wrote",
-            policy=pulumi.Output.json_dumps({
+            policy=json_output({
                 "Version": "2012-10-17",
                 "Statement": [
                     {"Sid": "Backups", "Effect": "Allow",
@@ -172,7 +172,7 @@ class BackupBucket(pulumi.ComponentResource):
                             tags=tags, opts=child)
         aws.iam.RolePolicy(
             f"{name}-replication-policy", role=role.id,
-            policy=pulumi.Output.json_dumps({
+            policy=json_output({
                 "Version": "2012-10-17",
                 "Statement": [
                     {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],

@@ -25,6 +25,7 @@ from components._common import (
     assume_role_policy,
     ecr_repository,
     encrypted_log_group,
+    json_output,
     kms_key,
     logs_key_policy,
     partition_and_account,
@@ -308,7 +309,7 @@ class BackupJobs(pulumi.ComponentResource):
               statements: list[Statement], assume: pulumi.Input[str] | None = None) -> aws.iam.Role:
         role = aws.iam.Role(name, assume_role_policy=assume or assume_role_policy(service),
                             description=description, tags=tags, opts=self._child)
-        aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=pulumi.Output.json_dumps(
+        aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=json_output(
             {"Version": "2012-10-17", "Statement": statements}), opts=self._child)
         return role
 
@@ -371,7 +372,7 @@ class BackupJobs(pulumi.ComponentResource):
         families = [regional_arn(self, "ecs", f"task-definition/{family}:*") for family in self.task_families.values()]
         role_arns = [pulumi.Output.concat("arn:", partition, ":iam::", account, ":role/", r.name) for r in passed]
         # The confused-deputy guard of the same guide: only this account's schedules assume it.
-        assume = pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+        assume = json_output({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "scheduler.amazonaws.com"},
             "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]})
         return self._role(f"{name}-scheduler-role", "scheduler.amazonaws.com",
@@ -421,7 +422,7 @@ class BackupJobs(pulumi.ComponentResource):
             ephemeral_storage={"size_in_gib": s.task_storage_gb},
             execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
             volumes=[{"name": "tmp"}],
-            container_definitions=pulumi.Output.json_dumps([definition]), tags=args.tags, opts=self._child)
+            container_definitions=json_output([definition]), tags=args.tags, opts=self._child)
 
     def _schedule(self, name: str, job: str, command: tuple[str, ...], args: BackupJobsArgs,
                   group: aws.scheduler.ScheduleGroup, cluster_arn: pulumi.Output[str],

@@ -18,7 +18,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components._common import assume_role_policy, encrypted_log_group, regional_arn
+from components._common import assume_role_policy, encrypted_log_group, json_output, regional_arn
 from components._validation import Checker
 
 HANDLER_FILE = Path(__file__).with_name("rotation") / "handler.py"
@@ -166,6 +166,6 @@ class DatabaseRotation(pulumi.ComponentResource):
                 "service/", args.ecs.cluster_name, "/", args.ecs.service_name))
             statements.append({"Sid": "RedeployTheApp", "Effect": "Allow", "Action": "ecs:UpdateService",
                                "Resource": service})
-        policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=pulumi.Output.json_dumps(
+        policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=json_output(
             {"Version": "2012-10-17", "Statement": statements}), opts=child)
         return role, [vpc, policy]

@@ -20,6 +20,7 @@ from components._common import (
     bucket_arn,
     ecr_repository,
     encrypted_log_group,
+    json_output,
     kms_key,
     logs_key_policy,
     rotation_exempt,
@@ -172,7 +173,7 @@ class EcsService(pulumi.ComponentResource):
                                                description=f"{name}: runtime secrets of the app task",
                                                tags=rotation_exempt(tags, ENV_SECRET_ROTATION), opts=self._child)
         # Typed as an Input so mypy can solve Output.secret's `Input[U]` (from Output[str] alone it cannot).
-        secret_string: pulumi.Input[str] = pulumi.Output.json_dumps(secrets)
+        secret_string: pulumi.Input[str] = json_output(secrets)
         aws.secretsmanager.SecretVersion(f"{name}-env-version", secret_id=env_secret.id,
                                          secret_string=pulumi.Output.secret(secret_string), opts=self._child)
         return env_secret
@@ -194,7 +195,7 @@ class EcsService(pulumi.ComponentResource):
         if database is not None:  # the rotated app login's URLs (components/app.py DatabaseSecret)
             secret_arns.append(database.arn)
             key_arns.append(database.kms_key_arn)
-        aws.iam.RolePolicy(f"{name}-execution-secrets", role=execution_role.id, policy=pulumi.Output.json_dumps({
+        aws.iam.RolePolicy(f"{name}-execution-secrets", role=execution_role.id, policy=json_output({
             "Version": "2012-10-17",
             "Statement": [
                 {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
@@ -207,7 +208,7 @@ class EcsService(pulumi.ComponentResource):
         if args.uploads is not None:
             u = args.uploads
             objects = pulumi.Output.concat(u.bucket_arn, "/", u.prefix, "*")
-            aws.iam.RolePolicy(f"{name}-task-uploads", role=task_role.id, policy=pulumi.Output.json_dumps({
+            aws.iam.RolePolicy(f"{name}-task-uploads", role=task_role.id, policy=json_output({
                 "Version": "2012-10-17",
                 "Statement": [
                     # PutObject also authorizes CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
@@ -250,7 +251,7 @@ class EcsService(pulumi.ComponentResource):
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
             execution_role_arn=execution_role.arn, task_role_arn=task_role.arn,
             volumes=[{"name": volume_name(p)} for p in e.writable_paths],
-            container_definitions=pulumi.Output.json_dumps([definition]), tags=args.tags, opts=self._child)
+            container_definitions=json_output([definition]), tags=args.tags, opts=self._child)
 
     # ---- load balancer --------------------------------------------------------------------------
     def _load_balancer_security_group(self, name: str, args: EcsServiceArgs) -> aws.ec2.SecurityGroup:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import assume_role_policy, encrypted_log_group, regional_arn
+from components._common import assume_role_policy, encrypted_log_group, json_output, regional_arn
 from components._validation import CLOUDWATCH_RETENTION_DAYS, Checker, bounded, choice
 
 NAT_MODES = ("none", "single", "perAz")
@@ -221,7 +221,7 @@ class Network(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-flow-logs-policy",
             role=role.id,
-            policy=pulumi.Output.json_dumps({
+            policy=json_output({
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Effect": "Allow",

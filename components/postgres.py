@@ -15,7 +15,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components._aws_catalog import rds_instance_classes
-from components._common import account_key_policy, assume_role_policy, kms_key, rotation_exempt
+from components._common import account_key_policy, assume_role_policy, json_output, kms_key, rotation_exempt
 from components._validation import Checker, bounded, choice
 from components.alarm_targets import DatabaseTarget
 
@@ -346,7 +346,7 @@ class Postgres(pulumi.ComponentResource):
             tags=tags if args.rotated else rotation_exempt(tags, NOT_ROTATED))
         aws.secretsmanager.SecretVersion(
             f"{name}-credentials-version", secret_id=secret.id,
-            secret_string=pulumi.Output.json_dumps({
+            secret_string=json_output({
                 "engine": "postgres", "username": s.username, "password": password.result,
                 "host": self.primary.address, "port": PORT, "dbname": s.database_name,
                 "dbInstanceIdentifier": self.primary.identifier,
@@ -506,7 +506,7 @@ class Postgres(pulumi.ComponentResource):
         ours = {f"rds:db-tag/{k}": tags[k] for k in ("Project", "Stack") if k in tags}
         policy = aws.iam.RolePolicy(
             f"{name}-{label}protect-policy", role=role.id,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+            policy=json_output({"Version": "2012-10-17", "Statement": [
                 # DescribeDBInstances runs with a dbi-resource-id filter, which IAM authorises on db:*.
                 {"Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": dbs},
                 {"Effect": "Allow", "Action": "rds:ModifyDBInstance", "Resource": dbs,
@@ -567,7 +567,7 @@ class Postgres(pulumi.ComponentResource):
                             tags=args.tags, opts=child)
         aws.iam.RolePolicy(
             f"{name}-proxy-secret-access", role=role.id,
-            policy=pulumi.Output.json_dumps({
+            policy=json_output({
                 "Version": "2012-10-17",
                 "Statement": [
                     {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",

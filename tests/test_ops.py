@@ -338,7 +338,8 @@ def live(aws_env, tmp_path):
         "DefaultCacheBehavior": {"TargetOriginId": "alb", "ViewerProtocolPolicy": "redirect-to-https",
                                  "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}})["Distribution"]["Id"]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() waits for the loop's next poll: 0.5 s a test at the default interval
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     outputs = {"awsRegion": "us-east-1", "databaseInstances": {"primary": f"pg-{suffix}", "replicas": [f"pg-r0-{suffix}"],
                                                               "dr": None, "drRegion": None},
                "redisReplicationGroupId": f"redis-{suffix}", "backupBucketName": bucket, "alarmTopicArn": topic,
@@ -351,6 +352,7 @@ def live(aws_env, tmp_path):
         "  platform:alarmActionsEnabled: false\n")
     yield {"dir": tmp_path, "s3": s3, "bucket": bucket, "outputs": outputs}
     server.shutdown()
+    server.server_close()
 
 
 def smoke(live):
