@@ -48,13 +48,18 @@ def wait_for_port(port: int, proc, what: str, timeout: float = 30) -> None:
 
 
 # ---- servers -----------------------------------------------------------------------------------
+# moto builds each region's EC2 backend with ~1,000 public AMIs (moto/ec2/models/amis.py), again after
+# every /moto-api/reset: 0.1 s a region. ops/ never reads an AMI.
+MOTO_ENV = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+
+
 @contextlib.contextmanager
 def moto_server():
     """moto_server on a free loopback port, for the length of the block; yields its URL."""
     port = free_port()
     server = shutil.which("moto_server", path=str(Path(sys.executable).parent))
     proc = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, env={**os.environ, **MOTO_ENV})
     try:
         wait_for_port(port, proc, "moto_server")
         yield f"http://127.0.0.1:{port}"
