@@ -223,6 +223,7 @@ def test_a_waiver_without_a_justification_is_refused(tmp_path: Path):
 
 
 # ---- Checkov itself -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_checkov_finds_nothing_outside_the_waivers_and_known_gaps(tmp_path: Path):
     if not CHECKOV.exists():
         # .ci/run installs it (scripts/checkov --install) and sets CHECKOV_REQUIRED: CI never skips.

@@ -161,6 +161,7 @@ def test_the_program_still_checks_types_when_the_cli_skips_validation():
 
 
 # ---- 4. handed over through the environment, as the language host does -------------------------
+@pytest.mark.slow
 def test_a_fresh_process_configured_only_through_the_environment_builds_the_same_graph(tmp_path):
     raw, secret = read_stack_config(stack_file("staging"), "staging")
     out = tmp_path / "graph.json"

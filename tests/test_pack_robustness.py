@@ -520,6 +520,7 @@ def test_a_replicated_graph_keeps_each_copy_to_itself():
             assert r.provider.rsplit("::", 1)[0] in urns
 
 
+@pytest.mark.slow
 def test_a_graph_of_two_thousand_resources_is_judged_without_error(pack):
     """Every resource analyzed (bounded), then one AnalyzeStack: no failed call, no finding (whole
     copies of a compliant stack are compliant). 10,000 is scripts/bench-pack's job (docs/policy-pack.md):
@@ -591,6 +592,7 @@ def test_the_decode_cache_is_installed_on_the_sdk_the_pack_locks(rules):
     assert rules.DecodeOncePerRequest.installed()
 
 
+@pytest.mark.slow
 def test_every_response_is_the_same_with_and_without_the_decode_cache(servicer, rules, monkeypatch):
     """Every Analyze and the AnalyzeStack of production's preview (unknowns: "can't run during
     preview") with a wrong-shaped copy of each custom type per input (violations, shape errors),

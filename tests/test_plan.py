@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 
+import pytest
 from conftest import ROOT, evaluate, example_graph, stack_graph
 
 from offline.facts import fact_of
@@ -76,6 +77,7 @@ def test_staging_plan_uses_its_pack_config_and_passes_with_advisories(run_plan):
     assert "budget 200.00 (alarms-budget)" in cost and "unpriced (0): none" in cost
 
 
+@pytest.mark.slow
 def test_a_public_database_fails_the_plan_with_exit_3(tmp_path):
     prod = (ROOT / "Pulumi.production.yaml").read_text()
     cfg = tmp_path / "Pulumi.production.yaml"  # named production: judged by production's rules

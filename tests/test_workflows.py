@@ -349,6 +349,7 @@ def run_ops_image_step(tmp_path, repo: str = "", exists: bool = False) -> tuple[
     return done, log.read_text() if log.exists() else "", summary.read_text() if summary.exists() else ""
 
 
+@pytest.mark.slow
 def test_the_ops_image_step_builds_with_the_stacks_postgres_major_and_pushes_the_sha(tmp_path):
     repo = "123456789012.dkr.ecr.us-east-1.amazonaws.com/platform-production-ops"
     sha = "0123456789abcdef0123456789abcdef01234567"
@@ -367,6 +368,7 @@ def test_the_ops_image_step_builds_with_the_stacks_postgres_major_and_pushes_the
     assert f"pulumi config set backupImageTag {sha} --stack production" in summary
 
 
+@pytest.mark.slow
 def test_the_ops_image_step_skips_before_the_first_up_and_an_existing_tag(tmp_path):
     (tmp_path / "first").mkdir()
     done, log, _ = run_ops_image_step(tmp_path / "first")
