@@ -11,7 +11,10 @@ from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_cloudflare as cloudflare
+
+# pulumi_cloudflare imports all of its ~500 resource modules at once (about 1 s; pulumi_aws loads a
+# service module on first use): it is imported where a Cloudflare resource is made, so that reading
+# the settings these modules hold (stack_config, `python -m ops`) does not pay for it.
 
 DNS_PROVIDERS = ("route53", "cloudflare")
 HOSTS = ("", "www", "api")  # apex, www and api, as the seeds publish them (Vercel redirects www to the apex; CloudFront and the ALB serve it as is)
@@ -54,6 +57,8 @@ class DnsZone:
     def record(self, resource_name: str, fqdn: pulumi.Input[str], rtype: str, value: pulumi.Input[str],
                opts: pulumi.ResourceOptions, comment: str = "", proxied: bool = False):
         if self.provider == "cloudflare":
+            import pulumi_cloudflare as cloudflare
+
             # DNS-only unless asked: Vercel asks for DNS-only records, and ACM must see its CNAMEs as they are.
             return cloudflare.DnsRecord(resource_name, zone_id=self.zone_id, name=fqdn, type=rtype,
                                         content=value, ttl=1 if proxied else CLOUDFLARE_TTL, proxied=proxied,
@@ -129,4 +134,6 @@ def _validation_option(cert: aws.acm.Certificate,
 
 
 def option_name(record) -> pulumi.Output[str]:
+    import pulumi_cloudflare as cloudflare
+
     return record.name if isinstance(record, cloudflare.DnsRecord) else record.fqdn

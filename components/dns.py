@@ -10,13 +10,16 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
-import pulumi_cloudflare as cloudflare
 
 from components._dns_zone import DnsZone, SiteTarget, fqdns
 from components._validation import Checker, Problem, choice, choices
 from components.rate_limits import RateLimitSettings
+
+if TYPE_CHECKING:  # imported where the zone's resources are made (components/_dns_zone.py says why)
+    import pulumi_cloudflare as cloudflare
 
 RULES = ("api", "auth", "general")
 # The `period` values Cloudflare's API takes for rate limiting rules; the plan decides which of them a zone may use.
@@ -192,6 +195,8 @@ class Dns(pulumi.ComponentResource):
 
         cf = args.cloudflare
         if args.zone.provider == "cloudflare" and cf is not None and cf.manage_zone:
+            import pulumi_cloudflare as cloudflare
+
             for setting, value in ZONE_SETTINGS.items():
                 cloudflare.ZoneSetting(f"{name}-{setting.replace('_', '-')}", zone_id=args.zone.zone_id,
                                        setting_id=setting, value=value, opts=child)

@@ -375,11 +375,14 @@ def _in_repository(file: Path) -> bool:
 
 
 def _resolve_module_attributes(tree: ast.AST) -> None:
-    """getattr along each `name.attr.attr` the source writes, while it stays on modules."""
+    """Import what each `import` in the source names, a function's own too (components/_dns_zone.py
+    imports pulumi_cloudflare where it makes a record), then getattr along each `name.attr.attr` the
+    source writes, while it stays on modules."""
     bound: dict[str, str] = {}  # name in the source -> the module `import` bound to it
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
+                importlib.import_module(alias.name)
                 top = alias.name.split(".")[0]
                 bound[alias.asname or top] = alias.name if alias.asname else top
     for node in ast.walk(tree):

@@ -343,6 +343,15 @@ def test_pg_major_prints_the_stacks_postgres_major(tmp_path, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_reading_a_stacks_settings_leaves_the_cloudflare_sdk_unimported():
+    """pulumi_cloudflare imports every resource it has (about 1 s of the 1.6 s `ops pg-major` took):
+    the components import it where they make a Cloudflare resource, not where their settings live."""
+    probe = "import sys\nfrom ops.__main__ import main\nmain(['pg-major', '--stack', 'production'])\n" \
+            "print(sorted(m for m in sys.modules if m.startswith('pulumi_cloudflare')))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.splitlines() == ["16", "[]"], done.stdout + done.stderr
+
+
 # ---- 5. quotas ------------------------------------------------------------------------------------
 def test_quotas_count_what_the_stack_adds_to_what_exists(aws, zone, kms_stack, tmp_path, capsys):
     ec2 = aws.client("ec2")
