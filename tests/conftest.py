@@ -27,6 +27,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from servers import appdb, aws_env, postgres  # noqa: E402, F401 - session fixtures: one of each per worker
+
 from offline.analyzer import PolicyPackProcess, Verdict  # noqa: E402
 from offline.cliconfig import ConfigValue, engine_config, read_stack_file  # noqa: E402
 from offline.evaluate import Graph, import_program_modules, run, stack_file  # noqa: E402

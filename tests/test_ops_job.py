@@ -1,7 +1,7 @@
 """`python -m ops job backup|drill`, the ops image's entrypoint, as the scheduled ECS task runs it: a
 process configured by the contract's environment alone (the database secret's JSON in
 DATABASE_CREDENTIALS, as ECS `secrets` injects it), against moto_server (S3, KMS, CloudWatch) and the
-throwaway PostgreSQL of test_ops.py; metrics read back from moto. Then ops/Dockerfile, statically
+throwaway PostgreSQL of tests/servers.py; metrics read back from moto. Then ops/Dockerfile, statically
 and through hadolint (the image cannot be built here: no Docker)."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import ROOT
-from test_ops import PASSWORD, ROWS, appdb, aws_env, objects, postgres, stack  # noqa: F401 - fixtures
+from servers import PASSWORD, ROWS
+from test_ops import objects, stack  # noqa: F401 - stack: the fixture
 
 NAMESPACE = "Platform/Backups"
 DOCKERFILE = ROOT / "ops" / "Dockerfile"

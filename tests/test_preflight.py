@@ -14,7 +14,7 @@ from urllib.request import Request, urlopen
 
 import pytest
 from conftest import ROOT
-from test_ops import free_port, moto_server
+from servers import free_port
 
 PASSPHRASE = "pp-Wh1sper-n0t-for-logs"
 CF_TOKEN = "cf-T0ken-n0t-for-logs-0123456789"
@@ -23,17 +23,13 @@ SECRET_ENV = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "CLOU
               "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL")
 
 
-@pytest.fixture(scope="module")
-def moto():
-    with moto_server() as url:
-        yield url
-
-
 @pytest.fixture
-def aws(moto, monkeypatch):
-    """A fresh moto account (state reset) and an environment with nothing but its credentials."""
+def aws(aws_env, monkeypatch):
+    """A fresh moto account (the session's moto_server, its state reset: every test of the session
+    makes what it reads) and an environment with nothing but its credentials."""
     import boto3
 
+    moto = aws_env["AWS_ENDPOINT_URL"]
     urlopen(Request(f"{moto}/moto-api/reset", method="POST"), timeout=10).close()
     env = {"AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1"}

@@ -1,4 +1,4 @@
-"""The rotation function (components/rotation/handler.py) against a real PostgreSQL (tests/test_ops.py's
+"""The rotation function (components/rotation/handler.py) against a real PostgreSQL (tests/servers.py's
 throwaway cluster) and moto_server's Secrets Manager and ECS, driven step by step as Secrets Manager
 drives it: RotateSecret makes the AWSPENDING version, then createSecret, setSecret, testSecret and
 finishSecret run with its token."""
@@ -12,7 +12,7 @@ import uuid
 from unittest import mock
 
 import pytest
-from test_ops import free_port, postgres  # noqa: F401  (postgres: the throwaway cluster fixture)
+from servers import free_port
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -138,7 +138,7 @@ def moto():
 
 
 @pytest.fixture
-def stack(moto, postgres):  # noqa: F811
+def stack(moto, postgres):
     return Stack(postgres)
 
 
