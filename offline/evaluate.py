@@ -245,6 +245,15 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         monitor = None
+        failed = False
+
+        def quiet_after_failure(loop_: asyncio.AbstractEventLoop, context: dict) -> None:
+            # A failed registration fails every output of its resource with the run's error, which the
+            # run raises once; collected later, each of those futures would print it again.
+            if not (failed and context.get("message", "").endswith("exception was never retrieved")):
+                loop_.default_exception_handler(context)
+
+        loop.set_exception_handler(quiet_after_failure)
         try:
             mocks = PlatformMocks(preview)
             monitor = _recording_monitor(mocks, graph, listener)
@@ -265,6 +274,9 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
             if not isinstance(root, Stack):
                 raise RuntimeError(f"set_mocks made no root stack (got {root!r})")
             graph.stack_outputs.update(loop.run_until_complete(_encode_outputs(root.outputs)))
+        except BaseException:
+            failed = True
+            raise
         finally:
             try:
                 # A failed RPC ends the program while other executor threads may still be inside
@@ -275,6 +287,7 @@ def run_program(stack: str, *, preview: bool, graph: Graph | None = None,
                 asyncio.set_event_loop(None)
                 loop.close()
                 for thread_loop in monitor.loops if monitor is not None else ():
+                    thread_loop.set_exception_handler(quiet_after_failure)
                     if not thread_loop.is_running():  # never, once the executor is down; never raise here
                         thread_loop.close()
 
