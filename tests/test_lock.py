@@ -79,3 +79,45 @@ def test_the_venv_is_the_dev_lock():
         if installed != version:
             wrong[name] = (version, installed)
     assert not wrong, f"installed versions differ from requirements-dev.lock (locked, installed): {wrong}"
+
+
+FAKE_PYTHON = """#!/bin/bash
+# A stand-in interpreter: logs its calls; `-m venv DIR` makes a venv naming it, `-m pip` installs nothing.
+echo "$0 $*" >> "$LOG"
+case "$*" in
+  "-S -c"*) realpath "$0" ;;
+  "-m venv "*) mkdir -p "$3/bin" && cp "$0" "$3/bin/python" && printf 'executable = %s\\n' "$(realpath "$0")" > "$3/pyvenv.cfg" ;;
+esac
+"""
+
+
+def test_bootstrap_remakes_a_venv_another_interpreter_made_and_keeps_its_own(tmp_path):
+    """scripts/bootstrap.sh: $PYTHON picks the interpreter; a .venv made by another one (pyvenv.cfg's
+    `executable`) is made anew with it, then the lock is installed; the next run changes nothing."""
+    import subprocess
+
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "bootstrap.sh").write_text((ROOT / "scripts" / "bootstrap.sh").read_text())
+    (tmp_path / "requirements-dev.lock").write_text("# empty\n")
+    pythons = {}
+    for name in ("old", "new"):
+        pythons[name] = tmp_path / name / "python3.11"
+        pythons[name].parent.mkdir()
+        pythons[name].write_text(FAKE_PYTHON)
+        pythons[name].chmod(0o755)
+    log = tmp_path / "log"
+
+    def bootstrap(python: Path) -> str:
+        done = subprocess.run(["bash", "-c", f"source {tmp_path}/scripts/bootstrap.sh"], capture_output=True,
+                              text=True, env={"PATH": "/usr/bin:/bin", "PYTHON": str(python), "LOG": str(log)})
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    venv = tmp_path / ".venv"
+    assert "creating" in bootstrap(pythons["old"]) and str(pythons["old"]) in (venv / "pyvenv.cfg").read_text()
+    assert bootstrap(pythons["old"]) == ""  # made by this interpreter, lock installed: nothing to do
+    said = bootstrap(pythons["new"])
+    assert f"making {venv} anew with {pythons['new']} (it was made with {pythons['old']})" in said
+    assert str(pythons["new"]) in (venv / "pyvenv.cfg").read_text()
+    assert f"{venv}/bin/python -m pip install" in log.read_text().splitlines()[-1]  # the stamp went with the venv
+    assert bootstrap(pythons["new"]) == ""
