@@ -548,7 +548,9 @@ def _write_plans(args: argparse.Namespace) -> int:
     for value in args.targets:
         label, stack, path = target(value)
         document = plan(graph_of(stack, path, preview=args.preview))
-        (out / f"{label}.json").write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+        # One line, as `terraform show -json` writes it: Checkov reads JSON with its YAML loader, a
+        # character at a time, and the indentation was a third of the bytes.
+        (out / f"{label}.json").write_text(json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n")
     return 0
 
 
