@@ -18,7 +18,7 @@ class _Slot(int):
 
 
 def json_output(value: object) -> pulumi.Output[str]:
-    """`json_output(value)` for dicts (str keys), lists and tuples whose leaves may be
+    """`pulumi.Output.json_dumps(value)` for dicts (str keys), lists and tuples whose leaves may be
     Outputs: the same string, secrecy, dependencies and unknown-ness (any unknown leaf makes it unknown),
     through one Output.all over the leaves. The SDK lifts every nested container into an Output of its
     own and each of those walks its whole value for unknowns (pulumi/output.py from_input and
@@ -223,8 +223,7 @@ class HardenedBucket:
         statements name a resource that itself needs the bucket (a CloudFront distribution)."""
         policy = self.policy = aws.s3.BucketPolicy(
             f"{self._name}-policy", bucket=self.bucket.id, region=self._region,
-            policy=json_output({"Version": "2012-10-17",
-                                             "Statement": self._statements + extra_statements}),
+            policy=json_output({"Version": "2012-10-17", "Statement": self._statements + extra_statements}),
             opts=pulumi.ResourceOptions.merge(self._opts, pulumi.ResourceOptions(
                 depends_on=[self.public_access_block])))
         return policy
