@@ -16,10 +16,15 @@ want="$(sha256sum < "$ROOT/requirements-dev.lock" | cut -d' ' -f1)"
 # make_venv DIR: a venv of $PY at DIR; one made by another interpreter (an older bootstrap, another
 # $PYTHON) is made anew.
 make_venv() {
-  local made_by
+  local made_by want_exe
+  # First make sure $PY runs: a mistyped PYTHON must not cost the venv that works.
+  if ! want_exe="$("$PY" -S -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)" \
+      || [ -z "$want_exe" ]; then
+    echo "bootstrap: cannot run $PY: set PYTHON to a Python 3.11 interpreter (or unset it)" >&2
+    exit 1
+  fi
   made_by="$(sed -n 's/^executable = //p' "$1/pyvenv.cfg" 2>/dev/null || true)"
-  if [ -x "$1/bin/python" ] && [ -n "$made_by" ] && \
-      [ "$(realpath "$made_by")" != "$("$PY" -S -c 'import os, sys; print(os.path.realpath(sys.executable))')" ]; then
+  if [ -x "$1/bin/python" ] && [ -n "$made_by" ] && [ "$(realpath "$made_by")" != "$want_exe" ]; then
     echo "bootstrap: making $1 anew with $PY (it was made with $made_by)" >&2
     rm -rf "$1"
   fi

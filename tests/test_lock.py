@@ -93,7 +93,8 @@ esac
 
 def test_bootstrap_remakes_a_venv_another_interpreter_made_and_keeps_its_own(tmp_path):
     """scripts/bootstrap.sh: $PYTHON picks the interpreter; a .venv made by another one (pyvenv.cfg's
-    `executable`) is made anew with it, then the lock is installed; the next run changes nothing."""
+    `executable`) is made anew with it, then the lock is installed; the next run changes nothing; a
+    PYTHON that does not run stops it before anything is removed."""
     import subprocess
 
     (tmp_path / "scripts").mkdir()
@@ -107,10 +108,10 @@ def test_bootstrap_remakes_a_venv_another_interpreter_made_and_keeps_its_own(tmp
         pythons[name].chmod(0o755)
     log = tmp_path / "log"
 
-    def bootstrap(python: Path) -> str:
+    def bootstrap(python: Path, code: int = 0) -> str:
         done = subprocess.run(["bash", "-c", f"source {tmp_path}/scripts/bootstrap.sh"], capture_output=True,
                               text=True, env={"PATH": "/usr/bin:/bin", "PYTHON": str(python), "LOG": str(log)})
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == code, done.stderr
         return done.stderr
 
     venv = tmp_path / ".venv"
@@ -121,3 +122,6 @@ def test_bootstrap_remakes_a_venv_another_interpreter_made_and_keeps_its_own(tmp
     assert str(pythons["new"]) in (venv / "pyvenv.cfg").read_text()
     assert f"{venv}/bin/python -m pip install" in log.read_text().splitlines()[-1]  # the stamp went with the venv
     assert bootstrap(pythons["new"]) == ""
+    # a PYTHON that does not run is an error that names it, and the venv that works stays
+    assert "cannot run python3.99: set PYTHON" in bootstrap(Path("python3.99"), code=1)
+    assert str(pythons["new"]) in (venv / "pyvenv.cfg").read_text()
