@@ -395,7 +395,10 @@ def _resolve_module_attributes(tree: ast.AST) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                importlib.import_module(alias.name)
+                try:
+                    importlib.import_module(alias.name)
+                except ModuleNotFoundError:  # an optional import (a stub under TYPE_CHECKING): the program's own business
+                    continue
                 top = alias.name.split(".")[0]
                 bound[alias.asname or top] = alias.name if alias.asname else top
     for node in ast.walk(tree):

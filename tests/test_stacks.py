@@ -217,3 +217,16 @@ def test_json_output_registers_what_the_sdks_json_dumps_does(preview):
         {k: sorted(v) for k, v in sdk.property_dependencies.items()}
     key = g.named("key").urn
     assert key in ours.property_dependencies["policy"]
+
+
+def test_the_harness_imports_a_functions_own_imports_and_skips_a_missing_optional_one():
+    """offline/evaluate.py imports what the program's modules import before the first evaluation, a
+    function's own imports too (pulumi_cloudflare, components/_dns_zone.py); one that is not installed
+    (a stub under TYPE_CHECKING) is left to the program, as the CLI would leave it."""
+    import ast
+    import sys
+
+    from offline.evaluate import _resolve_module_attributes
+
+    _resolve_module_attributes(ast.parse("def f():\n    import no_such_module_anywhere\n    import pulumi_random\n"))
+    assert "pulumi_random" in sys.modules and "no_such_module_anywhere" not in sys.modules
