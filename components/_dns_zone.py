@@ -54,6 +54,10 @@ class DnsZone:
         zone = aws.route53.get_zone_output(name=zone_name, private_zone=False, opts=opts)
         return cls(provider, zone.zone_id, proxied=proxied)
 
+    def record_name(self, record) -> pulumi.Output[str]:
+        """The name a record of this zone was written under: Cloudflare's `name`, Route 53's `fqdn`."""
+        return record.name if self.provider == "cloudflare" else record.fqdn
+
     def record(self, resource_name: str, fqdn: pulumi.Input[str], rtype: str, value: pulumi.Input[str],
                opts: pulumi.ResourceOptions, comment: str = "", proxied: bool = False):
         if self.provider == "cloudflare":
@@ -117,7 +121,7 @@ def validated_certificate(name: str, domain: str, zone: DnsZone, tags: dict[str,
         validation_fqdns = []
         for i, fqdn in enumerate(names):
             option = _validation_option(cert, fqdn)
-            validation_fqdns.append(option_name(zone.record(
+            validation_fqdns.append(zone.record_name(zone.record(
                 f"{name}-validation-{i}", option.resource_record_name.apply(lambda n: n.rstrip(".")),
                 "CNAME", option.resource_record_value.apply(lambda v: v.rstrip(".")), opts,
                 comment="ACM validation")))
@@ -131,9 +135,3 @@ def _validation_option(cert: aws.acm.Certificate,
                        fqdn: str) -> pulumi.Output[aws.acm.outputs.CertificateDomainValidationOption]:
     """The record ACM asks for to validate `fqdn`."""
     return cert.domain_validation_options.apply(lambda options: next(o for o in options if o.domain_name == fqdn))
-
-
-def option_name(record) -> pulumi.Output[str]:
-    import pulumi_cloudflare as cloudflare
-
-    return record.name if isinstance(record, cloudflare.DnsRecord) else record.fqdn
