@@ -51,6 +51,7 @@ def _program_imported(tmp_path_factory: pytest.TempPathFactory) -> None:
         _shared_graphs.mkdir(exist_ok=True)
     import_program_modules()
 
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked slow go first, in their order: pytest-xdist hands out tests in this order, so the
     workers end on short tests, together, instead of one waiting for the other's last long test

@@ -2,7 +2,7 @@
 moto_server on 127.0.0.1 and a throwaway PostgreSQL cluster (Debian's postgresql; `.ci/run` installs
 it). conftest.py imports the fixtures, so that every module shares them: a module that imported a
 session fixture itself would get an instance of its own (pytest registers a fixture per module it is
-found in), as test_ops_job.py and test_rotation.py did, each with a cluster and a moto_server more."""
+found in): a cluster and a moto_server more."""
 
 from __future__ import annotations
 

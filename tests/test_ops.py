@@ -40,7 +40,7 @@ def stack(aws_env, appdb, tmp_path):
 
 def ops(*args, env=None, process=False):
     """`python -m ops ARGS`: in this process through ops.__main__.main, the function the module runs
-    (importing the SDKs again costs ~3 s a run), or as a real process with process=True."""
+    (a new process imports boto3 and the SDKs again), or as a real process with process=True."""
     argv = [*map(str, args)]
     if process:
         done = subprocess.run([sys.executable, "-m", "ops", *argv], cwd=ROOT, capture_output=True,
