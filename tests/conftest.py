@@ -27,7 +27,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from servers import appdb, aws_env, postgres  # noqa: E402, F401 - session fixtures: one of each per worker
+from servers import appdb, aws_env, bigdb, postgres  # noqa: E402, F401 - session fixtures: one of each per worker
 
 from offline.analyzer import PolicyPackProcess, Verdict  # noqa: E402
 from offline.cliconfig import ConfigValue, engine_config, read_stack_file  # noqa: E402

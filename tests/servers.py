@@ -112,8 +112,8 @@ def postgres():
 
 @pytest.fixture(scope="session")
 def appdb(postgres):
-    """An app database with several tables, two schemas and thousands of rows (plus ~6 MB of
-    incompressible bytes, so the dump is uploaded in parts)."""
+    """An app database with several tables, two schemas and thousands of rows (a dump of about
+    300 kB: every backup and restore of the ops tests takes this one; `bigdb` is the large one)."""
     from ops.common import Database
 
     db = Database.from_url(postgres)
@@ -132,6 +132,25 @@ def appdb(postgres):
             INSERT INTO comments (post_id, body) SELECT 1 + g % 5000, md5(g::text) FROM generate_series(1, 8000) g;
             INSERT INTO billing.invoices (user_id, cents) SELECT 1 + g % 3000, g * 100 FROM generate_series(1, 1200) g;
             INSERT INTO attachments (data) SELECT decode(string_agg(md5(random()::text || g || i), ''), 'hex')
-              FROM generate_series(1, 40) g, generate_series(1, 9400) i GROUP BY g;
+              FROM generate_series(1, 40) g, generate_series(1, 16) i GROUP BY g;
         """)
     return postgres
+
+
+@pytest.fixture(scope="session")
+def bigdb(appdb):
+    """A copy of appdb whose 40 attachments hold ~6 MB of incompressible bytes, so its dump is
+    uploaded in parts (S3's smallest part is 5 MiB); same tables and row counts (ROWS). One test
+    needs it: pg_dump compresses and moto stores the bytes at every backup of it."""
+    from ops.common import Database
+
+    db = Database.from_url(appdb)
+    with db.with_db("postgres").connect(autocommit=True) as conn:
+        conn.execute("CREATE DATABASE bigdb TEMPLATE appdb")
+    big = db.with_db("bigdb")
+    with big.connect() as conn:
+        conn.execute("""
+            UPDATE attachments SET data = (SELECT decode(string_agg(md5(random()::text || id || i), ''), 'hex')
+                                           FROM generate_series(1, 9400) i);
+        """)
+    return appdb.replace("/appdb?", "/bigdb?")

@@ -64,12 +64,14 @@ def objects(s3, bucket) -> list[str]:
 
 
 # ---- backup and verify -------------------------------------------------------------------------
-def test_backup_and_verify_round_trip(stack):
+def test_backup_and_verify_round_trip(stack, bigdb):
     s3, bucket = stack["s3"], stack["bucket"]
+    stack["outputs"]["databaseUrl"] = bigdb  # its dump is over 5 MiB: uploaded in parts
+    stack["file"].write_text(json.dumps(stack["outputs"]))
     done = ops("backup", "--outputs", stack["file"], "--stack", "staging", "--weekly", "--multipart-mb", "5",
                process=True)  # once as the real command; the other tests call its main() in this process
     assert done.returncode == 0, done.stderr
-    assert "backup of admin@127.0.0.1:" in done.stdout and "/appdb to s3://" in done.stdout
+    assert "backup of admin@127.0.0.1:" in done.stdout and "/bigdb to s3://" in done.stdout
     today = datetime.now(UTC)
     keys = objects(s3, bucket)
     daily = [k for k in keys if k.startswith(f"daily/{today:%Y/%m/%d}/staging-")]

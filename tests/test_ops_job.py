@@ -213,9 +213,11 @@ def test_a_drill_that_raises_part_way_still_drops_its_database(job, monkeypatch)
     assert metrics(job)["DrillSucceeded"] == once(0, "Count")
 
 
-def test_sigterm_during_the_restore_drops_the_database_and_reports(job):
+def test_sigterm_during_the_restore_drops_the_database_and_reports(job, bigdb):
     """ECS stops a task with SIGTERM (then SIGKILL): the entrypoint, PID 1 in its container, turns it
-    into an exception, so the drill drops its database and publishes DrillSucceeded 0."""
+    into an exception, so the drill drops its database and publishes DrillSucceeded 0. The large
+    database: its restore takes long enough for the signal to land in it."""
+    job["env"]["DATABASE_CREDENTIALS"] = secret(bigdb)
     assert run_job(job, "backup").returncode == 0
     proc = run_job(job, "drill", start=True)
     deadline = time.monotonic() + 120
