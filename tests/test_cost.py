@@ -27,6 +27,11 @@ def line(est, name):
     return next(x for x in est.lines if x.name == name)
 
 
+def test_the_table_reads_as_pyyaml_safe_load_reads_it():
+    """load_prices parses with libyaml's loader when there is one: the same document."""
+    assert load_prices() == yaml.safe_load(PRICES_FILE.read_text())
+
+
 def test_price_table_names_its_source_and_date():
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", PRICES["asOf"]) and PRICES["currency"] == "USD"
     # A page (https) or, where AWS's pages render prices in the browser, the document quoting them.
