@@ -110,17 +110,16 @@ def postgres():
     shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def appdb(postgres):
-    """An app database with several tables, two schemas and thousands of rows (a dump of about
-    300 kB: every backup and restore of the ops tests takes this one; `bigdb` is the large one)."""
+def _app_database(server: str, name: str, attachment_kb: int) -> str:
+    """Database `name` on the server of URL `server`, with several tables, two schemas and ROWS's
+    rows; its 40 attachments hold `attachment_kb` kB of incompressible bytes each. Its URL."""
     from ops.common import Database
 
-    db = Database.from_url(postgres)
+    db = Database.from_url(server)
     with db.with_db("postgres").connect(autocommit=True) as conn:
-        conn.execute("CREATE DATABASE appdb")
-    with db.connect() as conn:
-        conn.execute("""
+        conn.execute(f"CREATE DATABASE {name}")
+    with db.with_db(name).connect() as conn:
+        conn.execute(f"""
             CREATE TABLE users (id serial PRIMARY KEY, email text UNIQUE NOT NULL, created timestamptz DEFAULT now());
             CREATE TABLE posts (id serial PRIMARY KEY, user_id int REFERENCES users, body text);
             CREATE TABLE comments (id serial PRIMARY KEY, post_id int REFERENCES posts, body text);
@@ -132,25 +131,22 @@ def appdb(postgres):
             INSERT INTO comments (post_id, body) SELECT 1 + g % 5000, md5(g::text) FROM generate_series(1, 8000) g;
             INSERT INTO billing.invoices (user_id, cents) SELECT 1 + g % 3000, g * 100 FROM generate_series(1, 1200) g;
             INSERT INTO attachments (data) SELECT decode(string_agg(md5(random()::text || g || i), ''), 'hex')
-              FROM generate_series(1, 40) g, generate_series(1, 16) i GROUP BY g;
+              FROM generate_series(1, 40) g, generate_series(1, {attachment_kb * 1024 // 16}) i GROUP BY g;
         """)
-    return postgres
+    return server.replace("/appdb?", f"/{name}?")
 
 
 @pytest.fixture(scope="session")
-def bigdb(appdb):
-    """A copy of appdb whose 40 attachments hold ~6 MB of incompressible bytes, so its dump is
-    uploaded in parts (S3's smallest part is 5 MiB); same tables and row counts (ROWS). One test
-    needs it: pg_dump compresses and moto stores the bytes at every backup of it."""
-    from ops.common import Database
+def appdb(postgres):
+    """The app database every backup and restore of the ops tests takes: a dump of about 300 kB
+    (`bigdb` is the large one)."""
+    return _app_database(postgres, "appdb", attachment_kb=1)
 
-    db = Database.from_url(appdb)
-    with db.with_db("postgres").connect(autocommit=True) as conn:
-        conn.execute("CREATE DATABASE bigdb TEMPLATE appdb")
-    big = db.with_db("bigdb")
-    with big.connect() as conn:
-        conn.execute("""
-            UPDATE attachments SET data = (SELECT decode(string_agg(md5(random()::text || id || i), ''), 'hex')
-                                           FROM generate_series(1, 9400) i);
-        """)
-    return appdb.replace("/appdb?", "/bigdb?")
+
+@pytest.fixture(scope="session")
+def bigdb(postgres):
+    """appdb's tables and row counts with ~6 MB of attachments (150 kB each), so its dump is
+    uploaded in parts (S3's smallest part is 5 MiB) and its restore lasts long enough to be
+    interrupted. Only the tests that need that take it: pg_dump compresses and moto stores the
+    bytes at every backup of it."""
+    return _app_database(postgres, "bigdb", attachment_kb=150)
