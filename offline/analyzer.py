@@ -184,8 +184,7 @@ def pack_version() -> str:
     """The CLI reports PulumiPolicy.yaml's version over the SDK's placeholder."""
     import yaml
 
-    text = (PACK_DIR / "PulumiPolicy.yaml").read_text()  # read at each analysis; libyaml's loader when there is one
-    return str((yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get("version", ""))  # noqa: S506
+    return str((yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text()) or {}).get("version", ""))
 
 
 def default_config_path(stack: str) -> Path | None:
