@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import pulumi_aws as aws
@@ -15,8 +14,7 @@ TAGS = {"Project": "platform", "Environment": "production", "Owner": "platform-t
 VIS = {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True, "metric_name": "m"}
 MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 # A pack config that requires the HSTS preload directive (what an environment on the preload list sets).
-PRELOAD_CONFIG = Path(tempfile.mkdtemp(prefix="pack-edge-")) / "preload.json"
-PRELOAD_CONFIG.write_text(json.dumps({"cloudfront-security-headers": {"requirePreload": True}}))
+PRELOAD_CONFIG = Path(__file__).parent / "data" / "pack-config" / "require-preload.json"
 
 
 # ---- WAF: a rule that blocks -----------------------------------------------------------------------
