@@ -283,6 +283,13 @@ class PolicyPackProcess:
             stack=stack, project=PROJECT, organization="organization", dry_run=preview,
             config=stack_config, tags=tags))
 
+    def analyze_resource(self, request: pb.AnalyzeRequest) -> grpc.Future:
+        """Send one Analyze call; its answer comes back through the future."""
+        return self.stub.Analyze.future(request)
+
+    def analyze_stack(self, request: pb.AnalyzeStackRequest) -> pb.AnalyzeResponse:
+        return self.stub.AnalyzeStack(request)
+
     def begin(self, stack: str, preview: bool, config_path: Path | None = None, *,
               stack_config: dict[str, str] | None = None, max_in_flight: int = PACK_WORKERS) -> Analysis:
         """Configure the pack for one deployment and return the Analysis that judges its resources."""
@@ -356,7 +363,7 @@ class Analysis:
             return
         self._slots.acquire()
         try:
-            future = self.pack.stub.Analyze.future(request)
+            future = self.pack.analyze_resource(request)
         except Exception as err:  # noqa: BLE001 - as above
             self._slots.release()
             self._failure = err
@@ -388,7 +395,7 @@ class Analysis:
                                 propertyDependencies={k: pb.AnalyzerPropertyDependencies(urns=v)
                                                       for k, v in r.property_dependencies.items() if v})
             for r in graph.resources])
-        verdict.diagnostics += [_diagnostic(d, "") for d in self.pack.stub.AnalyzeStack(stack_request).diagnostics]
+        verdict.diagnostics += [_diagnostic(d, "") for d in self.pack.analyze_stack(stack_request).diagnostics]
         return verdict
 
 

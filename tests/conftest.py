@@ -18,6 +18,7 @@ import os
 import pickle
 import sys
 from collections.abc import Callable, Iterator
+from concurrent import futures
 from functools import cache
 from pathlib import Path
 from unittest import mock
@@ -27,6 +28,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pulumi.runtime.proto import analyzer_pb2 as pb  # noqa: E402
 from servers import appdb, aws_env, bigdb, postgres  # noqa: E402, F401 - session fixtures: one of each per worker
 
 from offline.analyzer import PolicyPackProcess, Verdict  # noqa: E402
@@ -190,13 +192,20 @@ def stack_graph(stack: str, preview: bool = False) -> Graph:
 
 
 class SessionPack(PolicyPackProcess):
-    """The pack process with its verdicts on the run's shared graphs (cached_run) kept: those graphs
-    never change, so the same graph judged under the same pack config and stack config gets the
-    same verdict (a copy). Any other graph (a test's mutated copy) is judged every time."""
+    """The pack process with what it answered kept for the rest of the session, since the pack is a
+    function of its configuration and the request: its verdicts on the run's shared graphs
+    (cached_run, which never change) per pack config and stack config, and its answer to each
+    Analyze and AnalyzeStack request per configuration (Configure and ConfigureStack as sent) and
+    request bytes. A test's mutated copy of a graph is sent as requests again, and only the
+    resources it changed reach the pack. tests/test_pack_robustness.py compares these answers with
+    a pack process that keeps nothing."""
 
     def __init__(self) -> None:
         super().__init__()
         self._verdicts: dict[tuple, Verdict] = {}
+        self._answers: dict[tuple[str, str, bytes], pb.AnalyzeResponse] = {}
+        self._configured = ("", "")  # the last Configure and ConfigureStack, as sent
+        self.sent = 0  # Analyze and AnalyzeStack calls that reached the process
 
     def analyze(self, graph: Graph, config_path: Path | None = None, *, stack_config: dict[str, str] | None = None,
                 only: set[str] | None = None, stack: bool = True) -> Verdict:
@@ -207,6 +216,40 @@ class SessionPack(PolicyPackProcess):
         if key not in self._verdicts:
             self._verdicts[key] = super().analyze(graph, config_path, stack_config=stack_config, stack=stack)
         return copy.deepcopy(self._verdicts[key])
+
+    def configure(self, config: dict[str, tuple[str, dict]]) -> None:
+        self._configured = (json.dumps(config, sort_keys=True), "")
+        super().configure(config)
+
+    def configure_stack(self, stack: str, preview: bool, stack_config: dict[str, str], tags: dict[str, str]) -> None:
+        self._configured = (self._configured[0], json.dumps([stack, preview, stack_config, tags], sort_keys=True))
+        super().configure_stack(stack, preview, stack_config, tags)
+
+    def _key(self, request: pb.AnalyzeRequest | pb.AnalyzeStackRequest) -> tuple[str, str, bytes]:
+        payload = request.SerializeToString(deterministic=True)  # map fields (Struct) in key order
+        return (*self._configured, type(request).__name__.encode() + hashlib.sha256(payload).digest())
+
+    def analyze_resource(self, request: pb.AnalyzeRequest):
+        key = self._key(request)
+        if key in self._answers:
+            known: futures.Future = futures.Future()
+            known.set_result(self._answers[key])
+            return known
+        self.sent += 1
+        future = super().analyze_resource(request)
+
+        def keep(done) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._answers[key] = done.result()
+        future.add_done_callback(keep)
+        return future
+
+    def analyze_stack(self, request: pb.AnalyzeStackRequest) -> pb.AnalyzeResponse:
+        key = self._key(request)
+        if key not in self._answers:
+            self.sent += 1
+            self._answers[key] = super().analyze_stack(request)
+        return self._answers[key]
 
 
 @pytest.fixture(scope="session")

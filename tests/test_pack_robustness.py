@@ -8,7 +8,8 @@
   violation of the rule that read it.
 - The readers in policies/_rules.py accept every shape where there is a sane reading, or raise a
   ShapeError that names the property.
-- The harness keeps at most PACK_WORKERS Analyze calls in flight (the pack's thread pool).
+- The harness keeps at most PACK_WORKERS Analyze calls in flight (the pack's thread pool); the
+  session's pack answers a request it has seen as the pack does.
 - Stack.referencing, indexed, answers as the scan it replaced; a graph of 2,000+ resources is
   judged without error (scripts/bench-pack times 1,000 to 10,000).
 """
@@ -35,7 +36,7 @@ import pytest
 from conftest import ROOT, stack_graph
 from pulumi.runtime.proto import analyzer_pb2 as pb
 
-from offline.analyzer import PACK_WORKERS, Analysis, Diagnostic, PolicyPackProcess
+from offline.analyzer import CONFIG_DIR, PACK_WORKERS, Analysis, Diagnostic, PolicyPackProcess
 from offline.bench_pack import replicate
 from offline.evaluate import SECRET_SIG, SECRET_SIG_KEY, Graph, Resource, is_secret
 
@@ -426,6 +427,9 @@ class _FakePack:
     def info(self) -> pb.AnalyzerInfo:
         return pb.AnalyzerInfo(name="fake", version="1")
 
+    analyze_resource = PolicyPackProcess.analyze_resource
+    analyze_stack = PolicyPackProcess.analyze_stack
+
 
 def _resources(n: int) -> list[Resource]:
     return [Resource(urn=f"urn:pulumi:production::platform::aws:s3/bucket:Bucket::b{i}", type="aws:s3/bucket:Bucket",
@@ -472,6 +476,26 @@ def test_without_the_bound_the_fake_pack_would_see_every_call_at_once():
         f.result()
     stub.pool.shutdown()
     assert stub.peak > 4 * PACK_WORKERS
+
+
+def test_the_session_pack_answers_a_request_it_has_seen_as_the_pack_does(pack):
+    """conftest.SessionPack keeps the pack's answer to each request per configuration. A copy of
+    production with its database made public reaches the pack as that one Analyze and the
+    AnalyzeStack only, under either pack config; each verdict from kept answers equals the verdict
+    of the pack asked everything again, and a finding on the changed resource is not lost."""
+    public = copy.deepcopy(stack_graph("production"))
+    db = next(r for r in public.resources if r.type == "aws:rds/instance:Instance" and "replicateSourceDb" not in r.inputs)
+    db.inputs["publiclyAccessible"] = True
+    for config in (None, CONFIG_DIR / "staging.json"):
+        original = copy.deepcopy(stack_graph("production"))  # a copy: not the shared graph's kept verdict
+        pack.analyze(original, config)
+        sent = pack.sent
+        kept = pack.analyze(public, config)
+        assert pack.sent - sent == 2  # the database's Analyze and the AnalyzeStack
+        assert any(d.urn == db.urn for d in kept.diagnostics), kept.diagnostics
+        for graph, verdict in ((original, pack.analyze(original, config)), (public, kept)):
+            pack._answers.clear()
+            assert pack.analyze(graph, config) == verdict, graph.resources[0].urn
 
 
 # ---- linear time ---------------------------------------------------------------------------------
