@@ -8,8 +8,10 @@ import contextlib
 import copy
 import dataclasses
 import fcntl
+import gc
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import io
 import json
@@ -21,9 +23,16 @@ from collections.abc import Callable, Iterator
 from concurrent import futures
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from unittest import mock
 
 import pytest
+
+# The SDKs the test modules import make about 830,000 objects that live as long as the worker, and
+# the collector walking them again and again while they import cost about 1.4 s of CPU per process.
+# It stays off until _program_imported has frozen them (offline/evaluate.py settle_heap turns it
+# back on); pytest-xdist's controller, which runs no test, turns it on in pytest_configure.
+gc.disable()
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,6 +61,54 @@ def _program_imported(tmp_path_factory: pytest.TempPathFactory) -> None:
         _shared_graphs = tmp_path_factory.getbasetemp().parent / "graphs"
         _shared_graphs.mkdir(exist_ok=True)
     import_program_modules()
+
+
+PACK_ROOT = ROOT / "policies"
+
+
+@contextlib.contextmanager
+def pack_root() -> Iterator[None]:
+    """For the length of the block, imports resolve as in the pack's process: policies/ first on
+    sys.path (its modules import each other by top-level name). Afterwards sys.path and the
+    collector's thresholds are as before: policies/_rules.py sets the pack process's thresholds
+    when it is imported, and a test worker left with them spent about a fifth more of its
+    evaluations in the collector (offline/evaluate.py settle_heap sets the worker's)."""
+    thresholds = gc.get_threshold()
+    sys.path.insert(0, str(PACK_ROOT))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(PACK_ROOT))
+        gc.set_threshold(*thresholds)
+
+
+def pack_module(name: str) -> ModuleType:
+    """policies/NAME.py, loaded in this process from its file as the pack's process loads it."""
+    with pack_root():
+        return load_pack_file(name)
+
+
+def load_pack_file(name: str) -> ModuleType:
+    """policies/NAME.py executed as module `pack_NAME`; inside pack_root() (pack_module does both)."""
+    spec = importlib.util.spec_from_file_location(f"pack_{name}", PACK_ROOT / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _process_state_kept() -> Iterator[None]:
+    """Each test leaves the worker's collector thresholds and sys.path as it found them (pack_root)."""
+    thresholds, path = gc.get_threshold(), list(sys.path)
+    yield
+    assert gc.get_threshold() == thresholds, f"the test changed the collector's thresholds to {gc.get_threshold()}"
+    assert sys.path == path, f"the test left sys.path changed: {sorted(set(sys.path) ^ set(path))}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        gc.enable()  # the controller (see gc.disable above): it imports nothing more that lasts
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,7 +2,6 @@
 
 import dataclasses
 import re
-import sys
 
 import pytest
 import yaml
@@ -286,14 +285,9 @@ def _graphs_on_cloudflare():
 def test_every_zone_a_stack_owns_gets_the_settings_the_pack_requires():
     """policies/cloudflare.py REQUIRED is what cloudflare-tls, cloudflare-always-https and
     cloudflare-zone-settings-present hold an owned zone to; the component must set all of it."""
-    import importlib.util
+    from conftest import pack_module
 
-    from conftest import ROOT
-
-    spec = importlib.util.spec_from_file_location("pack_cloudflare", ROOT / "policies" / "cloudflare.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(ROOT / "policies"))
-    spec.loader.exec_module(module)
+    module = pack_module("cloudflare")
     seen = []
     for name, g in _graphs_on_cloudflare():
         settings = {r.input("settingId"): r.input("value") for r in g.of_type("cloudflare:index/zoneSetting:ZoneSetting")}

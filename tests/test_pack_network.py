@@ -207,11 +207,10 @@ def test_case(pack, case):
 
 
 def test_world_open_counts_public_addresses_however_the_ranges_are_split():
-    import sys
+    from conftest import pack_module
 
-    from conftest import ROOT
-    sys.path.insert(0, str(ROOT / "policies"))
-    from network import public_span, world_open
+    network = pack_module("network")
+    public_span, world_open = network.public_span, network.world_open
 
     assert world_open(["0.0.0.0/0"]) and world_open(["::/0"]) and world_open(["0.0.0.0/1", "128.0.0.0/1"])
     assert world_open(["2.0.0.0/7"]) and not world_open(["3.0.0.0/8"])  # more than a /8 of public space

@@ -21,7 +21,6 @@ import copy
 import dataclasses
 import gc
 import importlib
-import importlib.util
 import re
 import sys
 import threading
@@ -33,7 +32,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import ROOT, stack_graph
+from conftest import ROOT, load_pack_file, pack_root, stack_graph
 from pulumi.runtime.proto import analyzer_pb2 as pb
 
 from offline.analyzer import CONFIG_DIR, PACK_WORKERS, Analysis, Diagnostic, PolicyPackProcess
@@ -240,26 +239,14 @@ def test_a_shape_error_is_its_rules_violation_and_any_other_error_fails_the_call
 
 
 # ---- readers -------------------------------------------------------------------------------------
-def _pack_module(name: str) -> ModuleType:
-    """A module of the pack, loaded from its file as the pack's process would (policies/ as root)."""
-    spec = importlib.util.spec_from_file_location(f"pack_{name}", ROOT / "policies" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def rules() -> Iterator[ModuleType]:
-    """policies/_rules.py, loaded in this process; the collector thresholds it sets for the pack's
-    process are put back for the other tests."""
-    thresholds = gc.get_threshold()
-    try:
-        module = _pack_module("_rules")
+def rules() -> ModuleType:
+    """policies/_rules.py, loaded in this process; pack_root puts back the collector thresholds
+    that importing it sets for the pack's process."""
+    with pack_root():
+        module = load_pack_file("_rules")
         assert gc.get_threshold() == module.GC_THRESHOLDS
-        yield module
-    finally:
-        gc.set_threshold(*thresholds)
+    return module
 
 
 def _proxied(value: Any) -> Any:
@@ -570,15 +557,14 @@ def servicer(rules, pack) -> Iterator[Any]:
     for name in saved:
         del sys.modules[name]
     before = set(sys.modules)
-    sys.path.insert(0, str(pack_dir))
     try:
-        modules = [importlib.import_module(n) for n in names]
+        with pack_root():
+            modules = [importlib.import_module(n) for n in names]
         registry = sys.modules["_rules"].REGISTRY
         assert modules and sorted(p.name for p in registry) == sorted(pack.policies())
         yield _PolicyAnalyzerServicer("platform-guardrails", "0.0.1", registry, EnforcementLevel.MANDATORY,
                                       None, None, None, None, None, None, None)
     finally:
-        sys.path.remove(str(pack_dir))
         for name in set(sys.modules) - before:
             del sys.modules[name]
         sys.modules.update(saved)

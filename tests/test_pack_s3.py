@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pulumi
 import pulumi_aws as aws
 import pytest
-from conftest import ROOT
+from conftest import pack_module
 from policy_cases import Case, assert_case, ids
 
 TAGS = {"Project": "platform", "Stack": "production", "Environment": "production", "Owner": "platform-team",
@@ -286,11 +286,7 @@ def test_the_taggable_types_are_generated_from_the_installed_sdks_and_current():
     from offline import taggable
 
     assert taggable.main(["--check"]) == 0, f"policies/_taggable.py is stale: run {taggable.COMMAND}"
-    from importlib import util
-
-    spec = util.spec_from_file_location("pack_taggable", ROOT / "policies" / "_taggable.py")
-    module = util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = pack_module("_taggable")
     assert len(module.AWS) > 800 and module.CLOUDFLARE
     # The generated list agrees with the SDK classes' own signatures, both ways.
     for token in ("aws:s3/bucket:Bucket", "aws:cloudwatch/eventRule:EventRule", "aws:ssm/parameter:Parameter",

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import copy
 import importlib
-import importlib.util
 import json
 import keyword
 import re
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT, STACKS, evaluate, example_graph, stack_graph, takes_tags
+from conftest import EXAMPLES, ROOT, STACKS, evaluate, example_graph, pack_module, stack_graph, takes_tags
 
 from offline import policydoc
 from offline.analyzer import (
@@ -449,9 +448,7 @@ SDK_PACKAGES = {"aws": "pulumi_aws", "cloudflare": "pulumi_cloudflare", "vercel"
 
 def _pack_types() -> dict[str, str]:
     """policies/_types.py's constants, loaded from the file as the pack's own venv would."""
-    spec = importlib.util.spec_from_file_location("pack_types", ROOT / "policies" / "_types.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = pack_module("_types")
     return {k: v for k, v in vars(module).items() if k.isupper() and isinstance(v, str)}
 
 
