@@ -3,7 +3,7 @@
 `scripts/bench-plan [STACK] [--rounds N]` first runs the plan once in-process to learn which SDK
 modules it imports (pulumi, pulumi_aws.<service>, pulumi_random, ...), then alternates, N rounds,
 three fresh processes: `python -c pass` (interpreter start), a process that only imports those
-modules, and `python -m offline.plan STACK`. It prints the medians and the ratio plan / import.
+modules (with the collector off, as the plan does), and `python -m offline.plan STACK`. It prints the medians and the ratio plan / import.
 A benchmark, not a test: the numbers depend on the machine, so nothing here asserts a limit.
 """
 
@@ -36,8 +36,11 @@ used = sorted(m for m, mod in sys.modules.items()
 open({out!r}, "w").write(json.dumps(used))
 """
 
+# With the collector off, as ./plan imports them (offline/evaluate.py import_program_modules): the
+# fastest these imports go, so the ratio is what the plan adds to them.
 IMPORT_ONLY = """
-import importlib, json, warnings
+import gc, importlib, json, warnings
+gc.disable()
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 for name in json.load(open({path!r})):
     importlib.import_module(name)

@@ -324,7 +324,7 @@ def import_program_modules() -> None:
     is what every evaluation but a process's first sees.
 
     The collector is off while they import (settle_heap turns it back on): the imports make about
-    830,000 objects that all stay, and collecting on the way walks them again and again, 1.4 of
+    680,000 objects that all stay, and collecting on the way walks them again and again, 1.4 of
     3.4 s of CPU here, to find fewer than a thousand that are garbage. A caller that imports the
     SDKs before this (the tests, from conftest.py) turns it off before those imports.
     """

@@ -28,7 +28,7 @@ from unittest import mock
 
 import pytest
 
-# The SDKs the test modules import make about 830,000 objects that live as long as the worker, and
+# The SDKs the test modules import make about 870,000 objects that live as long as the worker, and
 # the collector walking them again and again while they import cost about 1.4 s of CPU per process.
 # It stays off until _program_imported has frozen them (offline/evaluate.py settle_heap turns it
 # back on); pytest-xdist's controller, which runs no test, turns it on in pytest_configure.
