@@ -352,8 +352,11 @@ def settle_heap() -> None:
     of those objects again: measured here, that was half of an evaluation's time (0.65 of 1.22 s
     for production). gc.freeze() moves everything alive now into the permanent generation, which
     no collection walks (the stdlib documents it for this: gc.freeze, "Freeze all the objects
-    tracked by the garbage collector"), and a larger first threshold lets the short-lived
-    objects of one evaluation die young. Objects created later are collected as before, so
+    tracked by the garbage collector"), and a first threshold of a million objects lets one
+    evaluation's short-lived objects (about 130,000 for production, most of them in reference
+    cycles only the collector frees) die young instead of being promoted, still alive, to be walked
+    again: against 50,000, 8 % less CPU for the evaluation-heavy test files and no second-generation
+    collection, for about 40 MB more at the peak. Objects created later are collected as before, so
     memory stays bounded; only what the imports made is never rescanned. Then the collector is on
     (import_program_modules turns it off for the imports), as the stdlib's gc.freeze advice has it:
     "gc.disable() early ..., gc.freeze() right before fork(), and gc.enable() early in child
@@ -361,7 +364,7 @@ def settle_heap() -> None:
     """
     gc.freeze()
     first, second, third = gc.get_threshold()
-    gc.set_threshold(max(first, 50_000), second, third)
+    gc.set_threshold(max(first, 1_000_000), second, third)
     gc.enable()
 
 
