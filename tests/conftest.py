@@ -71,8 +71,8 @@ def pack_root() -> Iterator[None]:
     """For the length of the block, imports resolve as in the pack's process: policies/ first on
     sys.path (its modules import each other by top-level name). Afterwards sys.path and the
     collector's thresholds are as before: policies/_rules.py sets the pack process's thresholds
-    when it is imported, and a test worker left with them spent about a fifth more of its
-    evaluations in the collector (offline/evaluate.py settle_heap sets the worker's)."""
+    (20,000) when it is imported, and a worker left with them collected for the rest of its run
+    far more often than offline/evaluate.py settle_heap sets it to (1,000,000)."""
     thresholds = gc.get_threshold()
     sys.path.insert(0, str(PACK_ROOT))
     try:
@@ -254,8 +254,8 @@ class SessionPack(PolicyPackProcess):
     (cached_run, which never change) per pack config and stack config, and its answer to each
     Analyze and AnalyzeStack request per configuration (Configure and ConfigureStack as sent) and
     request bytes. A test's mutated copy of a graph is sent as requests again, and only the
-    resources it changed reach the pack. tests/test_pack_robustness.py compares these answers with
-    a pack process that keeps nothing."""
+    resources it changed reach the pack. tests/test_pack_robustness.py compares verdicts from kept
+    answers with the pack's answers to the same requests sent again."""
 
     def __init__(self) -> None:
         super().__init__()
