@@ -329,18 +329,20 @@ def import_program_modules() -> None:
     SDKs before this (the tests, from conftest.py) turns it off before those imports.
     """
     gc.disable()
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    program = ast.parse(PROGRAM.read_text(), str(PROGRAM))
-    for node in program.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                importlib.import_module(alias.name)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            importlib.import_module(node.module)
-    for tree in _program_trees(program):
-        _resolve_module_attributes(tree)
-    settle_heap()
+    try:
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        program = ast.parse(PROGRAM.read_text(), str(PROGRAM))
+        for node in program.body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    importlib.import_module(alias.name)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                importlib.import_module(node.module)
+        for tree in _program_trees(program):
+            _resolve_module_attributes(tree)
+    finally:
+        settle_heap()  # the collector back on even when an import failed
 
 
 def settle_heap() -> None:
