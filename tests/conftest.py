@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from pulumi.runtime.proto import analyzer_pb2 as pb  # noqa: E402
 from servers import appdb, aws_env, bigdb, postgres  # noqa: E402, F401 - session fixtures: one of each per worker
 
-from offline.analyzer import PolicyPackProcess, Verdict  # noqa: E402
+from offline.analyzer import PolicyPackProcess  # noqa: E402
 from offline.cliconfig import ConfigValue, engine_config, read_stack_file  # noqa: E402
 from offline.evaluate import Graph, import_program_modules, run, stack_file  # noqa: E402
 from offline.plan import Engine  # noqa: E402
@@ -249,30 +249,18 @@ def stack_graph(stack: str, preview: bool = False) -> Graph:
 
 
 class SessionPack(PolicyPackProcess):
-    """The pack process with what it answered kept for the rest of the session, since the pack is a
-    function of its configuration and the request: its verdicts on the run's shared graphs
-    (cached_run, which never change) per pack config and stack config, and its answer to each
-    Analyze and AnalyzeStack request per configuration (Configure and ConfigureStack as sent) and
-    request bytes. A test's mutated copy of a graph is sent as requests again, and only the
-    resources it changed reach the pack. tests/test_pack_robustness.py compares verdicts from kept
-    answers with the pack's answers to the same requests sent again."""
+    """The pack process with its answer to each Analyze and AnalyzeStack request kept for the rest
+    of the session, per configuration (Configure and ConfigureStack as sent) and request bytes: the
+    pack is a function of the two. A graph judged again, or a test's mutated copy of one, reaches
+    the pack only as the requests it has not seen: the resources the copy changed, and its
+    AnalyzeStack. tests/test_pack_robustness.py compares verdicts from kept answers with the pack's
+    answers to the same requests sent again."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._verdicts: dict[tuple, Verdict] = {}
         self._answers: dict[tuple[str, str, bytes], pb.AnalyzeResponse] = {}
         self._configured = ("", "")  # the last Configure and ConfigureStack, as sent
         self.sent = 0  # Analyze and AnalyzeStack calls that reached the process
-
-    def analyze(self, graph: Graph, config_path: Path | None = None, *, stack_config: dict[str, str] | None = None,
-                only: set[str] | None = None, stack: bool = True) -> Verdict:
-        if only is not None or not any(graph is shared for shared in _graphs.values()):
-            return super().analyze(graph, config_path, stack_config=stack_config, only=only, stack=stack)
-        text = config_path.read_bytes() if config_path is not None and config_path.is_file() else b""
-        key = (id(graph), str(config_path), text, json.dumps(stack_config, sort_keys=True), stack)
-        if key not in self._verdicts:
-            self._verdicts[key] = super().analyze(graph, config_path, stack_config=stack_config, stack=stack)
-        return copy.deepcopy(self._verdicts[key])
 
     def configure(self, config: dict[str, tuple[str, dict]]) -> None:
         self._configured = (json.dumps(config, sort_keys=True), "")

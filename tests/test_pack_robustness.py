@@ -32,7 +32,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import ROOT, load_pack_file, pack_root, stack_graph
+from conftest import PACK_ROOT, ROOT, load_pack_file, pack_root, stack_graph
 from pulumi.runtime.proto import analyzer_pb2 as pb
 
 from offline.analyzer import CONFIG_DIR, PACK_WORKERS, Analysis, Diagnostic, PolicyPackProcess
@@ -474,7 +474,7 @@ def test_the_session_pack_answers_a_request_it_has_seen_as_the_pack_does(pack):
     db = next(r for r in public.resources if r.type == "aws:rds/instance:Instance" and "replicateSourceDb" not in r.inputs)
     db.inputs["publiclyAccessible"] = True
     for config in (None, CONFIG_DIR / "staging.json"):
-        original = copy.deepcopy(stack_graph("production"))  # a copy: not the shared graph's kept verdict
+        original = stack_graph("production")
         pack.analyze(original, config)
         sent = pack.sent
         kept = pack.analyze(public, config)
@@ -550,10 +550,9 @@ def servicer(rules, pack) -> Iterator[Any]:
 
     names = [n.names[0].name for n in ast.parse((ROOT / "policies" / "__main__.py").read_text()).body
              if isinstance(n, ast.Import)]
-    pack_dir = ROOT / "policies"
     # Loaded afresh (another test may have loaded some of them, registering into a `_rules` of its
     # own), then the pack's top-level names (cost, stack, ...) are put back as they were.
-    saved = {n: m for n, m in sys.modules.items() if Path(getattr(m, "__file__", None) or "/").parent == pack_dir}
+    saved = {n: m for n, m in sys.modules.items() if Path(getattr(m, "__file__", None) or "/").parent == PACK_ROOT}
     for name in saved:
         del sys.modules[name]
     before = set(sys.modules)
